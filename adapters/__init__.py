@@ -1,0 +1,1 @@
+"""Framework adapters: `passport_py.adapters.starlette` (and, later, flask and django)."""

@@ -1,0 +1,55 @@
+"""Running one implementation from both sync and async code (API.md section 2)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Coroutine
+from types import CoroutineType
+from typing import Any, TypeVar, cast
+
+from passport_py.errors import SyncContextError
+
+T = TypeVar("T")
+
+_SYNC_IO_HINT = (
+    "an async callable awaited real async I/O while passport_py was running inside a sync "
+    "framework, where there is no event loop to drive it; make that callable a plain `def` "
+    "(use your driver's sync API), or serve the view from an async framework or async view"
+)
+
+
+async def maybe_await(value: T | Awaitable[T]) -> T:
+    """Return `value`, awaiting it first when a sync-or-async callable gave an awaitable."""
+    if type(value) is CoroutineType or inspect.isawaitable(value):
+        return await cast(Awaitable[T], value)
+    return value
+
+
+async def call(fn: Callable[..., T | Awaitable[T]], *args: Any) -> T:
+    """Call a user callable that may be a plain function or `async def`."""
+    result = fn(*args)
+    if type(result) is CoroutineType or inspect.isawaitable(result):
+        return await cast(Awaitable[T], result)
+    return result
+
+
+def run_sync(coro: Coroutine[Any, Any, T]) -> T:
+    """Drive `coro` to completion in a sync context without creating an event loop.
+
+    A coroutine that only awaits completed work (or `asyncio.sleep(0)`) never suspends on a
+    future, so stepping it with `send(None)` finishes it. One that suspends on real I/O cannot
+    be finished here; it is closed and `SyncContextError` says what to do instead.
+    """
+    try:
+        while True:
+            yielded = coro.send(None)
+            if yielded is not None:
+                # A future from some event loop: real async I/O we cannot complete here.
+                coro.close()
+                raise SyncContextError(_SYNC_IO_HINT)
+    except StopIteration as done:
+        return cast(T, done.value)
+    except RuntimeError as exc:
+        if "no running event loop" in str(exc) or "no current event loop" in str(exc):
+            raise SyncContextError(_SYNC_IO_HINT) from exc
+        raise

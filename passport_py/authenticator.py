@@ -1,0 +1,256 @@
+"""`Authenticator`: the strategy registry, the user (de)serialization chains, login and logout."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar, overload
+
+from passport_py._async import call
+from passport_py.decisions import Decision
+from passport_py.engine import StrategySpec, run_authentication
+from passport_py.errors import (
+    ConfigurationError,
+    PassToNext,
+    SerializationError,
+    SessionRequiredError,
+    UnknownStrategyError,
+)
+from passport_py.options import DEFAULT_OPTIONS, AuthenticateOptions
+from passport_py.request import AuthRequest
+from passport_py.session_manager import SessionManager
+from passport_py.strategy import Strategy
+
+__all__ = ["Authenticator"]
+
+UserT = TypeVar("UserT")
+F = TypeVar("F", bound=Callable[..., Any])
+_Chain = list[tuple[Callable[..., Any], bool]]
+
+
+class Authenticator(Generic[UserT]):
+    """Holds the strategies and the serializer chains; runs authentication for adapters.
+
+    `session_key` is where login data lives in the session (`session["passport"]["user"]`),
+    `return_to_key` the session key `login_required` saves the requested URL under, and
+    `messages_key` the list `success_message` / `failure_message` append to.
+    """
+
+    def __init__(
+        self,
+        *,
+        session_key: str = "passport",
+        return_to_key: str = "return_to",
+        messages_key: str = "messages",
+    ) -> None:
+        self.session_key = session_key
+        self.return_to_key = return_to_key
+        self.messages_key = messages_key
+        self.sessions = SessionManager(session_key, preserve=(return_to_key, messages_key))
+        self._strategies: dict[str, Strategy] = {}
+        self._serializers: _Chain = []
+        self._deserializers: _Chain = []
+        self._transformers: _Chain = []
+
+    # -- strategies -------------------------------------------------------------------------
+
+    def use(self, strategy: Strategy, name: str | None = None) -> Authenticator[UserT]:
+        """Register `strategy` under `name` (default: its `name` attribute); returns self."""
+        if not isinstance(strategy, Strategy):
+            raise ConfigurationError(
+                f"passport.use() takes a Strategy instance, got {strategy!r}; "
+                "subclass passport_py.Strategy and pass an instance"
+            )
+        key = name or strategy.name
+        if not key:
+            raise ConfigurationError(
+                f"Authentication strategies must have a name: set `name = '...'` on "
+                f"{type(strategy).__name__} or call passport.use(strategy, name='...')"
+            )
+        self._strategies[key] = strategy
+        return self
+
+    def unuse(self, name: str) -> Authenticator[UserT]:
+        """Remove the strategy registered under `name`; returns self."""
+        self._strategies.pop(name, None)
+        return self
+
+    @property
+    def strategies(self) -> Mapping[str, Strategy]:
+        """The registered strategies by name (read-only view)."""
+        return dict(self._strategies)
+
+    def strategy(self, ref: str | Strategy) -> Strategy:
+        """The strategy registered as `ref`, or `ref` itself when it is an instance."""
+        if isinstance(ref, Strategy):
+            return ref
+        try:
+            return self._strategies[ref]
+        except KeyError:
+            raise UnknownStrategyError(ref, list(self._strategies)) from None
+
+    # -- chains -----------------------------------------------------------------------------
+
+    @overload
+    def serialize_user(self, fn: F, /) -> F: ...
+    @overload
+    def serialize_user(
+        self, fn: None = None, /, *, pass_request: bool = False
+    ) -> Callable[[F], F]: ...
+    def serialize_user(self, fn: F | None = None, /, *, pass_request: bool = False) -> Any:
+        """Register `fn(user) -> id` (sync or async); `pass_request=True` prepends the request.
+
+        Return None (or raise `PassToNext`) to defer to the next serializer; `0` and `""` are
+        valid ids.
+        """
+        return _register(self._serializers, fn, pass_request)
+
+    @overload
+    def deserialize_user(self, fn: F, /) -> F: ...
+    @overload
+    def deserialize_user(
+        self, fn: None = None, /, *, pass_request: bool = False
+    ) -> Callable[[F], F]: ...
+    def deserialize_user(self, fn: F | None = None, /, *, pass_request: bool = False) -> Any:
+        """Register `fn(id) -> user` (sync or async).
+
+        Returning None or False means the user no longer exists: the session is logged out
+        quietly. Raise `PassToNext` to defer to the next deserializer.
+        """
+        return _register(self._deserializers, fn, pass_request)
+
+    @overload
+    def transform_auth_info(self, fn: F, /) -> F: ...
+    @overload
+    def transform_auth_info(
+        self, fn: None = None, /, *, pass_request: bool = False
+    ) -> Callable[[F], F]: ...
+    def transform_auth_info(self, fn: F | None = None, /, *, pass_request: bool = False) -> Any:
+        """Register `fn(info) -> info` (sync or async); None or `PassToNext` defers to the next."""
+        return _register(self._transformers, fn, pass_request)
+
+    async def serialize(self, user: UserT, request: AuthRequest | None = None) -> Any:
+        """The session id for `user`, from the first serializer that gives one."""
+        if not self._serializers:
+            raise SerializationError(
+                "Failed to serialize user into session: no serializer is registered; decorate "
+                "a function returning the user's id with @passport.serialize_user"
+            )
+        for fn, wants_request in self._serializers:
+            try:
+                result = await (call(fn, request, user) if wants_request else call(fn, user))
+            except PassToNext:
+                continue
+            if result is not None and result is not False:
+                return result
+        raise SerializationError(
+            "Failed to serialize user into session: every serializer returned None or raised "
+            "PassToNext for this user"
+        )
+
+    async def deserialize(
+        self, serialized: Any, request: AuthRequest | None = None
+    ) -> UserT | None:
+        """The user for a session id; None when a deserializer says the user is gone."""
+        if not self._deserializers:
+            raise SerializationError(
+                "Failed to deserialize user out of session: no deserializer is registered; "
+                "decorate a function loading the user by id with @passport.deserialize_user"
+            )
+        for fn, wants_request in self._deserializers:
+            try:
+                result = await (
+                    call(fn, request, serialized) if wants_request else call(fn, serialized)
+                )
+            except PassToNext:
+                continue
+            return None if result is None or result is False else result
+        raise SerializationError(
+            "Failed to deserialize user out of session: every deserializer raised PassToNext"
+        )
+
+    async def transform(self, info: Any, request: AuthRequest | None = None) -> Any:
+        """`info` after the first transformer that returns something; unchanged otherwise."""
+        for fn, wants_request in self._transformers:
+            try:
+                result = await (call(fn, request, info) if wants_request else call(fn, info))
+            except PassToNext:
+                continue
+            if result is not None:
+                return result
+        return info
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def authenticate(
+        self,
+        request: AuthRequest,
+        strategies: StrategySpec,
+        options: AuthenticateOptions = DEFAULT_OPTIONS,
+        *,
+        callback: bool = False,
+    ) -> Decision:
+        """Run the strategy chain on `request` and decide what happens (see `Decision`)."""
+        return await run_authentication(self, request, strategies, options, callback=callback)
+
+    async def authorize(
+        self,
+        request: AuthRequest,
+        strategies: StrategySpec,
+        options: AuthenticateOptions = DEFAULT_OPTIONS,
+        *,
+        callback: bool = False,
+    ) -> Decision:
+        """`authenticate` that puts the user on `account`, leaving the logged-in user alone."""
+        options = options.replace(assign_property="account")
+        return await run_authentication(self, request, strategies, options, callback=callback)
+
+    async def login(
+        self, request: AuthRequest, user: UserT, *, keep_session_info: bool = False
+    ) -> None:
+        """Write `user` into a regenerated session (the adapters' `login` calls this)."""
+        session = request.session
+        if session is None:
+            raise SessionRequiredError(request.session_required_hint())
+        serialized = await self.serialize(user, request)
+        self.sessions.login(
+            session,
+            serialized,
+            keep_session_info=keep_session_info,
+            flash_keys=request.flash_keys,
+        )
+
+    async def logout(self, request: AuthRequest, *, keep_session_info: bool = False) -> None:
+        """Remove the user from the session and regenerate it."""
+        session = request.session
+        if session is None:
+            raise SessionRequiredError(request.session_required_hint())
+        self.sessions.logout(session, keep_session_info=keep_session_info)
+
+    async def restore(self, request: AuthRequest) -> UserT | None:
+        """The user the request's session holds, deserialized; None when nobody is logged in.
+
+        A user the deserializer no longer knows is removed from the session quietly.
+        """
+        session = request.session
+        present, serialized = self.sessions.stored_user(session)
+        if not present or session is None:
+            return None
+        user = await self.deserialize(serialized, request)
+        if user is None:
+            self.sessions.forget_user(session)
+        return user
+
+    @property
+    def wants_request_on_restore(self) -> bool:
+        """True when a deserializer registered with `pass_request=True`."""
+        return any(wants for _, wants in self._deserializers)
+
+
+def _register(chain: _Chain, fn: Callable[..., Any] | None, pass_request: bool) -> Any:
+    def register(f: F) -> F:
+        if not callable(f):
+            raise ConfigurationError(f"expected a function to register, got {f!r}")
+        chain.append((f, pass_request))
+        return f
+
+    return register if fn is None else register(fn)

@@ -1,0 +1,103 @@
+"""What the engine decided, in a form every adapter can render without knowing the policy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Generic, TypeAlias, TypeVar
+
+from passport_py.outcomes import Challenge
+
+__all__ = ["AuthResult", "Decision", "Handoff", "Proceed", "Respond", "redirect_response"]
+
+UserT = TypeVar("UserT")
+
+NO_STORE = ("Cache-Control", "no-store")
+
+
+@dataclass(frozen=True, slots=True)
+class Proceed:
+    """Continue to the view.
+
+    `authenticated` is True when a strategy succeeded; then `user` is the user and `info` the
+    (transformed) auth info, or None with `auth_info=False`. With `assign_property` the user
+    belongs on that request property and nobody was logged in.
+    """
+
+    user: Any = None
+    info: Any = None
+    authenticated: bool = False
+    logged_in: bool = False
+    assign_property: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    """Answer the request now with this status, headers and text body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+
+    @property
+    def location(self) -> str | None:
+        """The redirect target, when this is a redirect."""
+        for name, value in self.headers:
+            if name == "Location":
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult(Generic[UserT]):
+    """What a custom callback receives: the outcome with nothing logged in.
+
+    On success `user` is set and `info` is the strategy's info. When every strategy failed,
+    `user` is None and `challenges` / `statuses` hold one entry per strategy tried (None where
+    a strategy gave none). When a strategy raised, `error` is the exception.
+    """
+
+    user: UserT | None = None
+    info: Any = None
+    challenges: Sequence[Challenge] = field(default=())
+    statuses: Sequence[int | None] = field(default=())
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when a strategy authenticated a user."""
+        return self.error is None and self.user is not None
+
+    @property
+    def challenge(self) -> Challenge:
+        """The first failure's challenge (what Passport passes for a single strategy)."""
+        return self.challenges[0] if self.challenges else None
+
+    @property
+    def status(self) -> int | None:
+        """The first explicit failure status, if any."""
+        return next((s for s in self.statuses if s), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A custom callback was given: hand it `result` and let the app respond."""
+
+    result: AuthResult[Any]
+
+
+Decision: TypeAlias = Proceed | Respond | Handoff
+
+
+def redirect_response(url: str, status: int = 302) -> Respond:
+    """A redirect with an empty body that no cache may store."""
+    return Respond(status, (("Location", url), NO_STORE), "")
+
+
+def status_response(status: int, challenges: Sequence[str] = ()) -> Respond:
+    """A failure: the reason phrase as body, one `WWW-Authenticate` per challenge on a 401."""
+    headers: list[tuple[str, str]] = [("Content-Type", "text/plain; charset=utf-8"), NO_STORE]
+    if status == 401:
+        headers.extend(("WWW-Authenticate", c) for c in challenges)
+    return Respond(status, tuple(headers), HTTPStatus(status).phrase)

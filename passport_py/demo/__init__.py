@@ -1,0 +1,1 @@
+"""The demo application: `python -m passport_py.demo` (or `make demo`)."""

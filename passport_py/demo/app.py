@@ -1,0 +1,166 @@
+"""The demo: a Starlette app with a login form, a page that needs login, and logout."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from html import escape
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from passport_py import Authenticator, Rejected
+from passport_py.adapters.starlette import (
+    PassportMiddleware,
+    authenticate,
+    is_authenticated,
+    login_required,
+    logout,
+    pop_flashes,
+)
+from passport_py.redirects import safe_redirect
+from passport_py.strategies.local import LocalStrategy
+
+#: The demo's users and their passwords (printed at start; only scrypt hashes are kept).
+DEMO_USERS = {"alice": "wonderland", "bob": "builder"}
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+@dataclass(frozen=True)
+class User:
+    """A demo user: an id, a name and a salted scrypt hash of the password."""
+
+    id: int
+    username: str
+    salt: bytes
+    password_hash: bytes
+
+
+def hash_password(password: str, salt: bytes) -> bytes:
+    """scrypt of `password` with `salt` (the demo's password hash)."""
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
+
+
+def make_users() -> dict[str, User]:
+    """The demo users, each with a fresh random salt."""
+    users = {}
+    for number, (name, password) in enumerate(DEMO_USERS.items(), start=1):
+        salt = secrets.token_bytes(16)
+        users[name] = User(number, name, salt, hash_password(password, salt))
+    return users
+
+
+def build_app(secret_key: str | None = None) -> Starlette:
+    """The demo app; `secret_key` signs the session cookie (random per process by default)."""
+    users = make_users()
+    by_id = {user.id: user for user in users.values()}
+    dummy_salt = secrets.token_bytes(16)
+    dummy_hash = hash_password(secrets.token_urlsafe(16), dummy_salt)
+    passport: Authenticator[User] = Authenticator()
+
+    def verify(username: str, password: str) -> User | Rejected:
+        user = users.get(username)
+        # Hash even for unknown names so both failures take the same time.
+        salt, expected = (user.salt, user.password_hash) if user else (dummy_salt, dummy_hash)
+        matches = hmac.compare_digest(hash_password(password, salt), expected)
+        if user is None or not matches:
+            return Rejected("Incorrect username or password.")
+        return user
+
+    passport.use(LocalStrategy(verify))
+
+    @passport.serialize_user
+    def serialize(user: User) -> int:
+        return user.id
+
+    @passport.deserialize_user
+    def deserialize(user_id: int) -> User | None:
+        return by_id.get(user_id)
+
+    async def home(request: Request) -> Response:
+        if is_authenticated(request):
+            body = (
+                f"<p>Logged in as <b>{escape(request.user.username)}</b>.</p>"
+                '<p><a href="/secret">The secret page</a></p>'
+                '<form method="post" action="/logout"><button>Log out</button></form>'
+            )
+        else:
+            body = (
+                "<p>Nobody is logged in.</p>"
+                '<p><a href="/secret">The secret page</a> (needs login) or '
+                '<a href="/login">log in</a>.</p>'
+            )
+        return _page("passport_py demo", body, request)
+
+    async def login_form(request: Request) -> Response:
+        target = safe_redirect(request.query_params.get("next"), "")
+        action = "/login" + (f"?next={escape(target)}" if target else "")
+        body = (
+            f'<form method="post" action="{action}">'
+            '<label>Username <input name="username" autocomplete="username"></label>'
+            '<label>Password <input name="password" type="password" '
+            'autocomplete="current-password"></label>'
+            '<button type="submit">Log in</button></form>'
+        )
+        return _page("Log in", body, request)
+
+    @authenticate(
+        "local",
+        success_return_to_or_redirect="/",
+        failure_redirect="/login",
+        failure_flash=True,
+        success_flash="Welcome back!",
+    )
+    async def login_post(request: Request) -> Response:  # pragma: no cover - always redirects
+        return RedirectResponse("/", 303)
+
+    @login_required
+    async def secret(request: Request) -> Response:
+        name = escape(request.user.username)
+        return _page("The secret page", f"<p>Only logged-in users see this, {name}.</p>", request)
+
+    async def logout_post(request: Request) -> Response:
+        await logout(request)
+        return RedirectResponse("/", 303)
+
+    return Starlette(
+        routes=[
+            Route("/", home),
+            Route("/login", login_form, methods=["GET"]),
+            Route("/login", login_post, methods=["POST"]),
+            Route("/secret", secret),
+            Route("/logout", logout_post, methods=["POST"]),
+        ],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret_key or os.environ.get("DEMO_SECRET") or secrets.token_hex(32),
+                same_site="lax",
+                https_only=False,
+            ),
+            Middleware(PassportMiddleware, passport=passport, login_url="/login"),
+        ],
+    )
+
+
+def _page(title: str, body: str, request: Request) -> HTMLResponse:
+    flashes = "".join(
+        f'<p class="flash {escape(kind)}" role="alert">{escape(text)}</p>'
+        for kind, text in pop_flashes(request)
+    )
+    return HTMLResponse(
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title>"
+        "<style>body{font-family:sans-serif;max-width:32rem;margin:3rem auto}"
+        "label{display:block;margin:.5rem 0}.flash.error{color:#b00}"
+        ".flash.success{color:#070}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{flashes}{body}</body></html>"
+    )

@@ -1,0 +1,190 @@
+"""The authenticate engine: runs a strategy chain and applies the success and failure policy.
+
+This is Passport 0.7's `middleware/authenticate.js` without the HTTP: it returns a `Decision`
+that an adapter renders. Differences from Passport are deliberate and listed in
+docs/differences.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from passport_py._async import maybe_await
+from passport_py.decisions import (
+    AuthResult,
+    Decision,
+    Handoff,
+    Proceed,
+    redirect_response,
+    status_response,
+)
+from passport_py.errors import AuthenticationError, BadRequest, SessionRequiredError
+from passport_py.options import AuthenticateOptions, FlashOption
+from passport_py.outcomes import Fail, Pass, Redirect, Success
+from passport_py.redirects import is_safe_redirect
+from passport_py.strategy import Strategy
+
+if TYPE_CHECKING:
+    from passport_py.authenticator import Authenticator
+    from passport_py.request import AuthRequest
+
+__all__ = ["StrategySpec", "run_authentication"]
+
+StrategySpec = str | Strategy | Sequence[str | Strategy]
+
+_PROCEED = Proceed()
+
+
+async def run_authentication(
+    passport: Authenticator[Any],
+    request: AuthRequest,
+    strategies: StrategySpec,
+    options: AuthenticateOptions,
+    *,
+    callback: bool = False,
+) -> Decision:
+    """Try each strategy in order; the first success, redirect, pass or error ends the chain."""
+    chain = [strategies] if isinstance(strategies, str | Strategy) else list(strategies)
+    failures: list[Fail] = []
+    for layer in chain:
+        strategy = passport.strategy(layer)
+        try:
+            outcome = await maybe_await(strategy.authenticate(request, options))
+        except BadRequest as exc:
+            outcome = Fail({"message": exc.message}, exc.status)
+        except Exception as exc:
+            if callback:
+                return Handoff(AuthResult(error=exc))
+            raise
+        if type(outcome) is Fail:
+            failures.append(outcome)
+        elif type(outcome) is Success:
+            if callback:
+                return Handoff(AuthResult(user=outcome.user, info=outcome.info))
+            return await _succeeded(passport, request, outcome, options)
+        elif type(outcome) is Redirect:
+            return redirect_response(outcome.url, outcome.status)
+        elif type(outcome) is Pass:
+            return _PROCEED
+        else:
+            raise TypeError(
+                f"strategy {type(strategy).__name__}.authenticate returned {outcome!r}; "
+                "return self.success(...), self.fail(...), self.redirect(...) or self.pass_()"
+            )
+    return _all_failed(passport, request, failures, options, callback=callback)
+
+
+async def _succeeded(
+    passport: Authenticator[Any],
+    request: AuthRequest,
+    outcome: Success[Any],
+    options: AuthenticateOptions,
+) -> Decision:
+    user = outcome.user
+    info = {} if outcome.info is None else outcome.info
+    if options.assign_property:
+        _flash_and_message(
+            passport, request, options.success_flash, options.success_message, info, "success"
+        )
+        auth_info = await passport.transform(info, request) if options.auth_info else None
+        return Proceed(user, auth_info, True, False, options.assign_property)
+
+    if options.session:
+        await passport.login(request, user, keep_session_info=options.keep_session_info)
+    # Flash after the login: Passport flashes first and loses it to the regeneration.
+    _flash_and_message(
+        passport, request, options.success_flash, options.success_message, info, "success"
+    )
+    auth_info = await passport.transform(info, request) if options.auth_info else None
+
+    target = None
+    if options.success_return_to_or_redirect:
+        target = _return_to(passport, request) or options.success_return_to_or_redirect
+    elif options.success_redirect:
+        target = options.success_redirect
+    if target is not None:
+        return redirect_response(target)
+    return Proceed(user, auth_info, True, options.session)
+
+
+def _return_to(passport: Authenticator[Any], request: AuthRequest) -> str | None:
+    """The return-to URL saved in the session (popped), else a `next` query parameter; safe only."""
+    session = request.session
+    saved = session.pop(passport.return_to_key, None) if session is not None else None
+    if is_safe_redirect(saved):
+        return str(saved)
+    wanted = request.query.get("next")
+    return wanted if is_safe_redirect(wanted) else None
+
+
+def _all_failed(
+    passport: Authenticator[Any],
+    request: AuthRequest,
+    failures: list[Fail],
+    options: AuthenticateOptions,
+    *,
+    callback: bool,
+) -> Decision:
+    if callback:
+        return Handoff(
+            AuthResult(
+                challenges=[f.challenge for f in failures],
+                statuses=[f.status for f in failures],
+            )
+        )
+    first = failures[0].challenge if failures else None
+    _flash_and_message(
+        passport, request, options.failure_flash, options.failure_message, first, "error"
+    )
+    if options.failure_redirect:
+        return redirect_response(options.failure_redirect)
+    status = next((f.status for f in failures if f.status), None) or 401
+    challenges = [f.challenge for f in failures if isinstance(f.challenge, str)]
+    if options.fail_with_error:
+        raise AuthenticationError(status, challenges)
+    return status_response(status, challenges)
+
+
+def _message_of(source: Any) -> str | None:
+    if isinstance(source, str):
+        return source
+    if isinstance(source, Mapping):
+        message = source.get("message")
+        return message if isinstance(message, str) else None
+    return None
+
+
+def _flash_and_message(
+    passport: Authenticator[Any],
+    request: AuthRequest,
+    flash: FlashOption,
+    message: bool | str | None,
+    source: Any,
+    default_type: str,
+) -> None:
+    """Apply `*_flash` and `*_message` with Passport's precedence (reference 1.12)."""
+    if flash:
+        kind: str = default_type
+        text: str | None
+        if isinstance(flash, str):
+            text = flash
+        else:
+            own_type = source.get("type") if isinstance(source, Mapping) else None
+            spec = flash if isinstance(flash, Mapping) else {}
+            if flash is True:
+                kind = own_type if isinstance(own_type, str) and own_type else default_type
+            else:
+                kind = str(spec.get("type") or default_type)
+            text = spec.get("message") or _message_of(source)
+        if isinstance(text, str):
+            request.flash(kind, text)
+    if message:
+        text = message if isinstance(message, str) else _message_of(source)
+        if text is None:
+            return
+        session = request.session
+        if session is None:
+            raise SessionRequiredError(request.session_required_hint())
+        messages = session.get(passport.messages_key)
+        session[passport.messages_key] = [*(messages if isinstance(messages, list) else ()), text]

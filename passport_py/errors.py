@@ -1,0 +1,91 @@
+"""Exceptions raised by passport_py. Each message says how to fix the problem."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequest",
+    "ConfigurationError",
+    "PassToNext",
+    "PassportError",
+    "SerializationError",
+    "SessionRequiredError",
+    "SyncContextError",
+    "UnknownStrategyError",
+]
+
+
+class PassportError(Exception):
+    """Base class of every error passport_py raises on purpose."""
+
+
+class ConfigurationError(PassportError):
+    """The app is wired up wrongly; the message names the fix."""
+
+
+class UnknownStrategyError(ConfigurationError):
+    """`authenticate()` named a strategy that was never registered with `use()`."""
+
+    def __init__(self, name: str, registered: Sequence[str]) -> None:
+        known = ", ".join(repr(n) for n in sorted(registered)) or "none"
+        super().__init__(
+            f"Unknown authentication strategy {name!r} (registered: {known}); "
+            f"register it first with passport.use(...)"
+        )
+        self.name = name
+
+
+class SessionRequiredError(ConfigurationError):
+    """A login session was needed but the request has no session."""
+
+    def __init__(self, hint: str | None = None) -> None:
+        super().__init__(
+            "Login sessions require session support: "
+            + (hint or "give the request a session (add a session middleware)")
+            + "; or pass session=False for stateless authentication"
+        )
+
+
+class SerializationError(PassportError):
+    """No serializer or deserializer in the chain produced a result."""
+
+
+class SyncContextError(PassportError):
+    """An async callable awaited real async I/O while running in a sync framework."""
+
+
+class PassToNext(Exception):
+    """Raised by a serializer, deserializer or auth-info transformer to defer to the next one."""
+
+
+class BadRequest(PassportError):
+    """The request itself is malformed (body, header, field); answered with `status`."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class AuthenticationError(PassportError):
+    """Every strategy failed and `fail_with_error=True`: hand the failure to the app.
+
+    `status` is the HTTP status the engine decided on, `challenges` the string challenges
+    (the `WWW-Authenticate` values when the status is 401), `message` the reason phrase.
+    """
+
+    def __init__(self, status: int = 401, challenges: Sequence[str] = ()) -> None:
+        self.status = status
+        self.challenges = tuple(challenges)
+        self.message = HTTPStatus(status).phrase
+        super().__init__(self.message)
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """The `WWW-Authenticate` headers to send with this error (one per challenge)."""
+        if self.status != 401:
+            return []
+        return [("WWW-Authenticate", c) for c in self.challenges]

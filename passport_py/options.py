@@ -1,0 +1,69 @@
+"""`authenticate()` options (API.md section 6), validated once when a route is declared."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
+from passport_py.errors import ConfigurationError
+
+__all__ = ["AuthenticateOptions", "FlashOption"]
+
+#: `True` (use the strategy's message), a message string, or `{"type": ..., "message": ...}`.
+FlashOption: TypeAlias = bool | str | Mapping[str, str] | None
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class AuthenticateOptions:
+    """Passport 0.7's options in snake_case; unknown keywords go to the strategies in `extra`.
+
+    Immutable: a route's options are built once and shared by every request.
+    """
+
+    session: bool = True
+    keep_session_info: bool = False
+    success_redirect: str | None = None
+    success_return_to_or_redirect: str | None = None
+    failure_redirect: str | None = None
+    success_flash: FlashOption = None
+    failure_flash: FlashOption = None
+    success_message: bool | str | None = None
+    failure_message: bool | str | None = None
+    fail_with_error: bool = False
+    assign_property: str | None = None
+    auth_info: bool = True
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    @classmethod
+    def build(cls, **options: Any) -> AuthenticateOptions:
+        """Split keyword options into the engine's own and strategy options (`scope`, ...)."""
+        own = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {k: v for k, v in options.items() if k in own}
+        extra = {k: v for k, v in options.items() if k not in own}
+        for flag in ("session", "keep_session_info", "fail_with_error", "auth_info"):
+            if flag in known and not isinstance(known[flag], bool):
+                raise ConfigurationError(f"authenticate option {flag}= must be True or False")
+        for flash in ("success_flash", "failure_flash"):
+            value = known.get(flash)
+            if isinstance(value, Mapping) and not set(value) <= {"type", "message"}:
+                raise ConfigurationError(
+                    f"authenticate option {flash}= takes True, a message, or "
+                    f"{{'type': ..., 'message': ...}}; got keys {sorted(value)}"
+                )
+        return cls(**known, extra=MappingProxyType(extra) if extra else _EMPTY)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A strategy option passed through `authenticate(..., name=value)`."""
+        return self.extra.get(name, default)
+
+    def replace(self, **changes: Any) -> AuthenticateOptions:
+        """A copy with `changes` applied (options are never mutated in place)."""
+        return dataclasses.replace(self, **changes)
+
+
+DEFAULT_OPTIONS = AuthenticateOptions()

@@ -1,0 +1,147 @@
+"""The framework-neutral request a strategy sees, and the session the core writes to.
+
+Adapters implement these protocols over their framework's request and session; strategies and
+the engine use nothing else, which is what lets one strategy run in every framework.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import abstractmethod
+from collections.abc import Mapping, MutableMapping
+from typing import Any, Protocol
+
+from passport_py.errors import BadRequest
+
+__all__ = [
+    "AuthRequest",
+    "MultiMapping",
+    "Session",
+    "parse_json_body",
+]
+
+
+class MultiMapping(Protocol):
+    """Case-insensitive headers, query parameters, form fields: `.get` and `.getlist`."""
+
+    def get(self, key: str, /) -> Any: ...
+
+    def getlist(self, key: str, /) -> list[Any]: ...
+
+    def __contains__(self, key: object) -> bool: ...
+
+
+class Session(MutableMapping[str, Any]):
+    """A request's session: a mutable mapping that can be regenerated (adapters subclass it).
+
+    `regenerate()` starts a new session: all data is cleared and, where the backing store has
+    session ids, the id changes and the old entry is discarded. The session manager copies back
+    what should survive (return-to, flash) itself.
+    """
+
+    @abstractmethod
+    def regenerate(self) -> None:
+        """Start a new session: clear the data and, where there are ids, change the id."""
+
+
+class AuthRequest(Protocol):
+    """What a strategy may read from a request (API.md section 3)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def headers(self) -> MultiMapping: ...
+
+    @property
+    def query(self) -> MultiMapping: ...
+
+    @property
+    def cookies(self) -> Mapping[str, str]: ...
+
+    @property
+    def session(self) -> Session | None: ...
+
+    @property
+    def client_ip(self) -> str | None: ...
+
+    @property
+    def native(self) -> Any: ...
+
+    @property
+    def flash_keys(self) -> tuple[str, ...]:
+        """Session keys holding pending flash messages (kept when the session regenerates)."""
+        ...
+
+    async def body(self) -> bytes:
+        """The raw body; `BadRequest` (413) when it is larger than the adapter's limit."""
+        ...
+
+    async def form(self) -> MultiMapping:
+        """The parsed form body; `BadRequest` when it is malformed or too large."""
+        ...
+
+    async def json(self) -> Any:
+        """The parsed JSON body (strictly: see `parse_json_body`)."""
+        ...
+
+    def flash(self, category: str, message: str) -> None:
+        """Queue a flash message for the next page in the framework's own way."""
+        ...
+
+    def session_required_hint(self) -> str:
+        """How to give this kind of request a session (used in error messages)."""
+        ...
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_json_body(body: bytes) -> Any:
+    """Parse a JSON request body strictly; every problem is a `BadRequest` (400).
+
+    Refused: invalid UTF-8 (a BOM included), invalid JSON, duplicate keys, NaN/Infinity,
+    numbers too long to convert, nesting deep enough to exhaust the recursion limit, and
+    lone surrogates in strings.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("Request body is not valid UTF-8") from None
+    if text.startswith("\ufeff"):
+        raise BadRequest("Request body must not start with a byte-order mark")
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRequest("Request body is nested too deeply") from None
+    except ValueError as exc:
+        reason = str(exc).split(":")[0] if "duplicate" not in str(exc) else str(exc)
+        raise BadRequest(f"Request body is not valid JSON ({reason})") from None
+    return value
+
+
+def ensure_text(value: Any, field: str) -> str:
+    """`value` as a string fit to use as a credential, or `BadRequest` naming `field`."""
+    if not isinstance(value, str):
+        raise BadRequest(f"Field {field!r} must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"Field {field!r} is not valid text") from None
+    return value

@@ -1,0 +1,1 @@
+"""Built-in strategies: `passport_py.strategies.local.LocalStrategy`, ..."""

@@ -1,0 +1,134 @@
+"""`LocalStrategy`: a username and password posted in a form or JSON body."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from passport_py._async import call
+from passport_py.errors import BadRequest
+from passport_py.options import AuthenticateOptions
+from passport_py.outcomes import Outcome, outcome_from_verify
+from passport_py.request import AuthRequest, MultiMapping, ensure_text
+from passport_py.strategy import Strategy
+
+__all__ = ["LocalStrategy"]
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+Verify = Callable[..., Any | Awaitable[Any]]
+
+
+def media_type(request: AuthRequest) -> str:
+    """The request's content type without parameters, lower-cased ("" when absent)."""
+    value = request.headers.get("content-type") or ""
+    return str(value).split(";", 1)[0].strip().lower()
+
+
+def _has_body(request: AuthRequest) -> bool:
+    length = request.headers.get("content-length")
+    return request.headers.get("transfer-encoding") is not None or length not in (None, "0")
+
+
+class LocalStrategy(Strategy):
+    """Authenticate with a username and password read from the request body.
+
+    `verify(username, password)` (or `verify(request, username, password)` with
+    `pass_request=True`), sync or async, returns the user, None/False, `Verified` or
+    `Rejected`. Missing or empty fields fail with 400 and `bad_request_message`; wrong
+    credentials fail with 401 and no challenge. Credentials in the query string are read only
+    with `allow_query=True`, since URLs end up in logs.
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        verify: Verify,
+        *,
+        username_field: str = "username",
+        password_field: str = "password",
+        pass_request: bool = False,
+        bad_request_message: str = "Missing credentials",
+        allow_query: bool = False,
+        max_username_length: int = 256,
+        max_password_bytes: int = 4096,
+    ) -> None:
+        if not callable(verify):
+            raise TypeError("LocalStrategy requires a verify callable")
+        self.verify = verify
+        self.username_field = username_field
+        self.password_field = password_field
+        self.pass_request = pass_request
+        self.bad_request_message = bad_request_message
+        self.allow_query = allow_query
+        self.max_username_length = max_username_length
+        self.max_password_bytes = max_password_bytes
+
+    async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
+        """Read the credentials, check their shape, and ask `verify`."""
+        username, password = await self._credentials(request)
+        if not username or not password:
+            message = options.get("bad_request_message", self.bad_request_message)
+            return self.fail({"message": message}, 400)
+        if (
+            len(username) > self.max_username_length
+            or len(password.encode("utf-8")) > self.max_password_bytes
+        ):
+            # Checked before verify so an enormous password never reaches the hasher.
+            return self.fail({"message": "Credentials too long"}, 400)
+        if self.pass_request:
+            result = await call(self.verify, request, username, password)
+        else:
+            result = await call(self.verify, username, password)
+        return outcome_from_verify(result)
+
+    async def _credentials(self, request: AuthRequest) -> tuple[str | None, str | None]:
+        fields = (self.username_field, self.password_field)
+        kind = media_type(request)
+        if kind in _FORM_TYPES:
+            form = await request.form()
+            found = tuple(_single(form, f) for f in fields)
+        elif kind == "application/json" or (
+            kind.startswith("application/") and kind.endswith("+json")
+        ):
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise BadRequest("JSON body must be an object")
+            found = tuple(_lookup(data, f) for f in fields)
+        elif kind or _has_body(request):
+            raise BadRequest(
+                "Unsupported content type: send the credentials as "
+                "application/x-www-form-urlencoded, multipart/form-data or application/json",
+                415,
+            )
+        else:
+            found = (None, None)
+        if self.allow_query and (not found[0] or not found[1]):
+            found = tuple(
+                v or _single(request.query, f) for v, f in zip(found, fields, strict=True)
+            )
+        return found[0], found[1]
+
+
+def _single(values: MultiMapping, field: str) -> str | None:
+    """The one value of `field`; duplicates are refused because frameworks disagree on them."""
+    found = values.getlist(field)
+    if not found:
+        return None
+    if len(found) > 1:
+        raise BadRequest(f"Field {field!r} was sent more than once")
+    return ensure_text(found[0], field)
+
+
+def _lookup(data: dict[str, Any], field: str) -> str | None:
+    """`field` in a JSON object; `user[name]` walks into nested objects, as in Passport."""
+    path = field.replace("]", "").split("[")
+    value: Any = data
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    if value is None:
+        return None
+    return ensure_text(value, field)
