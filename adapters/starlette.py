@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, TypeAlias, TypeVar, overload
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 try:
     from starlette.authentication import AuthCredentials, UnauthenticatedUser
+    from starlette.background import BackgroundTasks
     from starlette.concurrency import run_in_threadpool
-    from starlette.datastructures import FormData
+    from starlette.datastructures import FormData, MutableHeaders
     from starlette.exceptions import HTTPException
     from starlette.requests import HTTPConnection, Request
     from starlette.responses import Response
@@ -208,8 +209,8 @@ class PassportMiddleware:
 
     Sets `scope["user"]` and `scope["auth"]`. With `cache_headers=True` (the default), a
     response to a request whose session held a user, or that logged in or out, gets
-    `Cache-Control: no-store` unless the app set its own (the session middleware, which
-    knows when the session was read, adds `Vary: Cookie`).
+    `Cache-Control: no-store` unless the app set its own, and `Vary: Cookie` (Starlette's
+    session middleware adds it only when the session was written, unless told it was read).
     """
 
     def __init__(
@@ -232,7 +233,8 @@ class PassportMiddleware:
         self._sessions = passport.sessions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
         scope[_STATE_KEY] = self.state
@@ -242,37 +244,55 @@ class PassportMiddleware:
         if session:
             present, serialized = self._sessions.stored_user(session)
             if present:
+                # Restore the user here rather than in a helper coroutine: this runs on
+                # every logged-in request (docs/performance.md).
                 scope[_TOUCHED_KEY] = True
-                await self._restore(scope, receive, session, serialized)
-        if self.cache_headers and scope["type"] == "http":
-            await self.app(scope, receive, _private_send(scope, send))
-        else:
-            await self.app(scope, receive, send)
-
-    async def _restore(
-        self, scope: Scope, receive: Receive, session: dict[str, Any], serialized: Any
-    ) -> None:
-        passport = self.passport
-        request = (
-            StarletteAuthRequest(Request(scope, receive), self.state.max_body_size)
-            if passport.wants_request_on_restore
-            else None
-        )
-        user = await passport.deserialize(serialized, request)
-        if user is None:
-            self._sessions.forget_user(StarletteSession(session))
-        else:
-            scope["user"] = user
-            scope["auth"] = PassportCredentials(["authenticated"])
+                passport = self.passport
+                request = (
+                    StarletteAuthRequest(Request(scope, receive), self.state.max_body_size)
+                    if passport.wants_request_on_restore
+                    else None
+                )
+                user = await passport.deserialize(serialized, request)
+                if user is None:
+                    self._sessions.forget_user(StarletteSession(session))
+                else:
+                    scope["user"] = user
+                    scope["auth"] = PassportCredentials(["authenticated"])
+        if self.cache_headers and kind == "http":
+            send = _private_send(scope, send)
+        await self.app(scope, receive, send)
 
 
 def _private_send(scope: Scope, send: Send) -> Send:
-    async def send_wrapper(message: Message) -> None:
+    # A plain function handing back `send`'s awaitable: no extra coroutine per message.
+    def send_wrapper(message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start" and scope.get(_TOUCHED_KEY):
-            headers = message.get("headers") or []
-            if not any(name.lower() == b"cache-control" for name, _ in headers):
-                message = {**message, "headers": [*headers, (b"cache-control", b"no-store")]}
-        await send(message)
+            raw = message.get("headers") or ()
+            has_cache_control = has_vary = False
+            for name, _ in raw:  # ASGI header names are lower-case bytes
+                if name == b"cache-control":
+                    has_cache_control = True
+                elif name == b"vary":
+                    has_vary = True
+            headers = list(raw)
+            if not has_cache_control:
+                headers.append((b"cache-control", b"no-store"))
+            message = {**message, "headers": headers}
+            session = scope.get("session")
+            if not has_vary and getattr(session, "accessed", None) is False:
+                # Starlette's session, unread by the app: add the `Vary: Cookie` its
+                # middleware would add if marked accessed (its MutableHeaders path costs µs).
+                headers.append((b"vary", b"Cookie"))
+            else:
+                mark_accessed = getattr(session, "mark_accessed", None)
+                if callable(mark_accessed):
+                    mark_accessed()  # Starlette's SessionMiddleware then adds `Vary: Cookie`
+                else:
+                    mutable = MutableHeaders(scope=message)
+                    if "cookie" not in mutable.get("vary", "").lower():
+                        mutable.add_vary_header("Cookie")
+        return send(message)
 
     return send_wrapper
 
@@ -420,12 +440,31 @@ def _decorator(
             state = _state(request)
             neutral = StarletteAuthRequest(request, state.max_body_size)
             run = state.passport.authorize if authorize else state.passport.authenticate
-            decision = await run(neutral, strategy, options, callback=callback is not None)
-            return await _apply(decision, request, endpoint, callback)
+            try:
+                decision = await run(neutral, strategy, options, callback=callback is not None)
+                response = await _apply(decision, request, endpoint, callback)
+            except BaseException:
+                await request.close()
+                raise
+            _close_form_after(response, request)
+            return response
 
         return wrapper
 
     return decorate
+
+
+def _close_form_after(response: Response, request: Request) -> None:
+    """Close the uploads of a form the strategy parsed once the response has been sent.
+
+    Starlette's endpoints never close `request.form()`; without this a multipart login with a
+    file part would leave its spooled temporary file open.
+    """
+    if getattr(request, "_form", None) is None:
+        return
+    tasks = BackgroundTasks([response.background] if response.background else [])
+    tasks.add_task(request.close)
+    response.background = tasks
 
 
 @overload
@@ -447,7 +486,10 @@ def login_required(endpoint: E | None = None, /, *, login_url: str | None = None
                 return await _call_endpoint(fn, request)
             state = _state(request)
             if _wants_html(request):
-                here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                # url.path is percent-decoded: re-encode it, or any path with a space or a
+                # non-ASCII character would fail is_safe_redirect and lose its return-to.
+                path = quote(request.url.path, safe="/:@!$&'()*+,;=~")
+                here = path + (f"?{request.url.query}" if request.url.query else "")
                 target = safe_redirect(here, "/")
                 session = request.scope.get("session")
                 if isinstance(session, dict):

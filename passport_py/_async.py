@@ -53,3 +53,9 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         if "no running event loop" in str(exc) or "no current event loop" in str(exc):
             raise SyncContextError(_SYNC_IO_HINT) from exc
         raise
+    except AttributeError as exc:
+        # asyncio.Event, Condition or a contended Lock look for the running loop, find none
+        # and call `None.create_future()`.
+        if "'NoneType' object has no attribute 'create_future'" in str(exc):
+            raise SyncContextError(_SYNC_IO_HINT) from exc
+        raise

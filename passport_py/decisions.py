@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Any, Generic, TypeAlias, TypeVar
 
+from passport_py.errors import reason_phrase
 from passport_py.outcomes import Challenge
 
 __all__ = ["AuthResult", "Decision", "Handoff", "Proceed", "Respond", "redirect_response"]
@@ -100,4 +100,4 @@ def status_response(status: int, challenges: Sequence[str] = ()) -> Respond:
     headers: list[tuple[str, str]] = [("Content-Type", "text/plain; charset=utf-8"), NO_STORE]
     if status == 401:
         headers.extend(("WWW-Authenticate", c) for c in challenges)
-    return Respond(status, tuple(headers), HTTPStatus(status).phrase)
+    return Respond(status, tuple(headers), reason_phrase(status))

@@ -18,6 +18,14 @@ __all__ = [
 ]
 
 
+def reason_phrase(status: int) -> str:
+    """The HTTP reason phrase for `status` ("Unauthorized"); "" for a code Python lacks (498)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 class PassportError(Exception):
     """Base class of every error passport_py raises on purpose."""
 
@@ -80,7 +88,7 @@ class AuthenticationError(PassportError):
     def __init__(self, status: int = 401, challenges: Sequence[str] = ()) -> None:
         self.status = status
         self.challenges = tuple(challenges)
-        self.message = HTTPStatus(status).phrase
+        self.message = reason_phrase(status) or f"HTTP {status}"
         super().__init__(self.message)
 
     @property

@@ -114,13 +114,15 @@ class TestRequest:
         body: bytes | None = None,
         content_type: str | None = None,
         cookies: Mapping[str, str] | None = None,
-        session: Session | Mapping[str, Any] | None | bool = True,
+        session: Session | Mapping[str, Any] | bool | None = True,
         client_ip: str | None = "127.0.0.1",
     ) -> None:
         self.method = method
         self.path = path
         self.query = MultiDict(query)
-        header_items = list(headers.items()) if isinstance(headers, Mapping) else list(headers or ())
+        header_items = (
+            list(headers.items()) if isinstance(headers, Mapping) else list(headers or ())
+        )
         self._form: MultiDict | None = None
         self._body = b""
         if form is not None:

@@ -1,0 +1,349 @@
+"""Login, logout and restoring the user from the session.
+
+Reference: passport-core.md 1.11, 2.12 (behaviours 91-101), 2.13 (102-108) and 2.15 (110-116),
+where `Authenticator.restore` plays the part of Passport's SessionStrategy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from engine_helpers import Fixed, U, authenticate, make_passport
+
+from passport_py import (
+    Authenticator,
+    Proceed,
+    SerializationError,
+    SessionRequiredError,
+    Success,
+    run_sync,
+)
+from passport_py.session_manager import SessionManager
+from passport_py.testing import MemorySession, TestRequest
+
+
+class RecordingSession(MemorySession):
+    """Records the data it held each time it was regenerated; can be told to fail."""
+
+    def __init__(self, data: dict[str, Any] | None = None, *, fail: bool = False) -> None:
+        super().__init__(data)
+        self.fail = fail
+        self.before_regenerate: list[dict[str, Any]] = []
+
+    def regenerate(self) -> None:
+        self.before_regenerate.append({k: _copy(v) for k, v in self.items()})
+        if self.fail:
+            raise OSError("store unavailable")
+        super().regenerate()
+
+
+def _copy(value: Any) -> Any:
+    return dict(value) if isinstance(value, dict) else value
+
+
+def login(passport: Authenticator[Any], session: Any, user: Any = U, **kw: Any) -> None:
+    run_sync(passport.login(TestRequest(session=session), user, **kw))
+
+
+def logout(passport: Authenticator[Any], session: Any, **kw: Any) -> None:
+    run_sync(passport.logout(TestRequest(session=session), **kw))
+
+
+# -- 2.12 login -------------------------------------------------------------------------------
+
+
+def test_authenticate_with_session_false_does_not_log_in_91() -> None:
+    passport = make_passport(s=Fixed(Success(U)))
+    session = MemorySession()
+    old_id = session.id
+    decision = authenticate(passport, TestRequest(session=session), "s", session=False)
+    assert decision == Proceed(user=U, info={}, authenticated=True, logged_in=False)
+    assert (session.id, dict(session), session.regenerations) == (old_id, {}, 0)
+
+
+def test_login_regenerates_and_writes_serialized_user_94() -> None:
+    passport = make_passport()
+    session = MemorySession()
+    old_id = session.id
+    login(passport, session)
+    assert session.id != old_id
+    assert session.regenerations == 1
+    assert dict(session) == {"passport": {"user": "1"}}
+
+
+def test_login_drops_previous_session_data_95() -> None:
+    passport = make_passport()
+    session = MemorySession({"cart": ["1", "2"]})
+    login(passport, session)
+    assert dict(session) == {"passport": {"user": "1"}}
+
+
+def test_login_with_keep_session_info_keeps_previous_data_95() -> None:
+    passport = make_passport()
+    session = MemorySession({"cart": ["1", "2"]})
+    old_id = session.id
+    login(passport, session, keep_session_info=True)
+    assert session.id != old_id
+    assert dict(session) == {"cart": ["1", "2"], "passport": {"user": "1"}}
+
+
+def test_login_keep_session_info_merges_previous_passport_data_96() -> None:
+    passport = make_passport()
+    session = MemorySession({"passport": {"user": 99, "extra": "e"}, "cart": ["1"]})
+    login(passport, session, {"id": 5}, keep_session_info=True)
+    assert dict(session) == {"passport": {"user": 5, "extra": "e"}, "cart": ["1"]}
+
+
+def test_login_without_keep_session_info_replaces_passport_data_96() -> None:
+    passport = make_passport()
+    session = MemorySession({"passport": {"user": 99, "extra": "e"}})
+    login(passport, session, {"id": 5})
+    assert dict(session) == {"passport": {"user": 5}}
+
+
+def test_login_keeps_return_to_and_messages_by_default_95() -> None:
+    """Differs from Passport (everything is lost to regeneration): the return-to URL and the
+    pending messages survive a default login."""
+    passport = make_passport()
+    session = MemorySession({"return_to": "/orders", "messages": ["Hi"], "cart": ["1"]})
+    login(passport, session)
+    assert dict(session) == {
+        "return_to": "/orders",
+        "messages": ["Hi"],
+        "passport": {"user": "1"},
+    }
+
+
+def test_login_regenerate_error_leaves_session_as_it_was_97() -> None:
+    passport = make_passport()
+    session = RecordingSession({"cart": ["1"]}, fail=True)
+    old_id = session.id
+    with pytest.raises(OSError, match="store unavailable"):
+        login(passport, session)
+    assert (session.id, dict(session)) == (old_id, {"cart": ["1"]})
+
+
+def test_login_serialize_error_leaves_session_untouched_98() -> None:
+    """Differs from Passport (the session is already regenerated when serialization fails):
+    we serialize first, so the session keeps its id and data."""
+    passport: Authenticator[Any] = Authenticator()
+    passport.serialize_user(lambda user: None)
+    session = RecordingSession({"cart": ["1"]})
+    old_id = session.id
+    with pytest.raises(SerializationError, match="Failed to serialize user into session"):
+        login(passport, session)
+    assert (session.id, dict(session), session.before_regenerate) == (old_id, {"cart": ["1"]}, [])
+
+
+def test_login_without_session_raises_with_hint_101() -> None:
+    passport = make_passport()
+    with pytest.raises(SessionRequiredError) as caught:
+        run_sync(passport.login(TestRequest(session=None), U))
+    message = str(caught.value)
+    assert message.startswith("Login sessions require session support")
+    assert "build the TestRequest with a session" in message
+    assert "session=False" in message
+
+
+@pytest.mark.parametrize("user_id", [0, ""])
+def test_login_stores_falsy_ids_11(user_id: Any) -> None:
+    passport = make_passport()
+    session = MemorySession()
+    login(passport, session, {"id": user_id})
+    assert dict(session) == {"passport": {"user": user_id}}
+
+
+def test_login_under_custom_session_key_94() -> None:
+    passport: Authenticator[Any] = Authenticator(session_key="auth")
+    passport.serialize_user(lambda user: user["id"])
+    session = MemorySession({"passport": {"user": "other"}})
+    login(passport, session)
+    assert dict(session) == {"auth": {"user": "1"}}
+
+
+def test_session_manager_keeps_adapter_flash_keys_95() -> None:
+    manager = SessionManager("passport", preserve=("return_to",))
+    session = MemorySession({"_flash": [["info", "Saved"]], "return_to": "/x", "cart": [1]})
+    manager.login(session, "1", flash_keys=("_flash",))
+    assert dict(session) == {
+        "_flash": [["info", "Saved"]],
+        "return_to": "/x",
+        "passport": {"user": "1"},
+    }
+
+
+def test_session_manager_never_preserves_its_own_key_96() -> None:
+    manager = SessionManager("passport", preserve=("passport",))
+    session = MemorySession({"passport": {"user": "old", "extra": 1}})
+    manager.login(session, "new")
+    assert dict(session) == {"passport": {"user": "new"}}
+
+
+# -- 2.13 logout ------------------------------------------------------------------------------
+
+
+def test_logout_removes_user_before_regenerating_102() -> None:
+    passport = make_passport()
+    session = RecordingSession({"passport": {"user": "1"}})
+    old_id = session.id
+    logout(passport, session)
+    assert session.before_regenerate == [{"passport": {}}]
+    assert session.id != old_id
+    assert dict(session) == {}
+    assert run_sync(passport.restore(TestRequest(session=session))) is None
+
+
+def test_logout_drops_other_data_103() -> None:
+    passport = make_passport()
+    session = MemorySession({"cart": ["1"], "passport": {"user": "1"}})
+    logout(passport, session)
+    assert dict(session) == {}
+
+
+def test_logout_with_keep_session_info_keeps_other_data_103() -> None:
+    passport = make_passport()
+    session = MemorySession({"cart": ["1"], "passport": {"user": "1", "extra": "e"}})
+    old_id = session.id
+    logout(passport, session, keep_session_info=True)
+    assert session.id != old_id
+    assert dict(session) == {"cart": ["1"], "passport": {"extra": "e"}}
+
+
+def test_logout_with_keep_session_info_leaves_empty_passport_103() -> None:
+    passport = make_passport()
+    session = MemorySession({"cart": ["1"], "passport": {"user": "1"}})
+    logout(passport, session, keep_session_info=True)
+    assert dict(session) == {"cart": ["1"], "passport": {}}
+
+
+def test_logout_when_nobody_is_logged_in_still_regenerates_102() -> None:
+    passport = make_passport()
+    session = MemorySession({"cart": ["1"]})
+    old_id = session.id
+    logout(passport, session)
+    assert (session.id != old_id, dict(session)) == (True, {})
+
+
+def test_logout_regenerate_error_has_already_removed_user_106() -> None:
+    passport = make_passport()
+    session = RecordingSession({"passport": {"user": "1"}, "cart": ["1"]}, fail=True)
+    with pytest.raises(OSError, match="store unavailable"):
+        logout(passport, session)
+    assert dict(session) == {"passport": {}, "cart": ["1"]}
+
+
+def test_logout_without_session_raises_108() -> None:
+    with pytest.raises(SessionRequiredError, match="Login sessions require session support"):
+        run_sync(make_passport().logout(TestRequest(session=None)))
+
+
+def test_login_then_logout_then_login_round_trip_94_102() -> None:
+    passport = make_passport()
+    session = MemorySession()
+    request = TestRequest(session=session)
+    run_sync(passport.login(request, U))
+    assert run_sync(passport.restore(request)) == U
+    run_sync(passport.logout(request))
+    assert run_sync(passport.restore(request)) is None
+    run_sync(passport.login(request, U))
+    assert run_sync(passport.restore(request)) == U
+    assert session.regenerations == 3
+
+
+# -- 2.15 restoring the user (Passport's SessionStrategy) -------------------------------------
+
+
+def restore(passport: Authenticator[Any], session: Any) -> Any:
+    return run_sync(passport.restore(TestRequest(session=session)))
+
+
+def counting_passport(result: Any = U) -> tuple[Authenticator[Any], list[Any]]:
+    passport: Authenticator[Any] = Authenticator()
+    calls: list[Any] = []
+
+    @passport.deserialize_user
+    def load(user_id: Any) -> Any:
+        calls.append(user_id)
+        if isinstance(result, BaseException):
+            raise result
+        return {"id": user_id} if result is U else result
+
+    return passport, calls
+
+
+def test_restore_without_session_is_nobody_110() -> None:
+    """Differs from Passport (an error when there is no session): restoring reads no session
+    and finds nobody; what needs a session (login, logout) raises SessionRequiredError."""
+    passport, calls = counting_passport()
+    assert restore(passport, None) is None
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"passport": {}}, {"passport": {"user": None}}, {"passport": "junk"}, {"cart": [1]}],
+)
+def test_restore_without_stored_user_is_nobody_111(data: dict[str, Any]) -> None:
+    passport, calls = counting_passport()
+    session = MemorySession(data)
+    assert restore(passport, session) is None
+    assert calls == []
+    assert dict(session) == data
+
+
+def test_restore_deserializes_stored_user_112() -> None:
+    passport, calls = counting_passport()
+    session = MemorySession({"passport": {"user": "123456"}})
+    old_id = session.id
+    assert restore(passport, session) == {"id": "123456"}
+    assert calls == ["123456"]
+    assert (session.id, dict(session)) == (old_id, {"passport": {"user": "123456"}})
+
+
+def test_restore_deserializes_zero_id_113() -> None:
+    passport, _ = counting_passport()
+    assert restore(passport, MemorySession({"passport": {"user": 0}})) == {"id": 0}
+
+
+def test_restore_deserializes_empty_string_id_113() -> None:
+    """Differs from Passport (which skips ''): an empty string is a valid id."""
+    passport, calls = counting_passport()
+    assert restore(passport, MemorySession({"passport": {"user": ""}})) == {"id": ""}
+    assert calls == [""]
+
+
+@pytest.mark.parametrize("gone", [None, False])
+def test_restore_forgets_deleted_user_quietly_114(gone: Any) -> None:
+    passport, _ = counting_passport(gone)
+    session = MemorySession({"passport": {"user": "1", "extra": "e"}, "cart": ["1"]})
+    old_id = session.id
+    assert restore(passport, session) is None
+    assert (session.id, session.regenerations) == (old_id, 0)
+    assert dict(session) == {"passport": {"extra": "e"}, "cart": ["1"]}
+
+
+def test_restore_deserializer_error_raises_and_keeps_session_115() -> None:
+    passport, _ = counting_passport(ConnectionError("db down"))
+    session = MemorySession({"passport": {"user": "1"}})
+    with pytest.raises(ConnectionError, match="db down"):
+        restore(passport, session)
+    assert dict(session) == {"passport": {"user": "1"}}
+
+
+def test_restore_with_pass_request_deserializer_gets_request_112() -> None:
+    passport: Authenticator[Any] = Authenticator()
+
+    @passport.deserialize_user(pass_request=True)
+    def load(request: Any, user_id: Any) -> Any:
+        return {"id": user_id, "path": request.path}
+
+    request = TestRequest(path="/me", session={"passport": {"user": "7"}})
+    assert run_sync(passport.restore(request)) == {"id": "7", "path": "/me"}
+
+
+def test_restore_under_custom_session_key_112() -> None:
+    passport: Authenticator[Any] = Authenticator(session_key="auth")
+    passport.deserialize_user(lambda user_id: {"id": user_id})
+    session = MemorySession({"passport": {"user": "1"}, "auth": {"user": "2"}})
+    assert restore(passport, session) == {"id": "2"}
