@@ -21,8 +21,8 @@ test: browser lint typecheck docs pytest
 
 # Browser tests run whenever CI=true; install Debian's Chromium there when it is missing.
 browser:
-	@if [ "$${CI:-}" = "true" ] && ! command -v chromium >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi
+	@if [ "$${CI:-}" = "true" ] && { ! command -v chromium || ! command -v chromedriver; } >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,7 +38,7 @@ typecheck: $(STAMP)
 	MYPYPATH=build/typecheck $(BIN)/mypy --strict -p passport_py
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir build/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q

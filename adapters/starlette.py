@@ -68,7 +68,15 @@ class PassportCredentials(AuthCredentials):
         self.info = info
 
 
-_NO_CREDENTIALS = PassportCredentials()
+def _shared_credentials(*scopes: str) -> PassportCredentials:
+    # Shared by many requests, so its scopes must not be appendable.
+    credentials = PassportCredentials()
+    credentials.scopes = scopes  # type: ignore[assignment]
+    return credentials
+
+
+_NO_CREDENTIALS = _shared_credentials()
+_SESSION_CREDENTIALS = _shared_credentials("authenticated")
 
 
 class _PassportState:
@@ -169,11 +177,21 @@ class StarletteAuthRequest:
         return body
 
     async def form(self) -> FormData:
+        cached = self._request._form
+        if cached is not None:  # the app read the form first (a CSRF check, say)
+            return cached
         kind = self._request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         body = await self.body()
         if kind == "application/x-www-form-urlencoded":
+            # Starlette decodes form bytes as Latin-1; refuse what it would garble.
             try:
-                parse_qsl(body.decode("ascii"), keep_blank_values=True, errors="strict")
+                text = body.decode("ascii")
+            except UnicodeDecodeError:
+                raise BadRequest(
+                    "Form body must be percent-encoded (raw non-ASCII bytes)"
+                ) from None
+            try:
+                parse_qsl(text, keep_blank_values=True, errors="strict")
             except UnicodeDecodeError:
                 raise BadRequest("Form body is not valid UTF-8") from None
         try:
@@ -258,7 +276,7 @@ class PassportMiddleware:
                     self._sessions.forget_user(StarletteSession(session))
                 else:
                     scope["user"] = user
-                    scope["auth"] = PassportCredentials(["authenticated"])
+                    scope["auth"] = _SESSION_CREDENTIALS
         if self.cache_headers and kind == "http":
             send = _private_send(scope, send)
         await self.app(scope, receive, send)

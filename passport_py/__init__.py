@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from passport_py._async import run_sync
+from passport_py._async import call, maybe_await, run_sync
 from passport_py.authenticator import Authenticator
 from passport_py.decisions import AuthResult, Decision, Handoff, Proceed, Respond
 from passport_py.errors import (
@@ -17,7 +17,16 @@ from passport_py.errors import (
     UnknownStrategyError,
 )
 from passport_py.options import AuthenticateOptions
-from passport_py.outcomes import Fail, Outcome, Pass, Redirect, Rejected, Success, Verified
+from passport_py.outcomes import (
+    Fail,
+    Outcome,
+    Pass,
+    Redirect,
+    Rejected,
+    Success,
+    Verified,
+    outcome_from_verify,
+)
 from passport_py.redirects import is_safe_redirect, safe_redirect
 from passport_py.request import AuthRequest, Session
 from passport_py.strategy import Strategy
@@ -52,7 +61,10 @@ __all__ = [
     "UnknownStrategyError",
     "Verified",
     "__version__",
+    "call",
     "is_safe_redirect",
+    "maybe_await",
+    "outcome_from_verify",
     "run_sync",
     "safe_redirect",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
+from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
 from passport_py._async import call
@@ -24,7 +26,8 @@ __all__ = ["Authenticator"]
 
 UserT = TypeVar("UserT")
 F = TypeVar("F", bound=Callable[..., Any])
-_Chain = list[tuple[Callable[..., Any], bool]]
+#: (function, pass_request, is_async) per registered layer.
+_Chain = list[tuple[Callable[..., Any], bool, bool]]
 
 
 class Authenticator(Generic[UserT]):
@@ -50,6 +53,8 @@ class Authenticator(Generic[UserT]):
         self._serializers: _Chain = []
         self._deserializers: _Chain = []
         self._transformers: _Chain = []
+        #: True once a deserializer asked for the request (`pass_request=True`).
+        self.wants_request_on_restore = False
 
     # -- strategies -------------------------------------------------------------------------
 
@@ -116,6 +121,7 @@ class Authenticator(Generic[UserT]):
         Returning None or False means the user no longer exists: the session is logged out
         quietly. Raise `PassToNext` to defer to the next deserializer.
         """
+        self.wants_request_on_restore = self.wants_request_on_restore or pass_request
         return _register(self._deserializers, fn, pass_request)
 
     @overload
@@ -135,7 +141,7 @@ class Authenticator(Generic[UserT]):
                 "Failed to serialize user into session: no serializer is registered; decorate "
                 "a function returning the user's id with @passport.serialize_user"
             )
-        for fn, wants_request in self._serializers:
+        for fn, wants_request, _ in self._serializers:
             try:
                 result = await (call(fn, request, user) if wants_request else call(fn, user))
             except PassToNext:
@@ -156,11 +162,12 @@ class Authenticator(Generic[UserT]):
                 "Failed to deserialize user out of session: no deserializer is registered; "
                 "decorate a function loading the user by id with @passport.deserialize_user"
             )
-        for fn, wants_request in self._deserializers:
+        # Runs on every logged-in request: call directly, await only what needs awaiting.
+        for fn, wants_request, is_async in self._deserializers:
             try:
-                result = await (
-                    call(fn, request, serialized) if wants_request else call(fn, serialized)
-                )
+                result = fn(request, serialized) if wants_request else fn(serialized)
+                if is_async or type(result) is CoroutineType:
+                    result = await result
             except PassToNext:
                 continue
             return None if result is None or result is False else result
@@ -170,7 +177,7 @@ class Authenticator(Generic[UserT]):
 
     async def transform(self, info: Any, request: AuthRequest | None = None) -> Any:
         """`info` after the first transformer that returns something; unchanged otherwise."""
-        for fn, wants_request in self._transformers:
+        for fn, wants_request, _ in self._transformers:
             try:
                 result = await (call(fn, request, info) if wants_request else call(fn, info))
             except PassToNext:
@@ -240,17 +247,19 @@ class Authenticator(Generic[UserT]):
             self.sessions.forget_user(session)
         return user
 
-    @property
-    def wants_request_on_restore(self) -> bool:
-        """True when a deserializer registered with `pass_request=True`."""
-        return any(wants for _, wants in self._deserializers)
-
 
 def _register(chain: _Chain, fn: Callable[..., Any] | None, pass_request: bool) -> Any:
     def register(f: F) -> F:
         if not callable(f):
             raise ConfigurationError(f"expected a function to register, got {f!r}")
-        chain.append((f, pass_request))
+        chain.append((f, pass_request, _is_async_callable(f)))
         return f
 
     return register if fn is None else register(fn)
+
+
+def _is_async_callable(fn: Callable[..., Any]) -> bool:
+    """True for `async def` functions, partials of them and objects with an async `__call__`."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
+    )

@@ -185,6 +185,6 @@ def _flash_and_message(
             return
         session = request.session
         if session is None:
-            raise SessionRequiredError(request.session_required_hint())
+            raise SessionRequiredError(request.session_required_hint(), for_login=False)
         messages = session.get(passport.messages_key)
         session[passport.messages_key] = [*(messages if isinstance(messages, list) else ()), text]

@@ -49,11 +49,11 @@ class UnknownStrategyError(ConfigurationError):
 class SessionRequiredError(ConfigurationError):
     """A login session was needed but the request has no session."""
 
-    def __init__(self, hint: str | None = None) -> None:
+    def __init__(self, hint: str | None = None, *, for_login: bool = True) -> None:
         super().__init__(
             "Login sessions require session support: "
             + (hint or "give the request a session (add a session middleware)")
-            + "; or pass session=False for stateless authentication"
+            + ("; or pass session=False for stateless authentication" if for_login else "")
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -42,9 +43,16 @@ class AuthenticateOptions:
     @classmethod
     def build(cls, **options: Any) -> AuthenticateOptions:
         """Split keyword options into the engine's own and strategy options (`scope`, ...)."""
-        own = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        own = _OWN_NAMES
         known = {k: v for k, v in options.items() if k in own}
         extra = {k: v for k, v in options.items() if k not in own}
+        for name in extra:
+            close = difflib.get_close_matches(name, own, n=1, cutoff=0.8)
+            if close:
+                # A misspelt engine option would otherwise reach the strategies unnoticed.
+                raise ConfigurationError(
+                    f"unknown authenticate option {name}=; did you mean {close[0]}=?"
+                )
         for flag in ("session", "keep_session_info", "fail_with_error", "auth_info"):
             if flag in known and not isinstance(known[flag], bool):
                 raise ConfigurationError(f"authenticate option {flag}= must be True or False")
@@ -66,4 +74,5 @@ class AuthenticateOptions:
         return dataclasses.replace(self, **changes)
 
 
+_OWN_NAMES = frozenset(f.name for f in dataclasses.fields(AuthenticateOptions)) - {"extra"}
 DEFAULT_OPTIONS = AuthenticateOptions()

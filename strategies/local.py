@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from passport_py._async import call
 from passport_py.errors import BadRequest
@@ -25,6 +26,23 @@ def media_type(request: AuthRequest) -> str:
     return str(value).split(";", 1)[0].strip().lower()
 
 
+def is_cross_site(request: AuthRequest) -> bool:
+    """True when a browser says the request comes from another site.
+
+    Browsers send `Sec-Fetch-Site` (refused: `cross-site`) and, on POST, `Origin` (refused: an
+    opaque `null` or a host other than this request's). Clients that send neither, such as
+    API clients and tests, are not browsers being abused and pass.
+    """
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    if origin == "null":
+        return True
+    return urlsplit(str(origin)).netloc.lower() != urlsplit(request.url).netloc.lower()
+
+
 def _has_body(request: AuthRequest) -> bool:
     length = request.headers.get("content-length")
     return request.headers.get("transfer-encoding") is not None or length not in (None, "0")
@@ -37,7 +55,8 @@ class LocalStrategy(Strategy):
     `pass_request=True`), sync or async, returns the user, None/False, `Verified` or
     `Rejected`. Missing or empty fields fail with 400 and `bad_request_message`; wrong
     credentials fail with 401 and no challenge. Credentials in the query string are read only
-    with `allow_query=True`, since URLs end up in logs.
+    with `allow_query=True`, since URLs end up in logs. A login posted by a browser from another
+    site (login CSRF) fails with 403 unless `allow_cross_site=True`.
     """
 
     name = "local"
@@ -53,6 +72,7 @@ class LocalStrategy(Strategy):
         allow_query: bool = False,
         max_username_length: int = 256,
         max_password_bytes: int = 4096,
+        allow_cross_site: bool = False,
     ) -> None:
         if not callable(verify):
             raise TypeError("LocalStrategy requires a verify callable")
@@ -64,9 +84,12 @@ class LocalStrategy(Strategy):
         self.allow_query = allow_query
         self.max_username_length = max_username_length
         self.max_password_bytes = max_password_bytes
+        self.allow_cross_site = allow_cross_site
 
     async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
         """Read the credentials, check their shape, and ask `verify`."""
+        if not self.allow_cross_site and is_cross_site(request):
+            return self.fail({"message": "Cross-site login refused"}, 403)
         username, password = await self._credentials(request)
         if not username or not password:
             message = options.get("bad_request_message", self.bad_request_message)

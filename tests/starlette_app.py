@@ -16,15 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import itsdangerous
-from passport_py.adapters.starlette import (
-    PassportMiddleware,
-    authenticate,
-    is_authenticated,
-    login_required,
-    logout,
-    pop_flashes,
-)
-from passport_py.strategies.local import LocalStrategy
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -34,6 +25,15 @@ from starlette.routing import BaseRoute, Route
 from starlette.testclient import TestClient
 
 from passport_py import Authenticator, Rejected
+from passport_py.adapters.starlette import (
+    PassportMiddleware,
+    authenticate,
+    is_authenticated,
+    login_required,
+    logout,
+    pop_flashes,
+)
+from passport_py.strategies.local import LocalStrategy
 
 SECRET = "tests-only-secret-key-3b9f1c0e5d7a4b2c"
 PASSWORD = "wonderland"

@@ -37,8 +37,7 @@ def fresh_cookies(client: TestClient) -> None:
     client.cookies.clear()
 
 
-def test_secret_page_sends_a_browser_to_the_login_form() -> None:
-    client = TestClient(build_app("demo-tests-secret"), follow_redirects=False)
+def test_secret_page_sends_a_browser_to_the_login_form(client: TestClient) -> None:
     response = client.get("/secret", headers=HTML)
     assert response.status_code == 302
     location = urlsplit(response.headers["location"])

@@ -5,15 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from passport_py.adapters.starlette import (
-    PassportCredentials,
-    PassportMiddleware,
-    StarletteAuthRequest,
-    authenticate,
-    authorize,
-    login,
-)
-from passport_py.strategies.local import LocalStrategy
 from starlette.applications import Starlette
 from starlette.authentication import UnauthenticatedUser, requires
 from starlette.middleware import Middleware
@@ -41,9 +32,18 @@ from passport_py import (
     SessionRequiredError,
     Strategy,
 )
+from passport_py.adapters.starlette import (
+    PassportCredentials,
+    PassportMiddleware,
+    StarletteAuthRequest,
+    authenticate,
+    authorize,
+    login,
+)
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome
 from passport_py.request import AuthRequest
+from passport_py.strategies.local import LocalStrategy
 
 CREDENTIALS = {"username": "alice", "password": PASSWORD}
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
@@ -125,7 +125,7 @@ def test_middleware_sets_request_user_and_auth_from_the_session() -> None:
     assert response.status_code == 200
     assert seen["user"] == kit.alice
     assert isinstance(seen["auth"], PassportCredentials)
-    assert seen["auth"].scopes == ["authenticated"]
+    assert list(seen["auth"].scopes) == ["authenticated"]
 
 
 def test_middleware_leaves_starlette_unauthenticated_user_when_logged_out() -> None:
@@ -140,7 +140,9 @@ def test_middleware_leaves_starlette_unauthenticated_user_when_logged_out() -> N
     kit.client.get("/inspect")
     assert isinstance(seen["user"], UnauthenticatedUser)
     assert isinstance(seen["auth"], PassportCredentials)
-    assert seen["auth"].scopes == []
+    assert list(seen["auth"].scopes) == []
+    with pytest.raises(AttributeError):  # shared by anonymous requests: not appendable
+        seen["auth"].scopes.append("admin")
 
 
 def test_starlette_requires_authenticated_works_with_the_passport_user() -> None:
@@ -784,3 +786,40 @@ def test_app_cache_control_is_not_overridden() -> None:
     kit.login()
     response = kit.client.get("/cached")
     assert response.headers.get_list("cache-control") == ["private, max-age=60"]
+
+
+def test_a_form_read_before_authenticate_is_reused() -> None:
+    from starlette.middleware import Middleware
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from passport_py import Authenticator
+    from passport_py.adapters.starlette import PassportMiddleware, authenticate
+    from passport_py.strategies.local import LocalStrategy
+
+    passport: Authenticator[str] = Authenticator()
+    passport.use(LocalStrategy(lambda name, password: name if password == "pw" else None))
+    passport.serialize_user(lambda user: user)
+
+    @authenticate("local")
+    async def logged_in(request: Request) -> Response:
+        return PlainTextResponse(str(request.user))
+
+    async def csrf_checked(request: Request) -> Response:
+        form = await request.form()
+        if form.get("csrf") != "token":
+            return PlainTextResponse("CSRF", 403)
+        return await logged_in(request)
+
+    app = Starlette(
+        routes=[Route("/login", csrf_checked, methods=["POST"])],
+        middleware=[
+            Middleware(SessionMiddleware, secret_key="x" * 32),
+            Middleware(PassportMiddleware, passport=passport),
+        ],
+    )
+    response = TestClient(app).post(
+        "/login", data={"username": "alice", "password": "pw", "csrf": "token"}
+    )
+    assert (response.status_code, response.text) == (200, "alice")

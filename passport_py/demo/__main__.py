@@ -13,9 +13,11 @@ def main() -> None:
 
     host = os.environ.get("DEMO_HOST", "127.0.0.1")
     port = int(os.environ.get("DEMO_PORT", "8000"))
-    print(f"passport_py demo on http://{host}:{port}/  (users, stored as scrypt hashes):")
+    print(
+        f"passport_py demo on http://{host}:{port}/  (users, stored as scrypt hashes):", flush=True
+    )
     for name, password in DEMO_USERS.items():
-        print(f"  {name} / {password}")
+        print(f"  {name} / {password}", flush=True)
     uvicorn.run(build_app(), host=host, port=port, log_level="info")
 
 

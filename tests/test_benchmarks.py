@@ -1,0 +1,138 @@
+"""`python -m benchmarks --quick` runs and reports; the headers its fast paths must keep.
+
+No timing is asserted here: benchmarks inform, they don't gate. The header tests pin what
+`PassportMiddleware`'s send wrapper (optimised for the benchmark) gives in each of its
+branches, so a faster version cannot change behaviour unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from passport_py import Authenticator
+from passport_py.adapters.starlette import PassportMiddleware, login
+
+ROOT = Path(__file__).resolve().parents[1]
+USERS = {1: "alice"}
+
+
+def run_quick_benchmark() -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_quick_benchmark_prints_the_three_measurements_and_creates_no_event_loop() -> None:
+    lines = run_quick_benchmark().splitlines()
+    numbered = {line.split()[0]: line for line in lines if re.match(r"[123] ", line)}
+    assert sorted(numbered) == ["1", "2", "3"]
+    assert "logged-in GET: Passport vs AuthenticationMiddleware" in numbered["1"]
+    assert re.search(r"<= 1\.00\s+(PASS|MISS)$", numbered["1"])
+    assert "anonymous GET: Passport vs SessionMiddleware only" in numbered["2"]
+    assert re.search(r"<= 1\.10\s+(PASS|MISS)$", numbered["2"])
+    assert "event loops created by" in numbered["3"]
+    assert re.search(r" 0 loops\s+== 0\s+PASS$", numbered["3"])
+
+
+# -- the send wrapper's branches ---------------------------------------------------------------
+
+
+def make_passport() -> Authenticator[str]:
+    passport: Authenticator[str] = Authenticator()
+    passport.serialize_user(lambda name: next(i for i, n in USERS.items() if n == name))
+    passport.deserialize_user(USERS.get)
+    return passport
+
+
+async def log_in(request: Request) -> Response:
+    await login(request, "alice")
+    return PlainTextResponse("in")
+
+
+async def reads_session(request: Request) -> Response:
+    return PlainTextResponse(str(len(request.session)))
+
+
+async def own_vary(request: Request) -> Response:
+    return PlainTextResponse("x", headers={"Vary": "Accept-Encoding"})
+
+
+async def plain(request: Request) -> Response:
+    return PlainTextResponse(str(request.user))
+
+
+def logged_in_client() -> TestClient:
+    app = Starlette(
+        routes=[
+            Route("/login", log_in, methods=["POST"]),
+            Route("/reads-session", reads_session),
+            Route("/own-vary", own_vary),
+        ],
+        middleware=[
+            Middleware(SessionMiddleware, secret_key="benchmark-tests-secret"),
+            Middleware(PassportMiddleware, passport=make_passport()),
+        ],
+    )
+    client = TestClient(app)
+    assert client.post("/login").status_code == 200
+    return client
+
+
+def test_vary_cookie_appears_once_when_the_app_also_reads_the_session() -> None:
+    response = logged_in_client().get("/reads-session")
+    assert response.text == "1"
+    assert response.headers.get_list("cache-control") == ["no-store"]
+    assert response.headers.get_list("vary") == ["Cookie"]
+
+
+def test_vary_cookie_joins_the_apps_own_vary_header() -> None:
+    response = logged_in_client().get("/own-vary")
+    assert response.headers.get_list("cache-control") == ["no-store"]
+    assert response.headers.get_list("vary") == ["Accept-Encoding, Cookie"]
+
+
+class DictSession:
+    """A session middleware whose session is a plain dict (no Starlette read markers)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session: dict[str, Any] = {"passport": {"user": 1}}
+        scope["session"] = session
+        await self.app(scope, receive, send)
+
+
+def test_a_plain_dict_session_still_gets_no_store_and_vary_cookie() -> None:
+    app = Starlette(
+        routes=[Route("/", plain)],
+        middleware=[
+            Middleware(DictSession),
+            Middleware(PassportMiddleware, passport=make_passport()),
+        ],
+    )
+    response = TestClient(app).get("/")
+    assert response.status_code == 200
+    assert response.text == "alice"
+    assert response.headers.get_list("cache-control") == ["no-store"]
+    assert response.headers.get_list("vary") == ["Cookie"]

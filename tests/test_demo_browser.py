@@ -1,0 +1,141 @@
+"""The demo end to end in headless Chromium: login form, wrong and right password, logout.
+
+Drives Debian's Chromium (/usr/bin/chromium) through its matching ChromeDriver
+(/usr/bin/chromedriver) with Selenium; nothing is downloaded. Without them the test skips,
+unless CI=true: there it fails, since CI must run it. A screenshot of the login form showing
+the error is saved to build/screenshots/demo-login-error.png.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_demo import ERROR, NAME, PASSWORD, DemoProcess, demo_process
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOT = ROOT / "build" / "screenshots" / "demo-login-error.png"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=900,700",
+)
+
+
+def _browser_paths() -> tuple[str, str]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    missing = [
+        what
+        for what, found in (("chromium", chromium), ("chromedriver", chromedriver))
+        if not found
+    ]
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("the selenium package")
+    if missing:
+        reason = (
+            f"browser test needs {', '.join(missing)} (apt-get install chromium chromium-driver)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+    assert chromium is not None and chromedriver is not None
+    return chromium, chromedriver
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
+    _browser_paths()
+    with demo_process(tmp_path_factory.mktemp("demo") / "demo.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    chromium, chromedriver = _browser_paths()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    browser.set_page_load_timeout(15)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def submit_login(driver: Any, username: str, password: str) -> None:
+    """Fill the login form and submit it, waiting for the next page to load."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    form = driver.find_element(By.CSS_SELECTOR, "form[method=post]")
+    form.find_element(By.NAME, "username").send_keys(username)
+    form.find_element(By.NAME, "password").send_keys(password)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(form))
+
+
+def path_of(driver: Any, demo: DemoProcess) -> str:
+    url: str = driver.current_url
+    assert url.startswith(demo.url), url
+    return url.removeprefix(demo.url)
+
+
+def test_login_wrong_password_right_password_and_logout_in_chromium(
+    demo: DemoProcess, driver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    driver.get(f"{demo.url}/secret")
+    assert path_of(driver, demo) == "/login?next=%2Fsecret"
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Log in"
+    assert driver.find_elements(By.CSS_SELECTOR, ".flash") == []
+
+    submit_login(driver, NAME, "not-the-password")
+    assert path_of(driver, demo) == "/login"
+    alert = driver.find_element(By.CSS_SELECTOR, "p.flash.error[role=alert]")
+    assert alert.text == ERROR
+    assert alert.value_of_css_property("color") == "rgba(187, 0, 0, 1)"  # .flash.error{#b00}
+    assert driver.find_element(By.NAME, "username").get_attribute("value") == ""
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(SCREENSHOT))
+
+    submit_login(driver, NAME, PASSWORD)
+    assert path_of(driver, demo) == "/secret"
+    assert driver.find_element(By.TAG_NAME, "h1").text == "The secret page"
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert f"Only logged-in users see this, {NAME}." in body
+    assert "Welcome back!" in body
+
+    driver.get(f"{demo.url}/")
+    assert f"Logged in as {NAME}." in driver.find_element(By.TAG_NAME, "body").text
+    logout_button = driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button")
+    logout_button.click()
+    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(logout_button))
+    assert path_of(driver, demo) == "/"
+    assert "Nobody is logged in." in driver.find_element(By.TAG_NAME, "body").text
+
+    driver.get(f"{demo.url}/secret")
+    assert path_of(driver, demo) == "/login?next=%2Fsecret"
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Log in"
