@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Coroutine
 from types import CoroutineType
@@ -31,6 +32,15 @@ async def call(fn: Callable[..., T | Awaitable[T]], *args: Any) -> T:
     if type(result) is CoroutineType or inspect.isawaitable(result):
         return await cast(Awaitable[T], result)
     return result
+
+
+def is_async_callable(fn: Callable[..., Any]) -> bool:
+    """True for `async def` functions, partials of them and objects with an async `__call__`."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
+    )
 
 
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:

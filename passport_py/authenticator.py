@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
-from passport_py._async import call
+from passport_py._async import call, is_async_callable
 from passport_py.decisions import Decision
 from passport_py.engine import StrategySpec, run_authentication
 from passport_py.errors import (
@@ -252,14 +251,7 @@ def _register(chain: _Chain, fn: Callable[..., Any] | None, pass_request: bool) 
     def register(f: F) -> F:
         if not callable(f):
             raise ConfigurationError(f"expected a function to register, got {f!r}")
-        chain.append((f, pass_request, _is_async_callable(f)))
+        chain.append((f, pass_request, is_async_callable(f)))
         return f
 
     return register if fn is None else register(fn)
-
-
-def _is_async_callable(fn: Callable[..., Any]) -> bool:
-    """True for `async def` functions, partials of them and objects with an async `__call__`."""
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
-        getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
-    )

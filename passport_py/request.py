@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 
 from passport_py.errors import BadRequest
 
 __all__ = [
     "AuthRequest",
+    "DictSession",
     "MultiMapping",
     "Session",
     "parse_json_body",
@@ -42,6 +43,30 @@ class Session(MutableMapping[str, Any]):
     @abstractmethod
     def regenerate(self) -> None:
         """Start a new session: clear the data and, where there are ids, change the id."""
+
+
+class DictSession(Session):
+    """A `Session` over a plain dict, shared as is; subclasses define `regenerate()`."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 class AuthRequest(Protocol):

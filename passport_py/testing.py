@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from passport_py.errors import BadRequest, SessionRequiredError
-from passport_py.request import Session, parse_json_body
+from passport_py.request import DictSession, Session, parse_json_body
 
 __all__ = ["MemorySession", "MultiDict", "TestRequest"]
 
@@ -59,11 +59,11 @@ class MultiDict:
         return list(self._items)
 
 
-class MemorySession(Session):
+class MemorySession(DictSession):
     """A dict-backed session with an id; `regenerate()` clears it and issues a new id."""
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self._data: dict[str, Any] = dict(data or {})
+        super().__init__(dict(data or {}))
         self.id = next(_ids)
         self.regenerations = 0
 
@@ -72,21 +72,6 @@ class MemorySession(Session):
         self._data.clear()
         self.id = next(_ids)
         self.regenerations += 1
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def __repr__(self) -> str:
         return f"MemorySession(id={self.id}, data={self._data!r})"
