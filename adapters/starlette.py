@@ -187,7 +187,7 @@ class StarletteAuthRequest:
     def flash(self, category: str, message: str) -> None:
         session = self._session
         if session is None:
-            raise SessionRequiredError(SESSION_HINT)
+            raise SessionRequiredError(SESSION_HINT, for_login=False)
         pending = session.get(_FLASH_KEY)
         session[_FLASH_KEY] = [*(pending if isinstance(pending, list) else ()), [category, message]]
 

@@ -229,7 +229,7 @@ class Authenticator(Generic[UserT]):
         """Remove the user from the session and regenerate it."""
         session = request.session
         if session is None:
-            raise SessionRequiredError(request.session_required_hint())
+            raise SessionRequiredError(request.session_required_hint(), for_login=False)
         self.sessions.logout(session, keep_session_info=keep_session_info)
 
     async def restore(self, request: AuthRequest) -> UserT | None:

@@ -169,7 +169,7 @@ class TestRequest:
     def flash(self, category: str, message: str) -> None:
         """Record a flash message in `flashes` (needs a session, like real adapters)."""
         if self._session is None:
-            raise SessionRequiredError(self.session_required_hint())
+            raise SessionRequiredError(self.session_required_hint(), for_login=False)
         self.flashes.append((category, message))
 
 

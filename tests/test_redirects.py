@@ -145,6 +145,7 @@ def kit() -> Kit:
 
 @pytest.mark.parametrize("target", [t for t in CORPUS + EXTRA if len(t) < 60_000], ids=corpus_id)
 def test_login_with_hostile_next_redirects_to_the_default(kit: Kit, target: str) -> None:
+    """Conformance: passport-core.md 2 behaviour 40."""
     kit.client.cookies.clear()
     response = kit.client.post("/login/return", params={"next": target}, data=CREDENTIALS)
     assert_location_is_root(response)
@@ -199,6 +200,7 @@ async def post_asgi(
 def test_login_with_hostile_session_return_to_redirects_to_the_default(
     kit: Kit, target: str
 ) -> None:
+    """Conformance: passport-core.md 2 behaviour 40."""
     set_session_cookie(kit.client, signed_session({"return_to": target}))
     response = kit.client.post("/login/return", data=CREDENTIALS)
     assert_location_is_root(response)
@@ -207,12 +209,14 @@ def test_login_with_hostile_session_return_to_redirects_to_the_default(
 
 @pytest.mark.parametrize("target", [None, 1, ["/dashboard"], {"a": "/"}], ids=str)
 def test_non_string_session_return_to_redirects_to_the_default(kit: Kit, target: Any) -> None:
+    """Conformance: passport-core.md 2 behaviour 40."""
     set_session_cookie(kit.client, signed_session({"return_to": target}))
     response = kit.client.post("/login/return", data=CREDENTIALS)
     assert_location_is_root(response)
 
 
 def test_hostile_session_return_to_falls_back_to_a_safe_next(kit: Kit) -> None:
+    """Conformance: passport-core.md 2 behaviour 40."""
     set_session_cookie(kit.client, signed_session({"return_to": "//evil.test"}))
     response = kit.client.post("/login/return?next=/orders", data=CREDENTIALS)
     assert response.headers["location"] == "/orders"
@@ -220,6 +224,7 @@ def test_hostile_session_return_to_falls_back_to_a_safe_next(kit: Kit) -> None:
 
 @pytest.mark.parametrize("target", ["/dashboard", "/a/b?x=1#frag", "/caf%C3%A9"])
 def test_login_with_safe_next_redirects_there(kit: Kit, target: str) -> None:
+    """Conformance: passport-core.md 2 behaviour 40."""
     kit.client.cookies.clear()
     response = kit.client.post("/login/return", params={"next": target}, data=CREDENTIALS)
     assert response.status_code == 302

@@ -112,6 +112,7 @@ def test_anonymous_request_gets_unauthenticated_user_and_no_scopes() -> None:
 
 
 def test_middleware_sets_request_user_and_auth_from_the_session() -> None:
+    """Conformance: passport-core.md 2 behaviours 20, 112."""
     seen: dict[str, Any] = {}
 
     async def inspect_request(request: Request) -> Response:
@@ -159,6 +160,8 @@ def test_starlette_requires_authenticated_works_with_the_passport_user() -> None
 
 
 def test_strategy_info_scope_becomes_request_auth_scopes() -> None:
+    """Conformance: passport-core.md 2 behaviours 27, 34."""
+
     @authenticate("header", session=False)
     async def api(request: Request) -> Response:
         return JSONResponse({"scopes": request.auth.scopes, "info": request.auth.info})
@@ -177,6 +180,7 @@ def test_strategy_info_scope_becomes_request_auth_scopes() -> None:
 
 
 def test_login_form_logs_in_and_the_session_persists_on_later_requests() -> None:
+    """Conformance: passport-core.md 2 behaviours 10, 94, 112; strategies.md L4."""
     kit = make_kit()
     response = kit.client.post("/login", data=CREDENTIALS)
     assert response.status_code == 200
@@ -190,6 +194,7 @@ def test_login_form_logs_in_and_the_session_persists_on_later_requests() -> None
 
 
 def test_logout_clears_the_session_and_later_requests_are_anonymous() -> None:
+    """Conformance: passport-core.md 2 behaviour 102."""
     kit = make_kit()
     kit.login()
     response = kit.client.post("/logout")
@@ -201,6 +206,7 @@ def test_logout_clears_the_session_and_later_requests_are_anonymous() -> None:
 
 
 def test_login_json_body_logs_in() -> None:
+    """Conformance: strategies.md L4."""
     kit = make_kit()
     response = kit.client.post("/login", json=CREDENTIALS)
     assert response.status_code == 200
@@ -209,6 +215,7 @@ def test_login_json_body_logs_in() -> None:
 
 
 def test_wrong_password_is_401_without_challenge_and_nobody_logged_in() -> None:
+    """Conformance: passport-core.md 2 behaviour 50; strategies.md L15."""
     kit = make_kit()
     response = kit.client.post("/login", data={"username": "alice", "password": "nope"})
     assert response.status_code == 401
@@ -219,6 +226,7 @@ def test_wrong_password_is_401_without_challenge_and_nobody_logged_in() -> None:
 
 
 def test_login_replaces_the_session_cookie_and_drops_pre_login_data() -> None:
+    """Conformance: passport-core.md 2 behaviours 94, 95."""
     kit = make_kit()
     kit.client.post("/prepare")
     before_cookie = kit.client.cookies["session"]
@@ -240,6 +248,7 @@ def test_login_replaces_the_session_cookie_and_drops_pre_login_data() -> None:
 
 
 def test_login_with_keep_session_info_keeps_everything() -> None:
+    """Conformance: passport-core.md 2 behaviour 95."""
     kit = make_kit()
     kit.client.post("/prepare")
     response = kit.client.post("/login/keep", data=CREDENTIALS)
@@ -262,6 +271,8 @@ def test_login_as_another_user_replaces_the_first() -> None:
 
 
 def test_login_helper_called_from_an_endpoint_logs_in() -> None:
+    """Conformance: passport-core.md 2 behaviour 94."""
+
     async def signup(request: Request) -> Response:
         await login(request, User(3, "carol", "pw"))
         return describe(request)
@@ -279,6 +290,7 @@ def test_login_helper_called_from_an_endpoint_logs_in() -> None:
 
 
 def test_success_redirect_sends_the_browser_to_the_target() -> None:
+    """Conformance: passport-core.md 2 behaviour 37."""
     kit = make_kit()
     response = kit.client.post("/login/redirect", data=CREDENTIALS)
     assert response.status_code == 302
@@ -289,12 +301,14 @@ def test_success_redirect_sends_the_browser_to_the_target() -> None:
 
 
 def test_success_redirect_ignores_next() -> None:
+    """Conformance: passport-core.md 2 behaviour 41."""
     kit = make_kit()
     response = kit.client.post("/login/redirect?next=/orders", data=CREDENTIALS)
     assert response.headers["location"] == "/welcome"
 
 
 def test_failure_redirect_and_failure_flash_are_shown_once() -> None:
+    """Conformance: passport-core.md 2 behaviours 51, 69; strategies.md L15."""
     kit = make_kit()
     response = kit.client.post("/login/redirect", data={"username": "alice", "password": "x"})
     assert response.status_code == 302
@@ -308,6 +322,7 @@ def test_failure_redirect_and_failure_flash_are_shown_once() -> None:
 
 
 def test_failure_flash_for_missing_credentials_says_so() -> None:
+    """Conformance: passport-core.md 2 behaviour 69; strategies.md L8."""
     kit = make_kit()
     response = kit.client.post("/login/redirect", data={"username": "alice"})
     assert response.status_code == 302
@@ -316,6 +331,7 @@ def test_failure_flash_for_missing_credentials_says_so() -> None:
 
 
 def test_return_to_saved_by_login_required_is_used_then_removed() -> None:
+    """Conformance: passport-core.md 2 behaviours 38, 40."""
     kit = make_kit()
     protected = kit.client.get("/secret?tab=2", headers=BROWSER)
     assert protected.status_code == 302
@@ -329,6 +345,7 @@ def test_return_to_saved_by_login_required_is_used_then_removed() -> None:
 
 
 def test_return_to_or_redirect_uses_next_query_parameter() -> None:
+    """Conformance: passport-core.md 2 behaviour 40."""
     kit = make_kit()
     response = kit.client.post("/login/return?next=/orders/7", data=CREDENTIALS)
     assert response.status_code == 302
@@ -336,6 +353,7 @@ def test_return_to_or_redirect_uses_next_query_parameter() -> None:
 
 
 def test_session_return_to_wins_over_next() -> None:
+    """Conformance: passport-core.md 2 behaviour 40."""
     kit = make_kit()
     kit.client.get("/secret", headers=BROWSER)
     response = kit.client.post("/login/return?next=/orders", data=CREDENTIALS)
@@ -343,6 +361,7 @@ def test_session_return_to_wins_over_next() -> None:
 
 
 def test_return_to_or_redirect_falls_back_to_the_option() -> None:
+    """Conformance: passport-core.md 2 behaviour 39."""
     kit = make_kit()
     response = kit.client.post("/login/return", data=CREDENTIALS)
     assert response.status_code == 302
@@ -353,6 +372,8 @@ def test_return_to_or_redirect_falls_back_to_the_option() -> None:
 
 
 def test_chain_of_failing_strategies_sends_one_www_authenticate_per_challenge() -> None:
+    """Conformance: passport-core.md 2 behaviours 2, 60."""
+
     @authenticate(["basic", "bearer"], session=False)
     async def api(request: Request) -> Response:  # pragma: no cover - never reached
         return PlainTextResponse("ok")
@@ -371,6 +392,8 @@ def test_chain_of_failing_strategies_sends_one_www_authenticate_per_challenge() 
 
 
 def test_chain_stops_at_the_first_success() -> None:
+    """Conformance: passport-core.md 2 behaviour 59."""
+
     @authenticate(["basic", "header"], session=False)
     async def api(request: Request) -> Response:
         return describe(request)
@@ -385,6 +408,8 @@ def test_chain_stops_at_the_first_success() -> None:
 
 
 def test_fail_with_error_raises_authentication_error_for_the_app_handler() -> None:
+    """Conformance: passport-core.md 2 behaviour 55."""
+
     @authenticate(["basic", "bearer"], session=False, fail_with_error=True)
     async def api(request: Request) -> Response:  # pragma: no cover - never reached
         return PlainTextResponse("ok")
@@ -409,6 +434,7 @@ def test_fail_with_error_raises_authentication_error_for_the_app_handler() -> No
 
 
 def test_custom_callback_gets_the_result_and_nobody_is_logged_in() -> None:
+    """Conformance: passport-core.md 2 behaviour 82."""
     results: list[AuthResult[Any]] = []
 
     async def decide(request: Request, result: AuthResult[Any]) -> Response:
@@ -432,6 +458,7 @@ def test_custom_callback_gets_the_result_and_nobody_is_logged_in() -> None:
 
 
 def test_custom_callback_gets_failures_as_lists() -> None:
+    """Conformance: passport-core.md 2 behaviour 83; strategies.md L15."""
     results: list[AuthResult[Any]] = []
 
     def decide(request: Request, result: AuthResult[Any]) -> Response:
@@ -462,6 +489,8 @@ class BrokenStrategy(Strategy):
 
 
 def test_strategy_error_reaches_the_custom_callback_as_result_error() -> None:
+    """Conformance: passport-core.md 2 behaviour 84."""
+
     def decide(request: Request, result: AuthResult[Any]) -> Response:
         assert isinstance(result.error, RuntimeError)
         return PlainTextResponse(f"error: {result.error}", 503)
@@ -479,6 +508,8 @@ def test_strategy_error_reaches_the_custom_callback_as_result_error() -> None:
 
 
 def test_strategy_error_without_callback_propagates_to_the_app() -> None:
+    """Conformance: passport-core.md 2 behaviours 80, 81."""
+
     @authenticate("broken")
     async def login_api(request: Request) -> Response:  # pragma: no cover - strategy raises
         return PlainTextResponse("not reached")
@@ -498,6 +529,8 @@ def describe_user(request: Request) -> str | None:
 
 
 def test_authorize_puts_the_account_on_request_state_and_leaves_request_user() -> None:
+    """Conformance: passport-core.md 2 behaviours 87, 90."""
+
     @authorize("header")
     async def connect(request: Request) -> Response:
         return JSONResponse(
@@ -523,6 +556,7 @@ def test_authorize_puts_the_account_on_request_state_and_leaves_request_user() -
 
 
 def test_session_false_authenticates_this_request_only() -> None:
+    """Conformance: passport-core.md 2 behaviours 43, 91."""
     kit = make_kit()
     response = kit.client.post("/login/stateless", data=CREDENTIALS)
     assert response.status_code == 200
@@ -537,6 +571,7 @@ def test_session_false_authenticates_this_request_only() -> None:
 
 
 def test_deleted_user_becomes_anonymous_and_leaves_the_session() -> None:
+    """Conformance: passport-core.md 2 behaviours 21, 114."""
     kit = make_kit()
     kit.client.post("/cart")
     kit.client.post("/login/keep", data=CREDENTIALS)
@@ -552,6 +587,7 @@ def test_deleted_user_becomes_anonymous_and_leaves_the_session() -> None:
 
 
 def test_user_is_deserialized_once_per_request() -> None:
+    """Conformance: passport-core.md 2 behaviour 112."""
     kit = make_kit()
     kit.login()
     kit.store.deserialize_calls.clear()
@@ -563,6 +599,7 @@ def test_user_is_deserialized_once_per_request() -> None:
 
 
 def test_no_deserialization_when_the_session_holds_no_user() -> None:
+    """Conformance: passport-core.md 2 behaviour 111."""
     kit = make_kit()
     kit.client.post("/cart")
     kit.client.get("/")
@@ -571,6 +608,7 @@ def test_no_deserialization_when_the_session_holds_no_user() -> None:
 
 
 def test_deserializer_with_pass_request_receives_the_request() -> None:
+    """Conformance: passport-core.md 2 behaviours 26, 112."""
     store = UserStore()
     passport: Authenticator[User] = Authenticator()
     passport.use(LocalStrategy(store.verify))
@@ -646,6 +684,7 @@ def test_login_required_keeps_a_non_ascii_path_as_return_to() -> None:
 
 
 def test_login_without_session_middleware_names_the_fix() -> None:
+    """Conformance: passport-core.md 2 behaviours 44, 101."""
     kit = make_kit(sessions=False)
     with pytest.raises(
         SessionRequiredError, match="add SessionMiddleware before PassportMiddleware"
@@ -654,6 +693,7 @@ def test_login_without_session_middleware_names_the_fix() -> None:
 
 
 def test_stateless_login_works_without_session_middleware() -> None:
+    """Conformance: passport-core.md 2 behaviour 43."""
     kit = make_kit(sessions=False)
     response = kit.client.post("/login/stateless", data=CREDENTIALS)
     assert response.status_code == 200
@@ -712,6 +752,7 @@ def test_sync_endpoint_behind_login_required() -> None:
 
 @pytest.mark.parametrize("strategy_class", [HeaderStrategy, AsyncHeaderStrategy])
 def test_custom_strategy_logs_in_through_the_app(strategy_class: type[HeaderStrategy]) -> None:
+    """Conformance: passport-core.md 2 behaviour 1."""
     strategy_name = strategy_class.name
     assert strategy_name is not None
 
@@ -733,6 +774,7 @@ def test_custom_strategy_logs_in_through_the_app(strategy_class: type[HeaderStra
 def test_custom_strategy_failures_render_status_and_challenge(
     strategy_class: type[HeaderStrategy],
 ) -> None:
+    """Conformance: passport-core.md 2 behaviours 47, 50."""
     strategy_name = strategy_class.name
     assert strategy_name is not None
 

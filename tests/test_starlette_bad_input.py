@@ -72,6 +72,7 @@ def post_raw(kit: Kit, body: bytes, content_type: str | None, path: str = "/logi
 def test_missing_or_empty_form_fields_are_400_without_verify(
     kit: Kit, data: dict[str, str]
 ) -> None:
+    """Conformance: strategies.md L7, L8, L9."""
     # An unrelated field keeps the body non-empty: a form without credentials is "missing".
     response = kit.client.post("/login", data={**data, "remember": "1"})
     assert_refused(response, 400, kit)
@@ -93,12 +94,14 @@ def test_whitespace_only_username_reaches_verify_and_is_401(kit: Kit) -> None:
 
 
 def test_no_body_at_all_is_400(kit: Kit) -> None:
+    """Conformance: strategies.md L6."""
     response = kit.client.post("/login")
     assert_refused(response, 400, kit)
     assert kit.store.verify_calls == []
 
 
 def test_credentials_in_the_query_string_are_ignored(kit: Kit) -> None:
+    """Conformance: strategies.md L5."""
     response = kit.client.post("/login?username=alice&password=" + PASSWORD)
     assert_refused(response, 400, kit)
     assert kit.store.verify_calls == []
@@ -219,6 +222,7 @@ def test_non_string_json_values_are_400(kit: Kit, field: str, value: Any) -> Non
 
 @pytest.mark.parametrize("field", ["username", "password"])
 def test_null_json_value_is_missing_400(kit: Kit, field: str) -> None:
+    """Conformance: strategies.md L7."""
     data: dict[str, Any] = {"username": "alice", "password": PASSWORD, field: None}
     response = kit.client.post("/login", json=data)
     assert_refused(response, 400, kit)
@@ -355,6 +359,7 @@ def test_username_of_10_kb_is_400_before_verify(kit: Kit) -> None:
 
 
 def test_multipart_form_login_works(kit: Kit) -> None:
+    """Conformance: strategies.md L4."""
     files = {"username": (None, "alice"), "password": (None, PASSWORD)}
     response = kit.client.post("/login", files=files)
     assert response.status_code == 200
@@ -482,6 +487,7 @@ def test_junk_session_cookie_is_anonymous(kit: Kit, value: str) -> None:
     ids=["string", "list", "int", "bool", "null", "user-null", "empty", "other-key"],
 )
 def test_session_with_a_malformed_passport_entry_is_anonymous(kit: Kit, passport: Any) -> None:
+    """Conformance: passport-core.md 2 behaviour 111."""
     set_session_cookie(kit.client, signed_session({"passport": passport}))
     response = kit.client.get("/")
     assert response.status_code == 200
@@ -491,6 +497,7 @@ def test_session_with_a_malformed_passport_entry_is_anonymous(kit: Kit, passport
 
 @pytest.mark.parametrize("user_id", [999, "1", [1], {"id": 1}, 1.0], ids=str)
 def test_session_naming_an_unknown_user_is_anonymous_and_forgotten(kit: Kit, user_id: Any) -> None:
+    """Conformance: passport-core.md 2 behaviours 21, 114."""
     set_session_cookie(kit.client, signed_session({"passport": {"user": user_id}, "x": 1}))
     response = kit.client.get("/")
     assert response.status_code == 200
