@@ -71,3 +71,21 @@ def authenticate(
 def headers_named(response: Respond, name: str) -> list[str]:
     """Every value of header `name` in `response`, in order."""
     return [value for key, value in response.headers if key.lower() == name.lower()]
+
+
+#: The user of passport-local's tests (strategies.md section 1).
+USER = {"id": "1234", "username": "johndoe"}
+
+
+class Verify:
+    """A verify callable that records its calls and answers with `result`."""
+
+    def __init__(self, result: Any = USER) -> None:
+        self.result = result
+        self.calls: list[tuple[Any, ...]] = []
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls.append(args)
+        if isinstance(self.result, BaseException):
+            raise self.result
+        return self.result

@@ -11,7 +11,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from engine_helpers import U, authenticate, headers_named, make_passport
+from engine_helpers import USER, U, Verify, authenticate, headers_named, make_passport
 
 import passport_py.strategies.local as local_module
 from passport_py import (
@@ -28,22 +28,6 @@ from passport_py import (
 from passport_py.options import AuthenticateOptions
 from passport_py.strategies.local import LocalStrategy
 from passport_py.testing import TestRequest
-
-USER = {"id": "1234", "username": "johndoe"}
-
-
-class Verify:
-    """A verify callable that records its calls and answers with `result`."""
-
-    def __init__(self, result: Any = USER) -> None:
-        self.result = result
-        self.calls: list[tuple[Any, ...]] = []
-
-    def __call__(self, *args: Any) -> Any:
-        self.calls.append(args)
-        if isinstance(self.result, BaseException):
-            raise self.result
-        return self.result
 
 
 def run(strategy: LocalStrategy, request: TestRequest, **options: Any) -> Any:

@@ -290,7 +290,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from engine_helpers import Fixed, U
+from engine_helpers import USER, Fixed, U, Verify
 from starlette.applications import Starlette
 from starlette.authentication import UnauthenticatedUser
 from starlette.middleware import Middleware
@@ -1932,22 +1932,7 @@ def test_falsy_ids_are_restored_113(stored: Any) -> None:
 
 # == strategies.md section 1: LocalStrategy (L1-L17) ===========================================
 
-USER = {"id": "1234", "username": "johndoe"}
 JOHN = {"username": "johndoe", "password": "secret"}
-
-
-class Verify:
-    """A verify callable that records its calls and answers with `result`."""
-
-    def __init__(self, result: Any = USER) -> None:
-        self.result = result
-        self.calls: list[tuple[Any, ...]] = []
-
-    def __call__(self, *args: Any) -> Any:
-        self.calls.append(args)
-        if isinstance(self.result, BaseException):
-            raise self.result
-        return self.result
 
 
 def local_app(strategy: LocalStrategy, **options: Any) -> App:
