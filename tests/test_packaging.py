@@ -44,7 +44,7 @@ def test_wheel_ships_py_typed_strategies_and_adapters(wheel: zipfile.ZipFile) ->
     names = set(wheel.namelist())
     assert "passport_py/py.typed" in names
     assert "passport_py/strategies/local.py" in names
-    assert "passport_py/adapters/starlette.py" in names
+    assert "passport_py/adapters/starlette/__init__.py" in names
     assert "passport_py/demo/app.py" in names
 
 

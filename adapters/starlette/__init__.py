@@ -1,0 +1,42 @@
+"""Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
+`login`, `logout`, `login_required` and `is_authenticated` (API.md section 7).
+
+`request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
+otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`
+when logged in, so Starlette's own `@requires("authenticated")` works.
+"""
+
+from __future__ import annotations
+
+try:
+    import starlette  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "passport_py.adapters.starlette needs Starlette: pip install 'passport-py[starlette]'"
+    ) from exc
+
+from passport_py.adapters.starlette._request import StarletteAuthRequest, StarletteSession
+from passport_py.adapters.starlette.middleware import PassportCredentials, PassportMiddleware
+from passport_py.adapters.starlette.views import (
+    authenticate,
+    authorize,
+    is_authenticated,
+    login,
+    login_required,
+    logout,
+    pop_flashes,
+)
+
+__all__ = [
+    "PassportCredentials",
+    "PassportMiddleware",
+    "StarletteAuthRequest",
+    "StarletteSession",
+    "authenticate",
+    "authorize",
+    "is_authenticated",
+    "login",
+    "login_required",
+    "logout",
+    "pop_flashes",
+]

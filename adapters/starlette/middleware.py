@@ -1,0 +1,155 @@
+"""`PassportMiddleware`: restores the logged-in user from the session once per request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from starlette.authentication import AuthCredentials, UnauthenticatedUser
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from passport_py.adapters.starlette._request import StarletteAuthRequest, StarletteSession
+from passport_py.authenticator import Authenticator
+from passport_py.errors import ConfigurationError
+
+__all__ = ["PassportCredentials", "PassportMiddleware"]
+
+STATE_KEY = "passport"
+TOUCHED_KEY = "passport.session_used"
+ANONYMOUS = UnauthenticatedUser()
+
+
+class PassportCredentials(AuthCredentials):
+    """`request.auth`: Starlette's credentials plus the strategy's auth `info`."""
+
+    def __init__(self, scopes: Sequence[str] | None = None, info: Any = None) -> None:
+        super().__init__(scopes)
+        self.info = info
+
+
+def _shared_credentials(*scopes: str) -> PassportCredentials:
+    # Shared by many requests, so its scopes must not be appendable.
+    credentials = PassportCredentials()
+    credentials.scopes = scopes  # type: ignore[assignment]
+    return credentials
+
+
+NO_CREDENTIALS = _shared_credentials()
+_SESSION_CREDENTIALS = _shared_credentials("authenticated")
+
+
+class PassportState:
+    """The middleware's configuration, reachable from every request as `scope["passport"]`."""
+
+    __slots__ = ("login_url", "max_body_size", "passport")
+
+    def __init__(self, passport: Authenticator[Any], login_url: str, max_body_size: int) -> None:
+        self.passport = passport
+        self.login_url = login_url
+        self.max_body_size = max_body_size
+
+
+def passport_state(conn: HTTPConnection) -> PassportState:
+    """The installed middleware's configuration, or an error saying how to install it."""
+    state = conn.scope.get(STATE_KEY)
+    if not isinstance(state, PassportState):
+        raise ConfigurationError(
+            "PassportMiddleware is not installed: add "
+            "Middleware(PassportMiddleware, passport=passport) after the session middleware"
+        )
+    return state
+
+
+class PassportMiddleware:
+    """Restores the logged-in user from the session once per request (pure ASGI).
+
+    Sets `scope["user"]` and `scope["auth"]`. With `cache_headers=True` (the default), a
+    response to a request whose session held a user, or that logged in or out, gets
+    `Cache-Control: no-store` unless the app set its own, and `Vary: Cookie` (Starlette's
+    session middleware adds it only when the session was written, unless told it was read).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        passport: Authenticator[Any],
+        login_url: str = "/login",
+        *,
+        cache_headers: bool = True,
+        max_body_size: int = 1024 * 1024,
+    ) -> None:
+        if not isinstance(passport, Authenticator):
+            raise ConfigurationError(
+                "PassportMiddleware needs passport=<your Authenticator instance>"
+            )
+        self.app = app
+        self.passport = passport
+        self.cache_headers = cache_headers
+        self.state = PassportState(passport, login_url, max_body_size)
+        self._sessions = passport.sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        scope[STATE_KEY] = self.state
+        scope["user"] = ANONYMOUS
+        scope["auth"] = NO_CREDENTIALS
+        session = scope.get("session")
+        if session:
+            present, serialized = self._sessions.stored_user(session)
+            if present:
+                # Restore the user here rather than in a helper coroutine: this runs on
+                # every logged-in request (docs/performance.md).
+                scope[TOUCHED_KEY] = True
+                passport = self.passport
+                request = (
+                    StarletteAuthRequest(Request(scope, receive), self.state.max_body_size)
+                    if passport.wants_request_on_restore
+                    else None
+                )
+                user = await passport.deserialize(serialized, request)
+                if user is None:
+                    self._sessions.forget_user(StarletteSession(session))
+                else:
+                    scope["user"] = user
+                    scope["auth"] = _SESSION_CREDENTIALS
+        if self.cache_headers and kind == "http":
+            send = _private_send(scope, send)
+        await self.app(scope, receive, send)
+
+
+def _private_send(scope: Scope, send: Send) -> Send:
+    # A plain function handing back `send`'s awaitable: no extra coroutine per message.
+    def send_wrapper(message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start" and scope.get(TOUCHED_KEY):
+            raw = message.get("headers") or ()
+            has_cache_control = has_vary = False
+            for name, _ in raw:  # ASGI header names are lower-case bytes
+                if name == b"cache-control":
+                    has_cache_control = True
+                elif name == b"vary":
+                    has_vary = True
+            headers = list(raw)
+            if not has_cache_control:
+                headers.append((b"cache-control", b"no-store"))
+            message = {**message, "headers": headers}
+            session = scope.get("session")
+            if not has_vary and getattr(session, "accessed", None) is False:
+                # Starlette's session, unread by the app: add the `Vary: Cookie` its
+                # middleware would add if marked accessed (its MutableHeaders path costs µs).
+                headers.append((b"vary", b"Cookie"))
+            else:
+                mark_accessed = getattr(session, "mark_accessed", None)
+                if callable(mark_accessed):
+                    mark_accessed()  # Starlette's SessionMiddleware then adds `Vary: Cookie`
+                else:
+                    mutable = MutableHeaders(scope=message)
+                    if "cookie" not in mutable.get("vary", "").lower():
+                        mutable.add_vary_header("Cookie")
+        return send(message)
+
+    return send_wrapper

@@ -1,0 +1,257 @@
+"""The words of API.md section 7 for Starlette: `authenticate`, `authorize`, `login`,
+`logout`, `login_required`, `is_authenticated`, and `pop_flashes` for templates."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias, TypeVar, overload
+from urllib.parse import quote, urlencode
+
+from starlette.authentication import UnauthenticatedUser
+from starlette.background import BackgroundTasks
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from passport_py._async import is_async_callable, maybe_await
+from passport_py.adapters.starlette._request import FLASH_KEY, StarletteAuthRequest
+from passport_py.adapters.starlette.middleware import (
+    ANONYMOUS,
+    NO_CREDENTIALS,
+    TOUCHED_KEY,
+    PassportCredentials,
+    passport_state,
+)
+from passport_py.decisions import AuthResult, Decision, Handoff, Proceed, Respond
+from passport_py.engine import StrategySpec
+from passport_py.options import AuthenticateOptions
+from passport_py.redirects import safe_redirect
+
+__all__ = [
+    "authenticate",
+    "authorize",
+    "is_authenticated",
+    "login",
+    "login_required",
+    "logout",
+    "pop_flashes",
+]
+
+Endpoint: TypeAlias = Callable[[Request], Awaitable[Response] | Response]
+Callback: TypeAlias = Callable[[Request, AuthResult[Any]], Awaitable[Response] | Response]
+E = TypeVar("E", bound=Endpoint)
+
+
+def is_authenticated(conn: HTTPConnection) -> bool:
+    """True when a user is logged in on this request (or set by an authenticate decorator)."""
+    user = conn.scope.get("user")
+    return user is not None and user is not ANONYMOUS and not isinstance(user, UnauthenticatedUser)
+
+
+async def login(
+    request: Request,
+    user: Any,
+    *,
+    session: bool = True,
+    keep_session_info: bool = False,
+    info: Any = None,
+) -> None:
+    """Log `user` in: regenerate the session and store the user (unless `session=False`)."""
+    state = passport_state(request)
+    if session:
+        neutral = StarletteAuthRequest(request, state.max_body_size)
+        await state.passport.login(neutral, user, keep_session_info=keep_session_info)
+        request.scope[TOUCHED_KEY] = True
+    _set_user(request, user, info)
+
+
+async def logout(request: Request, *, keep_session_info: bool = False) -> None:
+    """Log the user out: remove them from the session and regenerate it."""
+    state = passport_state(request)
+    request.scope["user"] = ANONYMOUS
+    request.scope["auth"] = NO_CREDENTIALS
+    await state.passport.logout(
+        StarletteAuthRequest(request, state.max_body_size), keep_session_info=keep_session_info
+    )
+    request.scope[TOUCHED_KEY] = True
+
+
+def pop_flashes(request: Request) -> list[tuple[str, str]]:
+    """Take the pending flash messages `[(category, message), ...]` out of the session."""
+    session = request.scope.get("session")
+    if not isinstance(session, dict):
+        return []
+    pending = session.pop(FLASH_KEY, None)
+    if not isinstance(pending, list):
+        return []
+    return [
+        (str(c), str(m)) for c, m in (p for p in pending if isinstance(p, list) and len(p) == 2)
+    ]
+
+
+def _set_user(request: Request, user: Any, info: Any) -> None:
+    scopes = ["authenticated"]
+    if isinstance(info, dict) and isinstance(info.get("scope"), str):
+        scopes.extend(info["scope"].split())
+    request.scope["user"] = user
+    request.scope["auth"] = PassportCredentials(scopes, info)
+
+
+# -- decorators ---------------------------------------------------------------------------
+
+
+def _respond(decision: Respond) -> Response:
+    response = Response(decision.body, decision.status)
+    for name, value in decision.headers:
+        response.headers.append(name, value)
+    return response
+
+
+async def _call_endpoint(endpoint: Endpoint, request: Request) -> Response:
+    if is_async_callable(endpoint):
+        return await endpoint(request)  # type: ignore[no-any-return, misc]
+    return await run_in_threadpool(endpoint, request)  # type: ignore[arg-type]
+
+
+async def _apply(
+    decision: Decision, request: Request, endpoint: Endpoint, callback: Callback | None
+) -> Response:
+    if type(decision) is Respond:
+        return _respond(decision)
+    if type(decision) is Handoff:
+        assert callback is not None
+        return await maybe_await(callback(request, decision.result))
+    assert type(decision) is Proceed
+    if decision.authenticated:
+        if decision.assign_property:
+            setattr(request.state, decision.assign_property, decision.user)
+            request.state.auth_info = decision.info
+        else:
+            if decision.logged_in:
+                request.scope[TOUCHED_KEY] = True
+            _set_user(request, decision.user, decision.info)
+    return await _call_endpoint(endpoint, request)
+
+
+def authenticate(
+    strategy: StrategySpec,
+    *,
+    callback: Callback | None = None,
+    **options: Any,
+) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+    """Decorate an endpoint so `strategy` (a name, a list of names or an instance) runs first.
+
+    Takes the options of API.md section 6 (`failure_redirect=`, `session=`, ...). With
+    `callback=fn`, `fn(request, result)` decides the response and nothing is logged in.
+    """
+    opts = AuthenticateOptions.build(**options)
+    return _decorator(strategy, opts, callback, authorize=False)
+
+
+def authorize(
+    strategy: StrategySpec,
+    *,
+    callback: Callback | None = None,
+    **options: Any,
+) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+    """Like `authenticate`, but the user goes to `request.state.account` and nobody is logged in."""
+    opts = AuthenticateOptions.build(**options)
+    return _decorator(strategy, opts, callback, authorize=True)
+
+
+def _decorator(
+    strategy: StrategySpec,
+    options: AuthenticateOptions,
+    callback: Callback | None,
+    *,
+    authorize: bool,
+) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+    def decorate(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            state = passport_state(request)
+            neutral = StarletteAuthRequest(request, state.max_body_size)
+            run = state.passport.authorize if authorize else state.passport.authenticate
+            try:
+                decision = await run(neutral, strategy, options, callback=callback is not None)
+                response = await _apply(decision, request, endpoint, callback)
+            except BaseException:
+                await request.close()
+                raise
+            _close_form_after(response, request)
+            return response
+
+        return wrapper
+
+    return decorate
+
+
+def _close_form_after(response: Response, request: Request) -> None:
+    """Close the uploads of a form the strategy parsed once the response has been sent.
+
+    Starlette's endpoints never close `request.form()`; without this a multipart login with a
+    file part would leave its spooled temporary file open.
+    """
+    if getattr(request, "_form", None) is None:
+        return
+    tasks = BackgroundTasks([response.background] if response.background else [])
+    tasks.add_task(request.close)
+    response.background = tasks
+
+
+@overload
+def login_required(endpoint: E, /) -> E: ...
+@overload
+def login_required(*, login_url: str | None = None) -> Callable[[E], E]: ...
+def login_required(endpoint: E | None = None, /, *, login_url: str | None = None) -> Any:
+    """Let only logged-in users through.
+
+    Browsers are redirected to the login page with `?next=<this path>` (also saved in the
+    session as the return-to URL); API clients (an `Authorization` header, or an `Accept`
+    without text/html) get a 401.
+    """
+
+    def decorate(fn: E) -> E:
+        @functools.wraps(fn)
+        async def wrapper(request: Request) -> Response:
+            if is_authenticated(request):
+                return await _call_endpoint(fn, request)
+            state = passport_state(request)
+            if _wants_html(request):
+                # url.path is percent-decoded: re-encode it, or any path with a space or a
+                # non-ASCII character would fail is_safe_redirect and lose its return-to.
+                path = quote(request.url.path, safe="/:@!$&'()*+,;=~")
+                here = path + (f"?{request.url.query}" if request.url.query else "")
+                target = safe_redirect(here, "/")
+                session = request.scope.get("session")
+                if isinstance(session, dict):
+                    session[state.passport.return_to_key] = target
+                url = login_url or state.login_url
+                sep = "&" if "?" in url else "?"
+                return _respond(
+                    Respond(
+                        302,
+                        (
+                            ("Location", f"{url}{sep}{urlencode({'next': target})}"),
+                            ("Cache-Control", "no-store"),
+                        ),
+                    )
+                )
+            return _respond(
+                Respond(
+                    401,
+                    (("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")),
+                    "Unauthorized",
+                )
+            )
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate if endpoint is None else decorate(endpoint)
+
+
+def _wants_html(request: Request) -> bool:
+    if "authorization" in request.headers:
+        return False
+    return "text/html" in request.headers.get("accept", "")
