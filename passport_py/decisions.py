@@ -9,7 +9,15 @@ from typing import Any, Generic, TypeAlias, TypeVar
 from passport_py.errors import reason_phrase
 from passport_py.outcomes import Challenge
 
-__all__ = ["AuthResult", "Decision", "Handoff", "Proceed", "Respond", "redirect_response"]
+__all__ = [
+    "AuthResult",
+    "Decision",
+    "Handoff",
+    "Proceed",
+    "Respond",
+    "redirect_response",
+    "status_response",
+]
 
 UserT = TypeVar("UserT")
 

@@ -18,6 +18,7 @@ __all__ = [
     "DictSession",
     "MultiMapping",
     "Session",
+    "media_type",
     "parse_json_body",
 ]
 
@@ -123,6 +124,12 @@ class AuthRequest(Protocol):
     def session_required_hint(self) -> str:
         """How to give this kind of request a session (used in error messages)."""
         ...
+
+
+def media_type(request: AuthRequest) -> str:
+    """The request's content type without parameters, lower-cased ("" when absent)."""
+    value = request.headers.get("content-type") or ""
+    return str(value).split(";", 1)[0].strip().lower()
 
 
 def _reject_constant(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 from passport_py.request import Session
@@ -74,7 +74,7 @@ class SessionManager:
             )
             session.update(previous)
 
-    def forget_user(self, session: Session) -> None:
+    def forget_user(self, session: MutableMapping[str, Any]) -> None:
         """Drop a user the deserializer no longer knows (deleted); the rest of the session stays."""
         data = session.get(self.key)
         if isinstance(data, dict):

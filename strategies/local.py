@@ -10,7 +10,7 @@ from passport_py._async import call
 from passport_py.errors import BadRequest
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, outcome_from_verify
-from passport_py.request import AuthRequest, MultiMapping, ensure_text
+from passport_py.request import AuthRequest, MultiMapping, ensure_text, media_type
 from passport_py.strategy import Strategy
 
 __all__ = ["LocalStrategy"]
@@ -18,12 +18,6 @@ __all__ = ["LocalStrategy"]
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 Verify = Callable[..., Any | Awaitable[Any]]
-
-
-def media_type(request: AuthRequest) -> str:
-    """The request's content type without parameters, lower-cased ("" when absent)."""
-    value = request.headers.get("content-type") or ""
-    return str(value).split(";", 1)[0].strip().lower()
 
 
 def is_cross_site(request: AuthRequest) -> bool:

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from passport_py.errors import BadRequest, SessionRequiredError
-from passport_py.request import DictSession, parse_json_body
+from passport_py.request import DictSession, media_type, parse_json_body
 
 __all__ = ["SESSION_HINT", "StarletteAuthRequest", "StarletteSession"]
 
@@ -88,7 +88,7 @@ class StarletteAuthRequest:
         cached = self._request._form
         if cached is not None:  # the app read the form first (a CSRF check, say)
             return cached
-        kind = self._request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        kind = media_type(self)
         body = await self.body()
         if kind == "application/x-www-form-urlencoded":
             # Starlette decodes form bytes as Latin-1; refuse what it would garble.

@@ -10,7 +10,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from passport_py.adapters.starlette._request import StarletteAuthRequest, StarletteSession
+from passport_py.adapters.starlette._request import StarletteAuthRequest
 from passport_py.authenticator import Authenticator
 from passport_py.errors import ConfigurationError
 
@@ -111,9 +111,10 @@ class PassportMiddleware:
                     if passport.wants_request_on_restore
                     else None
                 )
+                # Authenticator.restore's steps, inlined: one coroutine less per request.
                 user = await passport.deserialize(serialized, request)
                 if user is None:
-                    self._sessions.forget_user(StarletteSession(session))
+                    self._sessions.forget_user(session)
                 else:
                     scope["user"] = user
                     scope["auth"] = _SESSION_CREDENTIALS

@@ -23,7 +23,15 @@ from passport_py.adapters.starlette.middleware import (
     PassportCredentials,
     passport_state,
 )
-from passport_py.decisions import AuthResult, Decision, Handoff, Proceed, Respond
+from passport_py.decisions import (
+    AuthResult,
+    Decision,
+    Handoff,
+    Proceed,
+    Respond,
+    redirect_response,
+    status_response,
+)
 from passport_py.engine import StrategySpec
 from passport_py.options import AuthenticateOptions
 from passport_py.redirects import safe_redirect
@@ -46,7 +54,7 @@ E = TypeVar("E", bound=Endpoint)
 def is_authenticated(conn: HTTPConnection) -> bool:
     """True when a user is logged in on this request (or set by an authenticate decorator)."""
     user = conn.scope.get("user")
-    return user is not None and user is not ANONYMOUS and not isinstance(user, UnauthenticatedUser)
+    return user is not None and not isinstance(user, UnauthenticatedUser)
 
 
 async def login(
@@ -229,22 +237,8 @@ def login_required(endpoint: E | None = None, /, *, login_url: str | None = None
                     session[state.passport.return_to_key] = target
                 url = login_url or state.login_url
                 sep = "&" if "?" in url else "?"
-                return _respond(
-                    Respond(
-                        302,
-                        (
-                            ("Location", f"{url}{sep}{urlencode({'next': target})}"),
-                            ("Cache-Control", "no-store"),
-                        ),
-                    )
-                )
-            return _respond(
-                Respond(
-                    401,
-                    (("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")),
-                    "Unauthorized",
-                )
-            )
+                return _respond(redirect_response(f"{url}{sep}{urlencode({'next': target})}"))
+            return _respond(status_response(401))
 
         return wrapper  # type: ignore[return-value]
 
