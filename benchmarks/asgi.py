@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-import statistics
+import asyncio
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Scope
+
+from .timing import Answer, Variant
 
 _REQUEST: Message = {"type": "http.request", "body": b"", "more_body": False}
 
@@ -48,7 +46,7 @@ async def _discard(message: Message) -> None:
     return None
 
 
-async def call_once(app: ASGIApp, scope: Scope) -> tuple[int, dict[bytes, bytes], bytes]:
+async def call_once(app: ASGIApp, scope: Scope) -> Answer:
     """One request; returns (status, headers, body) so the variants can be checked."""
     status = 0
     headers: dict[bytes, bytes] = {}
@@ -76,58 +74,10 @@ async def run_batch(app: ASGIApp, scope: Scope, n: int) -> float:
     return time.perf_counter() - start
 
 
-@dataclass
-class Variant:
-    """One app + request to time; `samples` holds µs per request, one per round."""
+def asgi_variant(name: str, app: ASGIApp, scope: Scope) -> Variant:
+    """A timing variant making in-process ASGI requests (one event loop per batch)."""
 
-    name: str
-    app: ASGIApp
-    scope: Scope
-    samples: list[float] = field(default_factory=list)
+    def batch(n: int) -> float:
+        return asyncio.run(run_batch(app, scope, n))
 
-    @property
-    def best(self) -> float:
-        return min(self.samples)
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-
-async def measure(variants: Sequence[Variant], rounds: int, per_round: int) -> None:
-    """Time each variant `rounds` times, interleaved (the order rotates every round).
-
-    GC runs between batches, not inside them (as `timeit` does), so one variant does not
-    pay for another's garbage.
-    """
-    for variant in variants:  # warm-up: build middleware stacks, fill caches
-        await run_batch(variant.app, variant.scope, max(per_round // 10, 10))
-    order = list(variants)
-    for round_no in range(rounds):
-        shift = round_no % len(order)
-        for variant in order[shift:] + order[:shift]:
-            gc.collect()
-            gc.disable()
-            try:
-                seconds = await run_batch(variant.app, variant.scope, per_round)
-            finally:
-                gc.enable()
-            variant.samples.append(seconds / per_round * 1e6)
-
-
-def count_calls(owner: type, method: str, fn: Callable[[], Any]) -> int:
-    """How many times `owner.method` runs while `fn()` runs (it is patched meanwhile)."""
-    original = getattr(owner, method)
-    calls = 0
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return original(*args, **kwargs)
-
-    setattr(owner, method, counting)
-    try:
-        fn()
-    finally:
-        setattr(owner, method, original)
-    return calls
+    return Variant(name, batch, lambda: asyncio.run(call_once(app, scope)))

@@ -10,6 +10,7 @@ from passport_py.strategies.local import LocalStrategy
 from passport_py.testing import TestRequest
 
 from .apps import USERS, User
+from .timing import count_calls
 
 _PASSWORDS = {"alice": "wonderland"}
 _BY_NAME = {user.username: user for user in USERS.values()}
@@ -31,8 +32,6 @@ def sync_passport() -> Authenticator[User]:
 
 def count_loops(fn: object) -> int:
     """How many event loops are created while `fn()` runs (`BaseEventLoop.__init__` calls)."""
-    from .asgi import count_calls
-
     assert callable(fn)
     return count_calls(asyncio.BaseEventLoop, "__init__", fn)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import cProfile
 import pstats
 from collections.abc import Sequence
 
-from .asgi import Variant, run_batch
+from .timing import Variant
 
 
 def profile_variants(variants: Sequence[Variant], n: int) -> None:
@@ -15,7 +14,7 @@ def profile_variants(variants: Sequence[Variant], n: int) -> None:
     for variant in variants:
         profiler = cProfile.Profile()
         profiler.enable()
-        asyncio.run(run_batch(variant.app, variant.scope, n))
+        variant.run_batch(n)
         profiler.disable()
         print(f"\n--- profile: {variant.name}, {n} requests ---")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)

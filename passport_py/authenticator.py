@@ -133,6 +133,11 @@ class Authenticator(Generic[UserT]):
         """Register `fn(info) -> info` (sync or async); None or `PassToNext` defers to the next."""
         return _register(self._transformers, fn, pass_request)
 
+    @property
+    def deserializes_async(self) -> bool:
+        """True when a registered deserializer is `async def` (plain ones may run in a thread)."""
+        return any(is_async for _, _, is_async in self._deserializers)
+
     async def serialize(self, user: UserT, request: AuthRequest | None = None) -> Any:
         """The session id for `user`, from the first serializer that gives one."""
         if not self._serializers:
@@ -211,9 +216,17 @@ class Authenticator(Generic[UserT]):
         return await run_authentication(self, request, strategies, options, callback=callback)
 
     async def login(
-        self, request: AuthRequest, user: UserT, *, keep_session_info: bool = False
+        self,
+        request: AuthRequest,
+        user: UserT,
+        *,
+        keep_session_info: bool = False,
+        fresh: bool = True,
     ) -> None:
-        """Write `user` into a regenerated session (the adapters' `login` calls this)."""
+        """Write `user` into a regenerated session (the adapters' `login` calls this).
+
+        `fresh=False` records a login restored without credentials (remember-me).
+        """
         session = request.session
         if session is None:
             raise SessionRequiredError(request.session_required_hint())
@@ -223,6 +236,7 @@ class Authenticator(Generic[UserT]):
             serialized,
             keep_session_info=keep_session_info,
             flash_keys=request.flash_keys,
+            fresh=fresh,
         )
 
     async def logout(self, request: AuthRequest, *, keep_session_info: bool = False) -> None:

@@ -47,6 +47,10 @@ class Respond:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: str = ""
+    #: The authentication behind this answer, when there was one: every strategy failed
+    #: (`result.ok` False), or a user logged in before a redirect (`result.user`). Adapters use
+    #: it to signal logins and failures; equality compares only what the client receives.
+    result: AuthResult[Any] | None = field(default=None, compare=False)
 
     @property
     def location(self) -> str | None:

@@ -8,6 +8,7 @@ docs/differences.md.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from passport_py._async import maybe_await
@@ -104,7 +105,7 @@ async def _succeeded(
     elif options.success_redirect:
         target = options.success_redirect
     if target is not None:
-        return redirect_response(target)
+        return replace(redirect_response(target), result=AuthResult(user=user, info=auth_info))
     return Proceed(user, auth_info, True, options.session)
 
 
@@ -126,24 +127,22 @@ def _all_failed(
     *,
     callback: bool,
 ) -> Decision:
+    failed: AuthResult[Any] = AuthResult(
+        challenges=[f.challenge for f in failures], statuses=[f.status for f in failures]
+    )
     if callback:
-        return Handoff(
-            AuthResult(
-                challenges=[f.challenge for f in failures],
-                statuses=[f.status for f in failures],
-            )
-        )
+        return Handoff(failed)
     first = failures[0].challenge if failures else None
     _flash_and_message(
         passport, request, options.failure_flash, options.failure_message, first, "error"
     )
     if options.failure_redirect:
-        return redirect_response(options.failure_redirect)
+        return replace(redirect_response(options.failure_redirect), result=failed)
     status = next((f.status for f in failures if f.status), None) or 401
     challenges = [f.challenge for f in failures if isinstance(f.challenge, str)]
     if options.fail_with_error:
         raise AuthenticationError(status, challenges)
-    return status_response(status, challenges)
+    return replace(status_response(status, challenges), result=failed)
 
 
 def _message_of(source: Any) -> str | None:

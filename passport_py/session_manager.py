@@ -42,8 +42,13 @@ class SessionManager:
         *,
         keep_session_info: bool = False,
         flash_keys: tuple[str, ...] = (),
+        fresh: bool = True,
     ) -> None:
-        """Regenerate `session` (fixation defence) and record `serialized` as the user."""
+        """Regenerate `session` (fixation defence) and record `serialized` as the user.
+
+        `fresh=False` marks a login that did not come from the user proving who they are just
+        now (a remember-me cookie, say); `fresh_login_required` views refuse it.
+        """
         previous = dict(session)
         session.regenerate()
         if keep_session_info:
@@ -55,7 +60,18 @@ class SessionManager:
         old = previous.get(self.key) if keep_session_info else None
         passport = dict(old) if isinstance(old, dict) else {}
         passport["user"] = serialized
+        if fresh:
+            passport.pop("fresh", None)
+        else:
+            passport["fresh"] = False
         session[self.key] = passport
+
+    def is_fresh(self, session: Mapping[str, Any] | None) -> bool:
+        """True when the session holds a user who logged in with credentials (not remembered)."""
+        present, _ = self.stored_user(session)
+        if not present or session is None:
+            return False
+        return session[self.key].get("fresh", True) is not False
 
     def logout(self, session: Session, *, keep_session_info: bool = False) -> None:
         """Remove the user and regenerate the session (new id, data cleared unless kept)."""

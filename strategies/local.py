@@ -34,7 +34,10 @@ def is_cross_site(request: AuthRequest) -> bool:
         return False
     if origin == "null":
         return True
-    return urlsplit(str(origin)).netloc.lower() != urlsplit(request.url).netloc.lower()
+    try:
+        return urlsplit(str(origin)).netloc.lower() != urlsplit(request.url).netloc.lower()
+    except ValueError:  # a malformed Origin ("http://[::1") is no same-site browser's
+        return True
 
 
 def _has_body(request: AuthRequest) -> bool:

@@ -42,16 +42,22 @@ def run_quick_benchmark() -> str:
     return done.stdout
 
 
-def test_quick_benchmark_prints_the_three_measurements_and_creates_no_event_loop() -> None:
+def test_quick_benchmark_prints_every_measurement_and_creates_no_event_loop() -> None:
     lines = run_quick_benchmark().splitlines()
-    numbered = {line.split()[0]: line for line in lines if re.match(r"[123] ", line)}
-    assert sorted(numbered) == ["1", "2", "3"]
-    assert "logged-in GET: Passport vs AuthenticationMiddleware" in numbered["1"]
+    numbered = {line.split()[0]: line for line in lines if re.match(r"[1-6] ", line)}
+    assert sorted(numbered) == ["1", "2", "3", "4", "5", "6"]
+    assert "Starlette logged-in GET: vs AuthenticationMiddleware" in numbered["1"]
     assert re.search(r"<= 1\.00\s+(PASS|MISS)$", numbered["1"])
-    assert "anonymous GET: Passport vs SessionMiddleware only" in numbered["2"]
+    assert "Starlette anonymous GET: vs SessionMiddleware only" in numbered["2"]
     assert re.search(r"<= 1\.10\s+(PASS|MISS)$", numbered["2"])
     assert "event loops created by" in numbered["3"]
     assert re.search(r" 0 loops\s+== 0\s+PASS$", numbered["3"])
+    assert "Flask logged-in GET: added cost vs Flask-Login's" in numbered["4"]
+    assert re.search(r"<= 0\.50\s+(PASS|MISS)$", numbered["4"])
+    assert "Django logged-in GET: vs AuthenticationMiddleware" in numbered["5"]
+    assert re.search(r"<= 1\.00\s+(PASS|MISS)$", numbered["5"])
+    assert "Flask + 100 Django requests" in numbered["6"]
+    assert re.search(r" 0 loops\s+== 0\s+PASS$", numbered["6"])
 
 
 # -- the send wrapper's branches ---------------------------------------------------------------

@@ -32,6 +32,12 @@ first block. When it leaves a Starlette application in `app`, it must carry at l
 (a `<!-- test` comment, or an entry in `EXTERNAL_CHECKS` below for files whose examples we do not
 annotate, like README.md), and the app must also answer `GET /` without a server error.
 
+An example whose code imports Django (`django`, `passport_py.adapters.django`,
+`passport_py.testing.django`) runs with the test project's settings configured (Django is set
+up once per process: tests/django_project/settings.py) and its database migrated, inside a
+transaction rolled back afterwards. Its checks serve the example's own views and passport with
+`override_settings(ROOT_URLCONF=__name__, PASSPORT_AUTHENTICATOR=f"{__name__}.passport")`.
+
 Code that must not run (shell commands, output, sketches) goes in another fence: ```` ```bash ````,
 ```` ```console ````, ```` ```text ````. A Python fence with more words in its info string
 (```` ```python title ````) is refused: MkDocs would not render it as code.
@@ -42,7 +48,8 @@ from __future__ import annotations
 import re
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -63,6 +70,9 @@ HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
 CONTINUE = "<!-- continue -->"
 TEST_OPEN = "<!-- test"
 COMMENT_CLOSE = "-->"
+DJANGO_IMPORT = re.compile(
+    r"^\s*(?:from|import)\s+(?:django|passport_py\.(?:adapters|testing)\.django)\b", re.M
+)
 
 Kind = Literal["example", "continue", "test"]
 
@@ -103,6 +113,10 @@ class Example:
     @property
     def key(self) -> tuple[str, str]:
         return (self.first.path.name, self.first.heading)
+
+    @property
+    def uses_django(self) -> bool:
+        return any(DJANGO_IMPORT.search(block.code) for block in self.blocks)
 
 
 class DocsFormatError(Exception):
@@ -245,6 +259,18 @@ EXTERNAL_CHECKS: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {
 EXAMPLES, PROBLEMS = collect()
 
 
+@contextmanager
+def framework_setup(example: Example) -> Iterator[None]:
+    """Django examples run with the test project's settings and a rolled-back database."""
+    if not example.uses_django:
+        yield
+        return
+    import django_project  # configures Django (once per process)
+
+    with django_project.database():
+        yield
+
+
 def run(example: Example, module_name: str) -> dict[str, Any]:
     """Execute the example's blocks in order in one fresh module; return its namespace."""
     module = ModuleType(module_name)
@@ -279,6 +305,8 @@ def test_every_page_with_examples_is_collected() -> None:
         "options.md",
         "differences.md",
         "security.md",
+        "django.md",
+        "coming-from-django-auth.md",
     } <= files
 
 
@@ -291,7 +319,8 @@ def test_external_checks_name_existing_examples() -> None:
 def test_example_runs(example: Example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     name = "docs_example_" + re.sub(r"\W", "_", example.id)
-    namespace = run(example, name)
+    with framework_setup(example):
+        namespace = run(example, name)
     external = EXTERNAL_CHECKS.get(example.key)
     if external is not None:
         external(namespace)

@@ -251,6 +251,34 @@ def test_login_then_logout_then_login_round_trip_94_102() -> None:
     assert session.regenerations == 3
 
 
+def test_a_login_is_fresh_by_default() -> None:
+    passport = make_passport()
+    session = MemorySession()
+    run_sync(passport.login(TestRequest(session=session), U))
+    assert dict(session) == {"passport": {"user": "1"}}
+    assert passport.sessions.is_fresh(session)
+
+
+def test_a_login_with_fresh_false_is_marked_not_fresh() -> None:
+    passport = make_passport()
+    session = MemorySession()
+    run_sync(passport.login(TestRequest(session=session), U, fresh=False))
+    assert session["passport"] == {"user": "1", "fresh": False}
+    assert not passport.sessions.is_fresh(session)
+
+
+def test_a_fresh_login_over_a_remembered_one_with_kept_info_is_fresh_again() -> None:
+    passport = make_passport()
+    session = MemorySession({"passport": {"user": "1", "fresh": False}})
+    run_sync(passport.login(TestRequest(session=session), U, keep_session_info=True))
+    assert passport.sessions.is_fresh(session)
+
+
+@pytest.mark.parametrize("data", [None, {}, {"passport": {}}, {"passport": {"user": None}}])
+def test_nobody_logged_in_is_not_fresh(data: dict[str, Any] | None) -> None:
+    assert not make_passport().sessions.is_fresh(data)
+
+
 # -- 2.15 restoring the user (Passport's SessionStrategy) -------------------------------------
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar, overload
-from urllib.parse import quote, urlencode
 
 from starlette.authentication import UnauthenticatedUser
 from starlette.background import BackgroundTasks
@@ -15,6 +14,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from passport_py._async import is_async_callable, maybe_await
+from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
 from passport_py.adapters.starlette._request import FLASH_KEY, StarletteAuthRequest
 from passport_py.adapters.starlette.middleware import (
     ANONYMOUS,
@@ -34,7 +34,6 @@ from passport_py.decisions import (
 )
 from passport_py.engine import StrategySpec
 from passport_py.options import AuthenticateOptions
-from passport_py.redirects import safe_redirect
 
 __all__ = [
     "authenticate",
@@ -64,12 +63,16 @@ async def login(
     session: bool = True,
     keep_session_info: bool = False,
     info: Any = None,
+    fresh: bool = True,
 ) -> None:
-    """Log `user` in: regenerate the session and store the user (unless `session=False`)."""
+    """Log `user` in: regenerate the session and store the user (unless `session=False`).
+
+    `fresh=False` marks a login restored without credentials (remember-me).
+    """
     state = passport_state(request)
     if session:
         neutral = StarletteAuthRequest(request, state.max_body_size)
-        await state.passport.login(neutral, user, keep_session_info=keep_session_info)
+        await state.passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh)
         request.scope[TOUCHED_KEY] = True
     _set_user(request, user, info)
 
@@ -226,26 +229,16 @@ def login_required(endpoint: E | None = None, /, *, login_url: str | None = None
             if is_authenticated(request):
                 return await _call_endpoint(fn, request)
             state = passport_state(request)
-            if _wants_html(request):
-                # url.path is percent-decoded: re-encode it, or any path with a space or a
-                # non-ASCII character would fail is_safe_redirect and lose its return-to.
-                path = quote(request.url.path, safe="/:@!$&'()*+,;=~")
-                here = path + (f"?{request.url.query}" if request.url.query else "")
-                target = safe_redirect(here, "/")
+            headers = request.headers
+            if wants_login_page(headers.get("accept"), "authorization" in headers):
+                target = return_to_target(request.url.path, request.url.query)
                 session = request.scope.get("session")
                 if isinstance(session, dict):
                     session[state.passport.return_to_key] = target
-                url = login_url or state.login_url
-                sep = "&" if "?" in url else "?"
-                return _respond(redirect_response(f"{url}{sep}{urlencode({'next': target})}"))
+                url = login_redirect_url(login_url or state.login_url, target)
+                return _respond(redirect_response(url))
             return _respond(status_response(401))
 
         return wrapper  # type: ignore[return-value]
 
     return decorate if endpoint is None else decorate(endpoint)
-
-
-def _wants_html(request: Request) -> bool:
-    if "authorization" in request.headers:
-        return False
-    return "text/html" in request.headers.get("accept", "")

@@ -1,0 +1,37 @@
+"""Framework-neutral pieces every adapter shares: who gets a login page, and where it sends them."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from passport_py.redirects import safe_redirect
+
+__all__ = ["login_redirect_url", "return_to_target", "wants_login_page"]
+
+# Characters a path may keep unescaped (RFC 3986 pchar plus "/"); everything else is encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=~"
+
+
+def wants_login_page(accept: str | None, has_authorization: bool) -> bool:
+    """True for a browser (Accept names text/html, no Authorization header); False for APIs.
+
+    `login_required` redirects the first to the login page and answers the second with 401.
+    """
+    return not has_authorization and "text/html" in (accept or "")
+
+
+def return_to_target(path: str, query: str = "") -> str:
+    """The same-site path to come back to after login, from a request's decoded path and
+    raw query string; "/" when that would not be a safe redirect.
+
+    The path is re-encoded: a decoded path with a space or a non-ASCII character would
+    otherwise fail `is_safe_redirect` and lose its return-to.
+    """
+    here = quote(path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
+    return safe_redirect(here, "/")
+
+
+def login_redirect_url(login_url: str, target: str) -> str:
+    """`login_url` with `next=<target>` added to its query string."""
+    sep = "&" if "?" in login_url else "?"
+    return f"{login_url}{sep}{urlencode({'next': target})}"

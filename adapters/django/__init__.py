@@ -1,0 +1,68 @@
+"""Django adapter: `PassportMiddleware`, the `authenticate` / `authorize` / `login_required`
+decorators and class-based view mixins, `login` / `logout` (`alogin` / `alogout` in async
+views) and `is_authenticated` (API.md section 7).
+
+Settings: `PASSPORT_AUTHENTICATOR = "dotted.path.to.passport"`, and
+`"passport_py.adapters.django.PassportMiddleware"` in `MIDDLEWARE` after `SessionMiddleware`,
+where Django's `AuthenticationMiddleware` would go. `request.user` is your user when logged in
+and Django's `AnonymousUser` otherwise.
+
+This module imports without configured settings; `PassportMiddleware` (a subclass of Django's
+`AuthenticationMiddleware`, whose module needs the app registry) is loaded when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+try:
+    import django  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "passport_py.adapters.django needs Django: pip install 'passport-py[django]'"
+    ) from exc
+
+from passport_py.adapters.django._request import DjangoAuthRequest, DjangoSession
+from passport_py.adapters.django.decorators import authenticate, authorize, login_required
+from passport_py.adapters.django.mixins import (
+    AuthenticateMixin,
+    AuthorizeMixin,
+    LoginRequiredMixin,
+)
+from passport_py.adapters.django.views import (
+    alogin,
+    alogout,
+    is_authenticated,
+    login,
+    logout,
+    pop_flashes,
+)
+
+if TYPE_CHECKING:
+    from passport_py.adapters.django.middleware import PassportMiddleware
+
+__all__ = [
+    "AuthenticateMixin",
+    "AuthorizeMixin",
+    "DjangoAuthRequest",
+    "DjangoSession",
+    "LoginRequiredMixin",
+    "PassportMiddleware",
+    "alogin",
+    "alogout",
+    "authenticate",
+    "authorize",
+    "is_authenticated",
+    "login",
+    "login_required",
+    "logout",
+    "pop_flashes",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PassportMiddleware":
+        from passport_py.adapters.django.middleware import PassportMiddleware
+
+        return PassportMiddleware
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

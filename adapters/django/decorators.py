@@ -1,0 +1,257 @@
+"""The `authenticate`, `authorize` and `login_required` view decorators for Django.
+
+Each works on function views, on class-based views through `method_decorator`, and on
+`async def` views. A sync view drives the core with `run_sync` (no event loop per request);
+an async view awaits it on the running loop, so the callables it reaches (verify,
+serializers) must not block there: write them as `async def` with Django's async ORM API.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeAlias, TypeVar, cast, overload
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import resolve_url
+
+from passport_py._async import is_async_callable, maybe_await, run_sync
+from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
+from passport_py.adapters.django._request import DjangoAuthRequest
+from passport_py.adapters.django._state import RequestState, passport_state
+from passport_py.adapters.django.views import (
+    alogged_in,
+    alogin_failed,
+    is_user,
+    logged_in,
+    login_failed,
+    preload_session,
+    set_user,
+    settle,
+)
+from passport_py.authenticator import Authenticator
+from passport_py.decisions import (
+    AuthResult,
+    Decision,
+    Handoff,
+    Proceed,
+    Respond,
+    redirect_response,
+    status_response,
+)
+from passport_py.engine import StrategySpec
+from passport_py.errors import AuthenticationError
+from passport_py.options import AuthenticateOptions
+
+__all__ = ["Route", "authenticate", "authorize", "deny", "login_required", "respond"]
+
+V = TypeVar("V", bound=Callable[..., Any])
+#: `callback(request, result)` returns the response (an `async def` one in async views).
+Callback: TypeAlias = Callable[[HttpRequest, AuthResult[Any]], Any]
+
+
+def respond(decision: Respond) -> HttpResponse:
+    """The engine's answer as a Django response.
+
+    A Django response holds one value per header name, so several `WWW-Authenticate`
+    challenges are joined into one comma-separated header (which HTTP defines as equivalent).
+    """
+    response = HttpResponse(decision.body, status=decision.status)
+    seen: dict[str, str] = {}
+    for name, value in decision.headers:
+        key = name.lower()
+        seen[key] = f"{seen[key]}, {value}" if key in seen else value
+        response[name] = seen[key]
+    return response
+
+
+class Route:
+    """One decorated view's authentication: the strategies, options and callback."""
+
+    __slots__ = ("authorize", "callback", "options", "strategy")
+
+    def __init__(
+        self,
+        strategy: StrategySpec,
+        options: AuthenticateOptions,
+        callback: Callback | None,
+        *,
+        authorize: bool,
+    ) -> None:
+        self.strategy = strategy
+        self.options = options
+        self.callback = callback
+        self.authorize = authorize
+
+    def decorate(self, view: V) -> V:
+        if is_async_callable(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                return await self.arun(request, view, args, kwargs)
+
+            return cast(V, async_wrapper)
+
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            return self.run(request, view, args, kwargs)
+
+        return cast(V, wrapper)
+
+    def _authenticate(
+        self, neutral: DjangoAuthRequest, passport: Authenticator[Any]
+    ) -> Coroutine[Any, Any, Decision]:
+        run = passport.authorize if self.authorize else passport.authenticate
+        return run(neutral, self.strategy, self.options, callback=self.callback is not None)
+
+    def run(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponseBase:
+        """Authenticate, then answer or call `view` (sync)."""
+        state = passport_state(request)
+        neutral = DjangoAuthRequest(request, state.config)
+        try:
+            decision: Decision = run_sync(self._authenticate(neutral, state.config.passport))
+        except AuthenticationError:
+            login_failed(state, self.strategy, neutral)
+            raise
+        if type(decision) is Respond:
+            result = decision.result
+            if result is not None and not result.ok:
+                login_failed(state, self.strategy, neutral)
+            elif result is not None and self.options.session:
+                set_user(state, result.user, result.info)
+                logged_in(state, result.user)
+            return respond(decision)
+        if type(decision) is Handoff:
+            if _all_failed(decision.result):
+                login_failed(state, self.strategy, neutral)
+            assert self.callback is not None
+            response = self.callback(request, decision.result)
+            if is_async_callable(self.callback):
+                response = run_sync(response)
+            return cast(HttpResponseBase, response)
+        assert type(decision) is Proceed
+        if decision.authenticated and self._apply(state, decision):
+            logged_in(state, decision.user)
+        return cast(HttpResponseBase, view(request, *args, **kwargs))
+
+    async def arun(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponseBase:
+        """Authenticate, then answer or await `view` (async)."""
+        state = passport_state(request)
+        neutral = DjangoAuthRequest(request, state.config, deferred=True)
+        await preload_session(request)
+        try:
+            decision: Decision = await self._authenticate(neutral, state.config.passport)
+        except AuthenticationError:
+            await alogin_failed(state, self.strategy, neutral)
+            raise
+        finally:
+            await settle(neutral)
+        if type(decision) is Respond:
+            result = decision.result
+            if result is not None and not result.ok:
+                await alogin_failed(state, self.strategy, neutral)
+            elif result is not None and self.options.session:
+                set_user(state, result.user, result.info)
+                await alogged_in(state, result.user)
+            return respond(decision)
+        if type(decision) is Handoff:
+            if _all_failed(decision.result):
+                await alogin_failed(state, self.strategy, neutral)
+            assert self.callback is not None
+            return cast(
+                HttpResponseBase, await maybe_await(self.callback(request, decision.result))
+            )
+        assert type(decision) is Proceed
+        if decision.authenticated and self._apply(state, decision):
+            await alogged_in(state, decision.user)
+        return cast(HttpResponseBase, await view(request, *args, **kwargs))
+
+    @staticmethod
+    def _apply(state: RequestState, decision: Proceed) -> bool:
+        """Put the authenticated user on the request; True when it was logged in."""
+        if decision.assign_property:
+            setattr(state.request, decision.assign_property, decision.user)
+            state.request.auth_info = decision.info
+            return False
+        set_user(state, decision.user, decision.info)
+        return decision.logged_in
+
+
+def _all_failed(result: AuthResult[Any]) -> bool:
+    return result.user is None and result.error is None
+
+
+def authenticate(
+    strategy: StrategySpec, *, callback: Callback | None = None, **options: Any
+) -> Callable[[V], V]:
+    """Decorate a view so `strategy` (a name, a list of names or an instance) runs first.
+
+    Takes the options of API.md section 6 (`failure_redirect=`, `session=`, ...). On success
+    `request.user` is the user and `request.auth_info` the strategy's info. With
+    `callback=fn`, `fn(request, result)` returns the response and nothing is logged in.
+    """
+    return Route(strategy, AuthenticateOptions.build(**options), callback, authorize=False).decorate
+
+
+def authorize(
+    strategy: StrategySpec, *, callback: Callback | None = None, **options: Any
+) -> Callable[[V], V]:
+    """Like `authenticate`, but the user goes to `request.account` and nobody is logged in
+    (linking a third-party account to the logged-in user)."""
+    return Route(strategy, AuthenticateOptions.build(**options), callback, authorize=True).decorate
+
+
+def deny(request: HttpRequest, login_url: str | None = None) -> HttpResponse:
+    """What `login_required` answers someone not logged in.
+
+    Browsers get a redirect to the login page with `?next=<this path>` (also saved in the
+    session as the return-to URL); API clients (an `Authorization` header, or an `Accept`
+    without text/html) get a 401.
+    """
+    headers = request.headers
+    if not wants_login_page(headers.get("accept"), "authorization" in headers):
+        return respond(status_response(401))
+    state = passport_state(request)
+    target = return_to_target(request.path, request.META.get("QUERY_STRING", ""))
+    request.session[state.config.passport.return_to_key] = target
+    url = str(resolve_url(login_url or settings.LOGIN_URL))
+    return respond(redirect_response(login_redirect_url(url, target)))
+
+
+@overload
+def login_required(view: V, /) -> V: ...
+@overload
+def login_required(*, login_url: str | None = None) -> Callable[[V], V]: ...
+def login_required(view: V | None = None, /, *, login_url: str | None = None) -> Any:
+    """Let only logged-in users through; see `deny` for everyone else.
+
+    `login_url` defaults to `settings.LOGIN_URL` (a path or a URL name).
+    """
+
+    def decorate(fn: V) -> V:
+        if is_async_callable(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                state = passport_state(request)
+                if is_user(await state.aget_user()):
+                    return await fn(request, *args, **kwargs)
+                await preload_session(request)
+                return deny(request, login_url)
+
+            return cast(V, async_wrapper)
+
+        @functools.wraps(fn)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            if is_user(passport_state(request).get_user()):
+                return fn(request, *args, **kwargs)
+            return deny(request, login_url)
+
+        return cast(V, wrapper)
+
+    return decorate if view is None else decorate(view)

@@ -1,0 +1,122 @@
+"""Class-based view mixins: `AuthenticateMixin`, `AuthorizeMixin`, `LoginRequiredMixin`.
+
+Put them before `View` (or a generic view) in the bases. They work on sync and async views
+(`View.view_is_async`). For a custom callback, decorate the handler instead:
+`@method_decorator(authenticate("local", callback=...), name="post")`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any, ClassVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponseBase
+
+from passport_py.adapters.django._state import passport_state
+from passport_py.adapters.django.decorators import Route, deny
+from passport_py.adapters.django.views import is_user, preload_session
+from passport_py.engine import StrategySpec
+from passport_py.options import AuthenticateOptions
+
+__all__ = ["AuthenticateMixin", "AuthorizeMixin", "LoginRequiredMixin"]
+
+
+class AuthenticateMixin:
+    """Run `authenticate(authenticate_strategy, **authenticate_options)` before the handler.
+
+    `authenticate_methods` limits it to some HTTP methods, e.g. `("post",)` on a login view
+    whose GET shows the form; None (the default) authenticates every request. The options are
+    checked when the class is defined.
+    """
+
+    authenticate_strategy: ClassVar[StrategySpec | None] = None
+    authenticate_options: ClassVar[Mapping[str, Any]] = {}
+    authenticate_methods: ClassVar[Collection[str] | None] = None
+    _passport_route: ClassVar[Route | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._passport_route = cls._build_route()
+
+    @classmethod
+    def _build_route(cls) -> Route | None:
+        if cls.authenticate_strategy is None:
+            return None
+        options = AuthenticateOptions.build(**cls.authenticate_options)
+        return Route(cls.authenticate_strategy, options, None, authorize=False)
+
+    def _route_applies(self, request: HttpRequest) -> Route | None:
+        route = self._passport_route
+        if route is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} needs a strategy: set authenticate_strategy = 'name' "
+                "(or authorize_strategy on an AuthorizeMixin view)"
+            )
+        methods = self.authenticate_methods
+        if methods is not None and str(request.method).lower() not in methods:
+            return None
+        return route
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        route = self._route_applies(request)
+        handler = super().dispatch  # type: ignore[misc]
+        if route is None:
+            return handler(request, *args, **kwargs)
+        if getattr(self, "view_is_async", False):
+            return route.arun(request, handler, args, kwargs)
+        return route.run(request, handler, args, kwargs)
+
+
+class AuthorizeMixin(AuthenticateMixin):
+    """Run `authorize(authorize_strategy, **authorize_options)` before the handler: the
+    account lands on `request.account` and the logged-in user stays who they are."""
+
+    authorize_strategy: ClassVar[StrategySpec | None] = None
+    authorize_options: ClassVar[Mapping[str, Any]] = {}
+    authorize_methods: ClassVar[Collection[str] | None] = None
+
+    @classmethod
+    def _build_route(cls) -> Route | None:
+        if cls.authorize_strategy is None:
+            return None
+        options = AuthenticateOptions.build(**cls.authorize_options)
+        return Route(cls.authorize_strategy, options, None, authorize=True)
+
+    def _route_applies(self, request: HttpRequest) -> Route | None:
+        route = self._passport_route
+        if route is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} needs a strategy: set authorize_strategy = 'name'"
+            )
+        methods = self.authorize_methods
+        if methods is not None and str(request.method).lower() not in methods:
+            return None
+        return route
+
+
+class LoginRequiredMixin:
+    """Let only logged-in users reach the view: browsers are redirected to `login_url`
+    (default `settings.LOGIN_URL`) with a safe `?next=`, API clients get a 401."""
+
+    login_url: ClassVar[str | None] = None
+
+    def get_login_url(self) -> str | None:
+        """The login page for this view (None: `settings.LOGIN_URL`)."""
+        return self.login_url
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self, "view_is_async", False):
+            return self._adispatch(request, *args, **kwargs)
+        if is_user(passport_state(request).get_user()):
+            return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return deny(request, self.get_login_url())
+
+    async def _adispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if is_user(await passport_state(request).aget_user()):
+            response: HttpResponseBase = await super().dispatch(  # type: ignore[misc]
+                request, *args, **kwargs
+            )
+            return response
+        await preload_session(request)
+        return deny(request, self.get_login_url())

@@ -1,0 +1,214 @@
+"""`login`, `logout`, `alogin`, `alogout`, `is_authenticated` and `pop_flashes` for Django.
+
+`login` and `logout` send Django's `user_logged_in` / `user_logged_out` signals for users that
+are instances of the configured user model (`AUTH_USER_MODEL`) only: `django.contrib.auth`
+connects `update_last_login` to `user_logged_in`, and it saves the user as a model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
+
+from passport_py._async import run_sync
+from passport_py.adapters.django._request import FLASH_KEY, DjangoAuthRequest
+from passport_py.adapters.django._state import RequestState, passport_state
+from passport_py.authenticator import Authenticator
+from passport_py.engine import StrategySpec
+from passport_py.strategy import Strategy
+
+__all__ = ["alogin", "alogout", "is_authenticated", "login", "logout", "pop_flashes"]
+
+#: The `sender` of `user_login_failed` (Django's own `authenticate()` sends its module name).
+FAILED_SENDER = "passport_py.adapters.django"
+
+
+def is_authenticated(request: HttpRequest) -> bool:
+    """True when a user is logged in on this request (or set by an authenticate decorator).
+
+    In an async view, `await request.auser()` first, or this may block the event loop.
+    """
+    return is_user(passport_state(request).get_user())
+
+
+def login(
+    request: HttpRequest,
+    user: Any,
+    *,
+    session: bool = True,
+    keep_session_info: bool = False,
+    info: Any = None,
+    fresh: bool = True,
+) -> None:
+    """Log `user` in: regenerate the session (new key, old entry deleted), store the user,
+    rotate the CSRF token and send `user_logged_in`. `session=False` only sets `request.user`.
+
+    `fresh=False` marks a login restored without credentials (remember-me).
+    """
+    state = passport_state(request)
+    if session:
+        neutral = DjangoAuthRequest(request, state.config)
+        run_sync(
+            state.config.passport.login(
+                neutral, user, keep_session_info=keep_session_info, fresh=fresh
+            )
+        )
+    set_user(state, user, info)
+    if session:
+        logged_in(state, user)
+
+
+async def alogin(
+    request: HttpRequest,
+    user: Any,
+    *,
+    session: bool = True,
+    keep_session_info: bool = False,
+    info: Any = None,
+    fresh: bool = True,
+) -> None:
+    """`login` for async views: the session store is used without blocking the event loop."""
+    state = passport_state(request)
+    if session:
+        neutral = DjangoAuthRequest(request, state.config, deferred=True)
+        await preload_session(request)
+        try:
+            await state.config.passport.login(
+                neutral, user, keep_session_info=keep_session_info, fresh=fresh
+            )
+        finally:
+            await settle(neutral)
+    set_user(state, user, info)
+    if session:
+        await alogged_in(state, user)
+
+
+def logout(request: HttpRequest, *, keep_session_info: bool = False) -> None:
+    """Log the user out: send `user_logged_out`, then flush the session (new key, data
+    cleared unless `keep_session_info=True`); `request.user` becomes `AnonymousUser`."""
+    state = passport_state(request)
+    user = state.get_user()
+    if _is_model_user(user):
+        user_logged_out.send(sender=type(user), request=request, user=user)
+    run_sync(
+        state.config.passport.logout(
+            DjangoAuthRequest(request, state.config), keep_session_info=keep_session_info
+        )
+    )
+    state.touched = True
+    state.set_user(state.config.anonymous)
+
+
+async def alogout(request: HttpRequest, *, keep_session_info: bool = False) -> None:
+    """`logout` for async views."""
+    state = passport_state(request)
+    user = await state.aget_user()
+    if _is_model_user(user):
+        await user_logged_out.asend(sender=type(user), request=request, user=user)
+    neutral = DjangoAuthRequest(request, state.config, deferred=True)
+    await preload_session(request)
+    try:
+        await state.config.passport.logout(neutral, keep_session_info=keep_session_info)
+    finally:
+        await settle(neutral)
+    state.touched = True
+    state.set_user(state.config.anonymous)
+
+
+def pop_flashes(request: HttpRequest) -> list[tuple[str, str]]:
+    """Take the pending flashes `[(category, message), ...]` out of the session.
+
+    Only for projects without `django.contrib.messages`; with it, flashes are Django messages.
+    """
+    session = getattr(request, "session", None)
+    pending = session.pop(FLASH_KEY, None) if session is not None else None
+    if not isinstance(pending, list):
+        return []
+    return [
+        (str(c), str(m)) for c, m in (p for p in pending if isinstance(p, list) and len(p) == 2)
+    ]
+
+
+# -- shared with the decorators -----------------------------------------------------------
+
+
+def set_user(state: RequestState, user: Any, info: Any) -> None:
+    """`request.user = user`, `request.auth_info = info`."""
+    state.set_user(user)
+    state.request.auth_info = info
+
+
+def logged_in(state: RequestState, user: Any) -> None:
+    """What Django's `login()` does after writing the session: rotate the CSRF token, signal."""
+    state.touched = True
+    rotate_token(state.request)
+    if _is_model_user(user):
+        user_logged_in.send(sender=type(user), request=state.request, user=user)
+
+
+async def alogged_in(state: RequestState, user: Any) -> None:
+    state.touched = True
+    rotate_token(state.request)
+    if _is_model_user(user):
+        await user_logged_in.asend(sender=type(user), request=state.request, user=user)
+
+
+def failed_credentials(
+    passport: Authenticator[Any], strategies: StrategySpec, neutral: DjangoAuthRequest
+) -> dict[str, Any]:
+    """The `credentials` of `user_login_failed`: the names of the strategies tried and, when
+    one reads a username field (`LocalStrategy`), the username posted. Never a password."""
+    chain = [strategies] if isinstance(strategies, str | Strategy) else list(strategies)
+    registered = passport.strategies
+    fields = neutral.parsed_fields()
+    names: list[str] = []
+    credentials: dict[str, Any] = {"strategies": names}
+    for layer in chain:
+        strategy = registered.get(layer) if isinstance(layer, str) else layer
+        names.append(layer if isinstance(layer, str) else layer.name or type(layer).__name__)
+        field = getattr(strategy, "username_field", None)
+        if isinstance(field, str) and hasattr(fields, "get"):
+            username = fields.get(field)
+            if isinstance(username, str):
+                credentials.setdefault("username", username)
+    return credentials
+
+
+def login_failed(state: RequestState, strategies: StrategySpec, neutral: DjangoAuthRequest) -> None:
+    """Send `user_login_failed`, as Django's `authenticate()` does when no backend accepts."""
+    credentials = failed_credentials(state.config.passport, strategies, neutral)
+    user_login_failed.send(sender=FAILED_SENDER, credentials=credentials, request=state.request)
+
+
+async def alogin_failed(
+    state: RequestState, strategies: StrategySpec, neutral: DjangoAuthRequest
+) -> None:
+    credentials = failed_credentials(state.config.passport, strategies, neutral)
+    await user_login_failed.asend(
+        sender=FAILED_SENDER, credentials=credentials, request=state.request
+    )
+
+
+async def preload_session(request: HttpRequest) -> None:
+    """Load the session without blocking the loop (the core then reads it synchronously)."""
+    await request.session.aitems()
+
+
+async def settle(neutral: DjangoAuthRequest) -> None:
+    session = neutral.session
+    if session is not None:
+        await session.asettle()
+
+
+def is_user(user: Any) -> bool:
+    """True for a logged-in user: not None and not Django's `AnonymousUser`."""
+    return user is not None and getattr(user, "is_anonymous", False) is not True
+
+
+def _is_model_user(user: Any) -> bool:
+    from django.contrib.auth import get_user_model  # needs the app registry
+
+    return isinstance(user, get_user_model())

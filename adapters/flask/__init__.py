@@ -1,0 +1,55 @@
+"""Flask adapter: `FlaskPassport`, `current_user`, the `authenticate` / `authorize`
+decorators, `login`, `logout`, `login_required`, `fresh_login_required` and
+`is_authenticated` (API.md section 7).
+
+`current_user` is your user object when logged in and a falsy `AnonymousUser` otherwise;
+flash messages go through `flask.flash`, so `get_flashed_messages()` shows them.
+"""
+
+from __future__ import annotations
+
+try:
+    import flask  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "passport_py.adapters.flask needs Flask: pip install 'passport-py[flask]'"
+    ) from exc
+
+from passport_py.adapters.flask._request import FlaskAuthRequest, FlaskSession
+from passport_py.adapters.flask.extension import (
+    AnonymousUser,
+    FlaskPassport,
+    aget_user,
+    current_user,
+    get_user,
+    passport_extension,
+)
+from passport_py.adapters.flask.views import (
+    alogin,
+    authenticate,
+    authorize,
+    fresh_login_required,
+    is_authenticated,
+    login,
+    login_required,
+    logout,
+)
+
+__all__ = [
+    "AnonymousUser",
+    "FlaskAuthRequest",
+    "FlaskPassport",
+    "FlaskSession",
+    "aget_user",
+    "alogin",
+    "authenticate",
+    "authorize",
+    "current_user",
+    "fresh_login_required",
+    "get_user",
+    "is_authenticated",
+    "login",
+    "login_required",
+    "logout",
+    "passport_extension",
+]

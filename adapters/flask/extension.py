@@ -1,0 +1,230 @@
+"""`FlaskPassport`, the Flask extension, and `current_user`: the user restored at most once
+per request, and only when the session holds a login."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+import flask
+from flask import Flask, Request, Response
+from werkzeug.local import LocalProxy
+
+from passport_py._async import run_sync
+from passport_py.adapters.flask._request import FlaskAuthRequest, native_session
+from passport_py.authenticator import Authenticator
+from passport_py.errors import ConfigurationError
+
+__all__ = [
+    "AnonymousUser",
+    "FlaskPassport",
+    "aget_user",
+    "current_user",
+    "get_user",
+    "passport_extension",
+]
+
+UserT = TypeVar("UserT")
+
+EXTENSION_KEY = "passport"
+# Per-request state lives on the request object: `flask.g` is shared by every request made
+# inside one pushed app context (a test doing `with app.app_context(): client.get(...)`).
+USER_KEY = "_passport_user"
+TOUCHED_KEY = "_passport_session_used"
+FRESH_KEY = "_passport_fresh"
+_MISSING: Any = object()
+
+
+class AnonymousUser:
+    """`current_user` when nobody is logged in: falsy, and shaped like Flask-Login's
+    `AnonymousUserMixin` so templates written for Flask-Login keep working."""
+
+    __slots__ = ()
+
+    is_authenticated = False
+    is_active = False
+    is_anonymous = True
+
+    def get_id(self) -> None:
+        """Anonymous users have no id."""
+        return None
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "AnonymousUser()"
+
+
+ANONYMOUS = AnonymousUser()
+
+
+class FlaskPassport(Generic[UserT]):
+    """Connects an `Authenticator` to a Flask app: `FlaskPassport(app, passport)`, or
+    `ext = FlaskPassport(passport=passport)` then `ext.init_app(app)` in an app factory.
+
+    `login_url` is where `login_required` sends browsers: a path (`"/login"`) or an endpoint
+    name (`"auth.login"`, resolved with `url_for`). With `cache_headers=True` a response to a
+    request whose session held a login, or that logged in or out, gets `Cache-Control:
+    no-store` unless the view set its own, and `Vary: Cookie`. Request bodies the strategies
+    read are limited to `max_body_size` bytes (413 beyond).
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        passport: Authenticator[UserT] | None = None,
+        *,
+        login_url: str = "/login",
+        cache_headers: bool = True,
+        max_body_size: int = 1024 * 1024,
+    ) -> None:
+        if not isinstance(passport, Authenticator):
+            raise ConfigurationError(
+                "FlaskPassport needs passport=<your Authenticator instance>: "
+                "FlaskPassport(app, passport) or FlaskPassport(passport=passport).init_app(app)"
+            )
+        self.passport: Authenticator[UserT] = passport
+        self.login_url = login_url
+        self.cache_headers = cache_headers
+        self.max_body_size = max_body_size
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register on `app`: `app.extensions["passport"]`, `current_user` in templates, and
+        the cache headers."""
+        app.extensions[EXTENSION_KEY] = self
+        app.context_processor(_template_context)
+        if self.cache_headers:
+            app.after_request(self._cache_headers)
+
+    def login_page(self, login_url: str | None = None) -> str:
+        """The login page's URL (`login_url` if given, else the extension's)."""
+        url = login_url or self.login_url
+        return url if "/" in url else flask.url_for(url)
+
+    def _cache_headers(self, response: Response) -> Response:
+        request = flask.request._get_current_object()  # type: ignore[attr-defined]
+        touched = vars(request).get(TOUCHED_KEY)
+        if touched is None:
+            # Reading the session makes Flask add `Vary: Cookie` to every response, which is
+            # right: whether a response may be cached now depends on the cookie.
+            session = flask.session._get_current_object()  # type: ignore[attr-defined]
+            touched = self.passport.sessions.stored_user(session)[0]
+        if touched:
+            # One pass over the headers, then appends: runs on every logged-in request, and
+            # Werkzeug's lookups and `response.vary` cost microseconds each.
+            headers = response.headers
+            has_cache_control = has_vary = False
+            for name, _ in headers:
+                lower = name.lower()
+                if lower == "cache-control":
+                    has_cache_control = True
+                elif lower == "vary":
+                    has_vary = True
+            if not has_cache_control:
+                headers.add("Cache-Control", "no-store")
+            if has_vary:
+                response.vary.add("Cookie")
+            else:
+                headers.add("Vary", "Cookie")
+        return response
+
+
+def passport_extension(app: Flask | None = None) -> FlaskPassport[Any]:
+    """The `FlaskPassport` set up on `app` (default: the current app), or an error saying
+    how to set it up."""
+    if app is None:
+        app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+        assert app is not None
+    ext = app.extensions.get(EXTENSION_KEY)
+    if not isinstance(ext, FlaskPassport):
+        raise ConfigurationError(
+            f"FlaskPassport is not set up on the Flask app {app.name!r}: call "
+            "FlaskPassport(app, passport), or FlaskPassport(passport=passport).init_app(app) "
+            "in your app factory"
+        )
+    return ext
+
+
+def _template_context() -> dict[str, Any]:
+    return {"current_user": current_user}
+
+
+def set_user(request: Request, user: Any, *, fresh: bool | None = None) -> None:
+    """Make `user` the current user for the rest of this request."""
+    state = vars(request)
+    state[USER_KEY] = user
+    if fresh is not None:
+        state[FRESH_KEY] = fresh
+
+
+def mark_session_used(request: Request) -> None:
+    """Record that this request's session held, or now holds, a login (cache headers)."""
+    vars(request)[TOUCHED_KEY] = True
+
+
+def _stored_login(request: Request) -> tuple[FlaskPassport[Any], Any, Any]:
+    """The extension, the session and the serialized user in it (`_MISSING` when there is
+    none; the request is then settled as anonymous)."""
+    app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+    ext = passport_extension(app)
+    session = native_session(app)
+    present, serialized = ext.passport.sessions.stored_user(session)
+    state = vars(request)
+    if not present:
+        state[USER_KEY] = ANONYMOUS
+        return ext, session, _MISSING
+    state[TOUCHED_KEY] = True
+    return ext, session, serialized
+
+
+def _restore_request(ext: FlaskPassport[Any], request: Request) -> FlaskAuthRequest | None:
+    if not ext.passport.wants_request_on_restore:
+        return None
+    return FlaskAuthRequest(request, ext.max_body_size)
+
+
+def _settle(ext: FlaskPassport[Any], request: Request, session: Any, user: Any) -> Any:
+    if user is None:  # the deserializer no longer knows this user: log the session out
+        ext.passport.sessions.forget_user(session)
+        user = ANONYMOUS
+    vars(request)[USER_KEY] = user
+    return user
+
+
+def get_user() -> Any:
+    """The current user (your user object, or `AnonymousUser`), deserialized at most once per
+    request and only when the session holds a login; `AnonymousUser` outside a request.
+    `current_user` is a proxy to this."""
+    try:
+        request = flask.request._get_current_object()  # type: ignore[attr-defined]
+    except RuntimeError:  # no request: a template rendered by a CLI command or a job
+        return ANONYMOUS
+    user = vars(request).get(USER_KEY, _MISSING)
+    if user is not _MISSING:
+        return user
+    ext, session, serialized = _stored_login(request)
+    if serialized is _MISSING:
+        return ANONYMOUS
+    restored = run_sync(ext.passport.deserialize(serialized, _restore_request(ext, request)))
+    return _settle(ext, request, session, restored)
+
+
+async def aget_user() -> Any:
+    """`get_user()` for async views: awaits the deserializer on the running loop, so it may
+    await real I/O. `current_user` then returns the same user without loading it again."""
+    request = flask.request._get_current_object()  # type: ignore[attr-defined]
+    user = vars(request).get(USER_KEY, _MISSING)
+    if user is not _MISSING:
+        return user
+    ext, session, serialized = _stored_login(request)
+    if serialized is _MISSING:
+        return ANONYMOUS
+    restored = await ext.passport.deserialize(serialized, _restore_request(ext, request))
+    return _settle(ext, request, session, restored)
+
+
+#: The logged-in user of this request (a proxy to `get_user()`); a falsy `AnonymousUser`
+#: when nobody is logged in. Also available in templates.
+current_user: Any = LocalProxy(get_user)

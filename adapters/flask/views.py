@@ -1,0 +1,283 @@
+"""The words of API.md section 7 for Flask: `authenticate`, `authorize`, `login`, `logout`,
+`login_required`, `fresh_login_required` and `is_authenticated`.
+
+Every decorator works on plain views, where the core's coroutines are driven by `run_sync`
+without an event loop, and on `async def` views, where they are awaited on the running loop.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeAlias, TypeVar, cast, overload
+
+import flask
+from flask import Request, Response
+
+from passport_py._async import is_async_callable, maybe_await, run_sync
+from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
+from passport_py.adapters.flask._request import FlaskAuthRequest, native_session
+from passport_py.adapters.flask.extension import (
+    ANONYMOUS,
+    FRESH_KEY,
+    AnonymousUser,
+    FlaskPassport,
+    aget_user,
+    get_user,
+    mark_session_used,
+    passport_extension,
+    set_user,
+)
+from passport_py.decisions import (
+    AuthResult,
+    Decision,
+    Handoff,
+    Proceed,
+    Respond,
+    redirect_response,
+    status_response,
+)
+from passport_py.engine import StrategySpec
+from passport_py.options import AuthenticateOptions
+
+__all__ = [
+    "alogin",
+    "authenticate",
+    "authorize",
+    "fresh_login_required",
+    "is_authenticated",
+    "login",
+    "login_required",
+    "logout",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: `callback(result)` returns the response (anything a Flask view may return).
+Callback: TypeAlias = Callable[[AuthResult[Any]], Any]
+#: Methods `login_required` lets through, as Flask-Login does (CORS preflights carry no cookie).
+EXEMPT_METHODS = frozenset({"OPTIONS"})
+
+
+def _request() -> Request:
+    return flask.request._get_current_object()  # type: ignore[attr-defined, no-any-return]
+
+
+def is_authenticated() -> bool:
+    """True when a user is logged in on this request (or set by an authenticate decorator)."""
+    return not isinstance(get_user(), AnonymousUser)
+
+
+async def alogin(
+    user: Any, *, session: bool = True, keep_session_info: bool = False, fresh: bool = True
+) -> None:
+    """`login` for async views whose serializer awaits real I/O."""
+    request = _request()
+    ext = passport_extension()
+    if session:
+        neutral = FlaskAuthRequest(request, ext.max_body_size)
+        await ext.passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh)
+        mark_session_used(request)
+    set_user(request, user, fresh=fresh)
+
+
+def login(
+    user: Any, *, session: bool = True, keep_session_info: bool = False, fresh: bool = True
+) -> None:
+    """Log `user` in: regenerate the session and store the user (unless `session=False`);
+    `current_user` is `user` for the rest of the request.
+
+    `keep_session_info=True` keeps the whole session; by default only the return-to URL and
+    pending flashes survive. `fresh=False` marks a login restored without credentials
+    (remember-me), which `fresh_login_required` refuses.
+    """
+    run_sync(alogin(user, session=session, keep_session_info=keep_session_info, fresh=fresh))
+
+
+def logout(*, keep_session_info: bool = False) -> None:
+    """Log the user out: remove them from the session and regenerate it."""
+    request = _request()
+    ext = passport_extension()
+    set_user(request, ANONYMOUS)
+    vars(request).pop(FRESH_KEY, None)
+    neutral = FlaskAuthRequest(request, ext.max_body_size)
+    run_sync(ext.passport.logout(neutral, keep_session_info=keep_session_info))
+    mark_session_used(request)
+
+
+# -- authenticate and authorize -------------------------------------------------------------
+
+
+def _respond(decision: Respond) -> Response:
+    # A header list keeps one `WWW-Authenticate` per challenge.
+    return flask.current_app.response_class(decision.body, decision.status, list(decision.headers))
+
+
+def _proceed(decision: Proceed, request: Request) -> None:
+    if not decision.authenticated:
+        return  # a strategy passed: the view runs with whoever is already logged in
+    if decision.assign_property:
+        setattr(flask.g, decision.assign_property, decision.user)
+    else:
+        if decision.logged_in:
+            mark_session_used(request)
+        set_user(request, decision.user, fresh=True)
+    flask.g.auth_info = decision.info
+
+
+def authenticate(
+    strategy: StrategySpec, *, callback: Callback | None = None, **options: Any
+) -> Callable[[F], F]:
+    """Decorate a view so `strategy` (a name, a list of names or an instance) runs first.
+
+    Takes the options of API.md section 6 (`failure_redirect=`, `session=`, ...). On success
+    the user is `current_user` for the rest of the request and the auth info is `g.auth_info`.
+    With `callback=fn`, `fn(result)` (an `AuthResult`) returns the response and nothing is
+    logged in; `fn` may be `async def`.
+    """
+    opts = AuthenticateOptions.build(**options)
+    return _decorator(strategy, opts, callback, authorize=False)
+
+
+def authorize(
+    strategy: StrategySpec, *, callback: Callback | None = None, **options: Any
+) -> Callable[[F], F]:
+    """Like `authenticate`, but the user goes to `g.account` (auth info to `g.auth_info`) and
+    the logged-in user is left alone: for linking a third-party account."""
+    opts = AuthenticateOptions.build(**options)
+    return _decorator(strategy, opts, callback, authorize=True)
+
+
+def _start(authorize: bool) -> tuple[Request, FlaskAuthRequest, Any]:
+    request = _request()
+    ext = passport_extension()
+    run = ext.passport.authorize if authorize else ext.passport.authenticate
+    return request, FlaskAuthRequest(request, ext.max_body_size), run
+
+
+def _decorator(
+    strategy: StrategySpec,
+    options: AuthenticateOptions,
+    callback: Callback | None,
+    *,
+    authorize: bool,
+) -> Callable[[F], F]:
+    handoff = callback is not None
+
+    def decorate(view: F) -> F:
+        if is_async_callable(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                request, neutral, run = _start(authorize)
+                decision: Decision = await run(neutral, strategy, options, callback=handoff)
+                if type(decision) is Proceed:
+                    _proceed(decision, request)
+                    return await view(*args, **kwargs)
+                if type(decision) is Handoff:
+                    assert callback is not None
+                    return await maybe_await(callback(decision.result))
+                assert type(decision) is Respond
+                return _respond(decision)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            request, neutral, run = _start(authorize)
+            decision: Decision = run_sync(run(neutral, strategy, options, callback=handoff))
+            if type(decision) is Proceed:
+                _proceed(decision, request)
+                return view(*args, **kwargs)
+            if type(decision) is Handoff:
+                assert callback is not None
+                # Flask's own way to call a callback that may be `async def` from a sync view.
+                return flask.current_app.ensure_sync(callback)(decision.result)
+            assert type(decision) is Respond
+            return _respond(decision)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+# -- login_required and fresh_login_required ----------------------------------------------
+
+
+def _refuse(ext: FlaskPassport[Any], login_url: str | None) -> Response:
+    """Browsers: 302 to the login page with a safe `next` (also saved as the return-to URL).
+    API clients (an `Authorization` header, or no text/html in `Accept`): 401."""
+    request = _request()
+    headers = request.headers
+    if not wants_login_page(headers.get("Accept"), "Authorization" in headers):
+        return _respond(status_response(401))
+    path = request.script_root + request.path
+    target = return_to_target(path, request.query_string.decode("latin-1"))
+    session = native_session(flask.current_app)
+    if session is not None:
+        session[ext.passport.return_to_key] = target
+    return _respond(redirect_response(login_redirect_url(ext.login_page(login_url), target)))
+
+
+def _is_fresh(ext: FlaskPassport[Any]) -> bool:
+    fresh = vars(_request()).get(FRESH_KEY)
+    if fresh is not None:  # logged in, or authenticated by a strategy, during this request
+        return bool(fresh)
+    return ext.passport.sessions.is_fresh(native_session(flask.current_app))
+
+
+def _guard(fn: F, login_url: str | None, *, fresh: bool) -> F:
+    def allowed(user: Any) -> bool:
+        if isinstance(user, AnonymousUser):
+            return False
+        return not fresh or _is_fresh(passport_extension())
+
+    if is_async_callable(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if flask.request.method in EXEMPT_METHODS or allowed(await aget_user()):
+                return await fn(*args, **kwargs)
+            return _refuse(passport_extension(), login_url)
+
+        return cast(F, async_wrapper)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if flask.request.method in EXEMPT_METHODS or allowed(get_user()):
+            return fn(*args, **kwargs)
+        return _refuse(passport_extension(), login_url)
+
+    return cast(F, wrapper)
+
+
+@overload
+def login_required(view: F, /) -> F: ...
+@overload
+def login_required(*, login_url: str | None = None) -> Callable[[F], F]: ...
+def login_required(view: F | None = None, /, *, login_url: str | None = None) -> Any:
+    """Let only logged-in users through (and `OPTIONS` requests, as Flask-Login does).
+
+    Browsers are redirected to the login page with `?next=<this path>` (also saved in the
+    session as the return-to URL); API clients (an `Authorization` header, or an `Accept`
+    without text/html) get a 401. `login_url` overrides the extension's login page.
+    """
+
+    def decorate(fn: F) -> F:
+        return _guard(fn, login_url, fresh=False)
+
+    return decorate if view is None else decorate(view)
+
+
+@overload
+def fresh_login_required(view: F, /) -> F: ...
+@overload
+def fresh_login_required(*, login_url: str | None = None) -> Callable[[F], F]: ...
+def fresh_login_required(view: F | None = None, /, *, login_url: str | None = None) -> Any:
+    """`login_required` that also refuses a login that is not fresh: one restored without
+    credentials (`login(user, fresh=False)`, remember-me). Such users are sent to log in
+    again (browsers) or get a 401 (API clients)."""
+
+    def decorate(fn: F) -> F:
+        return _guard(fn, login_url, fresh=True)
+
+    return decorate if view is None else decorate(view)

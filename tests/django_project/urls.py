@@ -1,0 +1,9 @@
+"""The root URLconf: the behaviour app's routes (tests/behaviour/common.py) and the admin."""
+
+from __future__ import annotations
+
+from behaviour.django_app import urlpatterns as behaviour_urls
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [path("admin/", admin.site.urls), *behaviour_urls]
