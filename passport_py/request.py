@@ -8,19 +8,26 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
+from urllib.parse import parse_qsl
 
 from passport_py.errors import BadRequest
 
 __all__ = [
+    "MAX_FORM_FIELDS",
     "AuthRequest",
     "DictSession",
     "MultiMapping",
     "Session",
     "media_type",
     "parse_json_body",
+    "parse_urlencoded",
+    "refuse_garbled_fields",
 ]
+
+#: Form fields a strategy's form may have (every adapter, urlencoded and multipart alike).
+MAX_FORM_FIELDS = 1000
 
 
 class MultiMapping(Protocol):
@@ -47,11 +54,16 @@ class Session(MutableMapping[str, Any]):
 
 
 class DictSession(Session):
-    """A `Session` over a plain dict, shared as is; subclasses define `regenerate()`."""
+    """A `Session` over a framework's own session mapping, shared as is; subclasses define
+    `regenerate()`.
+
+    Only item access and `keys()` are used, so mapping-like objects that are not full
+    mappings (Django's `SessionBase` has no `__iter__`) work too.
+    """
 
     __slots__ = ("_data",)
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: MutableMapping[str, Any]) -> None:
         self._data = data
 
     def __getitem__(self, key: str) -> Any:
@@ -63,11 +75,14 @@ class DictSession(Session):
     def __delitem__(self, key: str) -> None:
         del self._data[key]
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+        return iter(self._data.keys())
 
     def __len__(self) -> int:
-        return len(self._data)
+        return len(self._data.keys())
 
 
 class AuthRequest(Protocol):
@@ -166,6 +181,45 @@ def parse_json_body(body: bytes) -> Any:
         reason = str(exc).split(":")[0] if "duplicate" not in str(exc) else str(exc)
         raise BadRequest(f"Request body is not valid JSON ({reason})") from None
     return value
+
+
+def parse_urlencoded(
+    body: bytes, max_fields: int | None = MAX_FORM_FIELDS
+) -> list[tuple[str, str]]:
+    """The `(name, value)` pairs of an `application/x-www-form-urlencoded` body, parsed strictly.
+
+    `BadRequest` (400) for raw non-ASCII bytes (browsers percent-encode everything else),
+    percent-escapes that do not decode as UTF-8, and more than `max_fields` fields. Every
+    adapter parses urlencoded bodies here, so the same body gets the same answer everywhere.
+    """
+    try:
+        text = body.decode("ascii")
+    except UnicodeDecodeError:
+        raise BadRequest("Form body must be percent-encoded (raw non-ASCII bytes)") from None
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=max_fields)
+    except UnicodeDecodeError:
+        raise BadRequest("Form body is not valid UTF-8") from None
+    except ValueError:
+        raise BadRequest("Form body has too many fields") from None
+
+
+def refuse_garbled_fields(values: Iterable[Any], body: bytes) -> None:
+    """`BadRequest` when a multipart text field is not in the raw `body` as UTF-8.
+
+    Multipart parsers decode invalid UTF-8 without a word (Starlette falls back to Latin-1,
+    Werkzeug and Django put U+FFFD in its place): a field whose text, encoded as UTF-8, is
+    nowhere in the body was altered so, and a credential must never be. A genuine "ÿ" or
+    U+FFFD sent as valid UTF-8 is in the body and passes. Uploaded files are not checked.
+    """
+    for value in values:
+        if isinstance(value, str) and not value.isascii():
+            try:
+                encoded = value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: no UTF-8 body gives one
+                raise BadRequest("Form body is not valid UTF-8") from None
+            if encoded not in body:
+                raise BadRequest("Form body is not valid UTF-8")
 
 
 def ensure_text(value: Any, field: str) -> str:

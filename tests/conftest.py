@@ -1,1 +1,34 @@
 """Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import asyncio.base_events
+import importlib
+from collections.abc import Iterator
+
+import pytest
+from behaviour.site import FRAMEWORKS, Site
+from users import UserStore
+
+
+@pytest.fixture
+def loops_created(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every event loop constructed while the test runs."""
+    created: list[object] = []
+    original = asyncio.base_events.BaseEventLoop.__init__
+
+    def counting_init(self: asyncio.base_events.BaseEventLoop) -> None:
+        created.append(self)
+        original(self)
+
+    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "__init__", counting_init)
+    return created
+
+
+@pytest.fixture(params=FRAMEWORKS)
+def site(request: pytest.FixtureRequest) -> Iterator[Site]:
+    """The behaviour app (tests/behaviour/) of each framework in turn, with alice and bob."""
+    app = importlib.import_module(f"behaviour.{request.param}_app")
+    store = UserStore.default()
+    with app.make_client(store) as client:
+        yield Site(request.param, store, client, app)

@@ -1,7 +1,7 @@
 """A small real Starlette app wired through passport_py's Starlette adapter, for the tests.
 
-`make_kit()` builds an `Authenticator` with the local strategy over an in-memory user store
-that counts `verify` and `deserialize` calls, a Starlette app with `SessionMiddleware` and
+`make_kit()` builds an `Authenticator` with the local strategy over a `users.UserStore` (which
+counts `verify` and `deserialize` calls), a Starlette app with `SessionMiddleware` and
 `PassportMiddleware`, and a `TestClient` that does not follow redirects. `session_data()`
 reads the signed session cookie the way `SessionMiddleware` writes it; `signed_session()`
 forges one with the app's key.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from base64 import b64decode, b64encode
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import itsdangerous
@@ -23,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.testclient import TestClient
+from users import PASSWORD, User, UserStore, local_passport
 
-from passport_py import Authenticator, Rejected
+from passport_py import Authenticator
 from passport_py.adapters.starlette import (
     PassportMiddleware,
     authenticate,
@@ -33,60 +34,8 @@ from passport_py.adapters.starlette import (
     logout,
     pop_flashes,
 )
-from passport_py.strategies.local import LocalStrategy
 
 SECRET = "tests-only-secret-key-3b9f1c0e5d7a4b2c"
-PASSWORD = "wonderland"
-WRONG = "Incorrect username or password."
-
-
-@dataclass(frozen=True)
-class User:
-    """A test user (the app's own user object: no Starlette base class)."""
-
-    id: int
-    username: str
-    password: str
-
-
-@dataclass
-class UserStore:
-    """Users by id and name, counting the calls passport_py makes into the app."""
-
-    users: dict[int, User] = field(default_factory=dict)
-    verify_calls: list[tuple[str, str]] = field(default_factory=list)
-    deserialize_calls: list[Any] = field(default_factory=list)
-
-    def add(self, user: User) -> User:
-        self.users[user.id] = user
-        return user
-
-    def by_name(self, username: str) -> User | None:
-        return next((u for u in self.users.values() if u.username == username), None)
-
-    def verify(self, username: str, password: str) -> User | Rejected:
-        self.verify_calls.append((username, password))
-        user = self.by_name(username)
-        if user is None or user.password != password:
-            return Rejected(WRONG)
-        return user
-
-    def deserialize(self, user_id: Any) -> User | None:
-        self.deserialize_calls.append(user_id)
-        return self.users.get(user_id) if isinstance(user_id, int) else None
-
-
-def make_passport(store: UserStore) -> Authenticator[User]:
-    """An Authenticator with the local strategy and id (de)serializers over `store`."""
-    passport: Authenticator[User] = Authenticator()
-    passport.use(LocalStrategy(store.verify))
-
-    @passport.serialize_user
-    def serialize(user: User) -> int:
-        return user.id
-
-    passport.deserialize_user(store.deserialize)
-    return passport
 
 
 def describe(request: Request, **extra: Any) -> JSONResponse:
@@ -220,9 +169,9 @@ def make_kit(
 ) -> Kit:
     """The default routes plus `routes`, behind SessionMiddleware and PassportMiddleware."""
     store = store or UserStore()
-    alice = store.add(User(1, "alice", PASSWORD))
+    alice = store.add(User(1, "alice"))
     bob = store.add(User(2, "bob", "builder"))
-    passport = passport or make_passport(store)
+    passport = passport or local_passport(store)
     middleware = []
     if sessions:
         middleware.append(Middleware(SessionMiddleware, secret_key=SECRET))

@@ -42,22 +42,24 @@ def run_quick_benchmark() -> str:
     return done.stdout
 
 
+#: Each numbered line of the quick benchmark: what it measures and the verdict it ends with.
+QUICK_LINES = {
+    "1": ("Starlette logged-in GET: vs AuthenticationMiddleware", r"<= 1\.00\s+(PASS|MISS)$"),
+    "2": ("Starlette anonymous GET: vs SessionMiddleware only", r"<= 1\.10\s+(PASS|MISS)$"),
+    "3": ("event loops created by", r" 0 loops\s+== 0\s+PASS$"),
+    "4": ("Flask logged-in GET: added cost vs Flask-Login's", r"<= 0\.50\s+(PASS|MISS)$"),
+    "5": ("Django logged-in GET: vs AuthenticationMiddleware", r"<= 1\.00\s+(PASS|MISS)$"),
+    "6": ("Flask + 100 Django requests", r" 0 loops\s+== 0\s+PASS$"),
+}
+
+
 def test_quick_benchmark_prints_every_measurement_and_creates_no_event_loop() -> None:
     lines = run_quick_benchmark().splitlines()
     numbered = {line.split()[0]: line for line in lines if re.match(r"[1-6] ", line)}
-    assert sorted(numbered) == ["1", "2", "3", "4", "5", "6"]
-    assert "Starlette logged-in GET: vs AuthenticationMiddleware" in numbered["1"]
-    assert re.search(r"<= 1\.00\s+(PASS|MISS)$", numbered["1"])
-    assert "Starlette anonymous GET: vs SessionMiddleware only" in numbered["2"]
-    assert re.search(r"<= 1\.10\s+(PASS|MISS)$", numbered["2"])
-    assert "event loops created by" in numbered["3"]
-    assert re.search(r" 0 loops\s+== 0\s+PASS$", numbered["3"])
-    assert "Flask logged-in GET: added cost vs Flask-Login's" in numbered["4"]
-    assert re.search(r"<= 0\.50\s+(PASS|MISS)$", numbered["4"])
-    assert "Django logged-in GET: vs AuthenticationMiddleware" in numbered["5"]
-    assert re.search(r"<= 1\.00\s+(PASS|MISS)$", numbered["5"])
-    assert "Flask + 100 Django requests" in numbered["6"]
-    assert re.search(r" 0 loops\s+== 0\s+PASS$", numbered["6"])
+    assert sorted(numbered) == sorted(QUICK_LINES)
+    for number, (title, verdict) in QUICK_LINES.items():
+        assert title in numbered[number]
+        assert re.search(verdict, numbered[number]), numbered[number]
 
 
 # -- the send wrapper's branches ---------------------------------------------------------------

@@ -8,13 +8,13 @@ switches to the database engine; tests with Django's `User` model use the `db` f
 from __future__ import annotations
 
 import asyncio
-import asyncio.base_events
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlencode
 
 import django_project
 import pytest
@@ -29,7 +29,8 @@ from django.dispatch import Signal
 from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.utils.functional import SimpleLazyObject
 from django_project import passports, testapp
-from django_project.testapp import PASSWORD, Kit, User, UserStore, make_kit, model_passport
+from django_project.testapp import Kit, make_kit, model_passport
+from users import PASSWORD, User, UserStore, local_passport
 
 from passport_py import AuthenticationError, Authenticator
 from passport_py.adapters.django import PassportMiddleware
@@ -39,6 +40,7 @@ from passport_py.testing import django as testing
 BROWSER = {"HTTP_ACCEPT": "text/html,application/xhtml+xml,*/*;q=0.8"}
 CREDENTIALS = {"username": "alice", "password": PASSWORD}
 DB_SESSIONS = "django.contrib.sessions.backends.db"
+FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture(autouse=True)
@@ -153,14 +155,6 @@ def test_auser_is_anonymous_user_when_logged_out(kit: Kit) -> None:
     assert kit.store.deserialize_calls == []
 
 
-def passport_loading_with(store: UserStore, load: Any) -> Authenticator[User]:
-    passport: Authenticator[User] = Authenticator()
-    passport.use(LocalStrategy(store.verify))
-    passport.serialize_user(lambda user: user.id)
-    passport.deserialize_user(load)
-    return passport
-
-
 def test_auser_runs_a_plain_deserializer_off_the_event_loop(kit: Kit) -> None:
     seen: list[bool] = []
 
@@ -168,7 +162,7 @@ def test_auser_runs_a_plain_deserializer_off_the_event_loop(kit: Kit) -> None:
         seen.append(_loop_running())  # a blocking ORM query is safe only without a loop
         return kit.store.users.get(user_id)
 
-    kit = make_kit(passport_loading_with(kit.store, load))
+    kit = make_kit(local_passport(kit.store, load))
     kit.login()
     assert kit.client.get("/auser").json()["user"] == "alice"
     assert seen == [False]
@@ -182,7 +176,7 @@ def test_auser_awaits_an_async_deserializer_on_the_loop(kit: Kit) -> None:
         seen.append(_loop_running())
         return kit.store.users.get(user_id)
 
-    kit = make_kit(passport_loading_with(kit.store, load))
+    kit = make_kit(local_passport(kit.store, load))
     kit.login()
     seen.clear()
     assert kit.client.get("/auser").json()["user"] == "alice"
@@ -856,19 +850,6 @@ def test_testing_login_of_a_model_user_with_database_sessions(staff: DjangoUser)
 # -- sync views create no event loop -------------------------------------------------------------
 
 
-@pytest.fixture
-def loops_created(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    created: list[object] = []
-    original = asyncio.base_events.BaseEventLoop.__init__
-
-    def counting_init(self: asyncio.base_events.BaseEventLoop) -> None:
-        created.append(self)
-        original(self)
-
-    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "__init__", counting_init)
-    return created
-
-
 def test_sync_views_create_no_event_loop(loops_created: list[object]) -> None:
     """Async verify and deserializer (awaiting sleep(0)), driven by run_sync in sync views."""
     store = UserStore({1: User(1, "alice")})
@@ -894,6 +875,31 @@ def test_sync_views_create_no_event_loop(loops_created: list[object]) -> None:
     # The counter does see loops: an async view (Django runs it on a new loop) is counted.
     kit.client.get("/auser")
     assert len(loops_created) >= 1
+
+
+# -- bad input only Django gets: its settings, its host check, WSGI bodies ---------------------
+# (the catalogue every adapter answers alike is tests/test_bad_input.py)
+
+
+def test_a_smaller_body_limit_from_settings_is_413() -> None:
+    with override_settings(PASSPORT_MAX_BODY_SIZE=64):
+        kit = make_kit()
+        body = urlencode({**CREDENTIALS, "pad": "x" * 64})
+        response = kit.client.post("/login", body, content_type=FORM)
+    assert (response.status_code, response.content) == (413, b"Request Entity Too Large")
+    assert response["Cache-Control"] == "no-store"
+    assert "passport" not in kit.session()
+    assert kit.store.verify_calls == []
+
+
+def test_a_host_outside_allowed_hosts_is_400_even_from_that_host(kit: Kit) -> None:
+    # The cross-site check reads the request URL; Django refuses the Host as it builds it.
+    response = kit.client.post(
+        "/login", CREDENTIALS, headers={"host": "evil.test", "origin": "http://evil.test"}
+    )
+    assert response.status_code == 400
+    assert "passport" not in kit.session()
+    assert kit.store.verify_calls == []
 
 
 # -- importing -------------------------------------------------------------------------------

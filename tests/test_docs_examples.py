@@ -250,6 +250,26 @@ def check_readme_app(ns: dict[str, Any]) -> None:
     response = alice.get("/")
     assert response.status_code == 200
     assert response.text == "Hello, alice!"
+    check_readme_flask_app(ns["flask_app"])
+
+
+def check_readme_flask_app(app: Any) -> None:
+    """README: the Flask version of the same app behaves the same."""
+    anonymous = app.test_client()
+    response = anonymous.get("/", headers={"accept": "text/html"})
+    assert response.status_code == 302
+    assert response.headers["location"] == "/login?next=%2F"
+    assert anonymous.get("/").status_code == 401
+
+    wrong = app.test_client()
+    response = wrong.post("/login", data={"username": "alice", "password": "wrong"})
+    assert (response.status_code, response.headers["location"]) == (302, "/login")
+
+    alice = app.test_client()
+    response = alice.post("/login", data={"username": "alice", "password": "correct horse"})
+    assert (response.status_code, response.headers["location"]) == (303, "/")
+    response = alice.get("/")
+    assert (response.status_code, response.text) == (200, "Hello, alice!")
 
 
 EXTERNAL_CHECKS: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {

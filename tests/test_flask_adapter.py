@@ -1,17 +1,16 @@
 """The Flask adapter driven through real Flask apps with Flask's test client.
 
-`make_kit()` builds a Flask app with `FlaskPassport`, the local strategy over an in-memory
-directory that counts `verify` and `deserialize` calls, and a test client. Tests add their own
-routes to `kit.app` before the first request.
+`make_kit()` builds a Flask app with `FlaskPassport`, the local strategy over a
+`users.UserStore` (which counts `verify` and `deserialize` calls), and a test client. Tests add
+their own routes to `kit.app` before the first request.
 """
 
 from __future__ import annotations
 
 import asyncio
-import asyncio.base_events
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from flask import (
 )
 from flask.sessions import SessionInterface, SessionMixin
 from flask.testing import FlaskClient
+from users import PASSWORD, WRONG, User, UserStore, local_passport
 from werkzeug.datastructures import CallbackDict
 
 from passport_py import (
@@ -36,7 +36,6 @@ from passport_py import (
     Authenticator,
     AuthResult,
     ConfigurationError,
-    Rejected,
     SessionRequiredError,
     Strategy,
     SyncContextError,
@@ -62,50 +61,9 @@ from passport_py.strategies.local import LocalStrategy
 from passport_py.testing import flask as testing
 
 SECRET = "flask-tests-secret-5e0d7c2a91b3"
-PASSWORD = "wonderland"
-WRONG = "Incorrect username or password."
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 API = {"accept": "application/json"}
 CREDENTIALS = {"username": "alice", "password": PASSWORD}
-
-
-@dataclass(frozen=True)
-class User:
-    """The app's own user object: no Flask-Login base class."""
-
-    id: int
-    username: str
-    password: str = PASSWORD
-
-
-@dataclass
-class Directory:
-    """Users by id, counting the calls passport_py makes into the app."""
-
-    users: dict[int, User] = field(
-        default_factory=lambda: {1: User(1, "alice"), 2: User(2, "bob", "builder")}
-    )
-    verify_calls: list[tuple[str, str]] = field(default_factory=list)
-    deserialize_calls: list[Any] = field(default_factory=list)
-
-    def verify(self, username: str, password: str) -> User | Rejected:
-        self.verify_calls.append((username, password))
-        user = next((u for u in self.users.values() if u.username == username), None)
-        if user is None or user.password != password:
-            return Rejected(WRONG)
-        return user
-
-    def deserialize(self, user_id: Any) -> User | None:
-        self.deserialize_calls.append(user_id)
-        return self.users.get(user_id) if isinstance(user_id, int) else None
-
-
-def make_passport(directory: Directory) -> Authenticator[User]:
-    passport: Authenticator[User] = Authenticator()
-    passport.use(LocalStrategy(directory.verify))
-    passport.serialize_user(lambda user: user.id)
-    passport.deserialize_user(directory.deserialize)
-    return passport
 
 
 def describe(**extra: Any) -> dict[str, Any]:
@@ -123,7 +81,7 @@ class Kit:
 
     app: Flask
     passport: Authenticator[User]
-    directory: Directory
+    store: UserStore
     client: FlaskClient
 
     def login(self, username: str = "alice", password: str = PASSWORD) -> Any:
@@ -143,10 +101,10 @@ def make_kit(
     session_interface: SessionInterface | None = None,
     cache_headers: bool = True,
     passport: Authenticator[User] | None = None,
-    directory: Directory | None = None,
+    store: UserStore | None = None,
 ) -> Kit:
-    directory = directory or Directory()
-    passport = passport or make_passport(directory)
+    store = store or UserStore.default()
+    passport = passport or local_passport(store)
     app = Flask(__name__)
     app.testing = True  # server errors reach the test as exceptions
     app.secret_key = secret
@@ -219,7 +177,7 @@ def make_kit(
     def untouched() -> str:
         return "nobody asked who you are"
 
-    return Kit(app, passport, directory, app.test_client())
+    return Kit(app, passport, store, app.test_client())
 
 
 @pytest.fixture
@@ -239,7 +197,7 @@ def test_no_deserialization_without_a_login_in_the_session(kit: Kit) -> None:
     assert kit.client.get("/").json == {"user": None, "authenticated": False}
     kit.client.post("/prepare")  # a session with other data, but no login
     assert kit.client.get("/").json == {"user": None, "authenticated": False}
-    assert kit.directory.deserialize_calls == []
+    assert kit.store.deserialize_calls == []
 
 
 def test_the_user_is_deserialized_once_per_request_however_often_it_is_used(kit: Kit) -> None:
@@ -250,19 +208,19 @@ def test_the_user_is_deserialized_once_per_request_however_often_it_is_used(kit:
         return {"names": names, "page": page, "auth": is_authenticated()}
 
     kit.login()
-    kit.directory.deserialize_calls.clear()
+    kit.store.deserialize_calls.clear()
     response = kit.client.get("/many")
     assert response.json == {"names": ["alice"] * 3, "page": "alice", "auth": True}
-    assert kit.directory.deserialize_calls == [1]
+    assert kit.store.deserialize_calls == [1]
     kit.client.get("/many")
-    assert kit.directory.deserialize_calls == [1, 1]
+    assert kit.store.deserialize_calls == [1, 1]
 
 
 def test_the_user_is_not_loaded_when_the_view_does_not_ask(kit: Kit) -> None:
     kit.login()
-    kit.directory.deserialize_calls.clear()
+    kit.store.deserialize_calls.clear()
     assert kit.client.get("/untouched").status_code == 200
-    assert kit.directory.deserialize_calls == []
+    assert kit.store.deserialize_calls == []
 
 
 def test_anonymous_user_is_falsy_and_shaped_like_flask_logins(kit: Kit) -> None:
@@ -318,27 +276,27 @@ def test_templates_rendered_outside_a_request_see_an_anonymous_user(kit: Kit) ->
 def test_a_deleted_user_is_anonymous_and_leaves_the_session(kit: Kit) -> None:
     kit.client.post("/prepare")
     kit.login()
-    del kit.directory.users[1]
+    del kit.store.users[1]
     assert kit.client.get("/").json == {"user": None, "authenticated": False}
     assert kit.session()["passport"] == {}
-    kit.directory.deserialize_calls.clear()
+    kit.store.deserialize_calls.clear()
     kit.client.get("/")
-    assert kit.directory.deserialize_calls == []
+    assert kit.store.deserialize_calls == []
 
 
 def test_a_deserializer_with_pass_request_gets_the_flask_request() -> None:
-    directory = Directory()
+    store = UserStore.default()
     passport: Authenticator[User] = Authenticator()
-    passport.use(LocalStrategy(directory.verify))
+    passport.use(LocalStrategy(store.verify))
     passport.serialize_user(lambda user: user.id)
     seen: list[Any] = []
 
     @passport.deserialize_user(pass_request=True)
     def with_request(request: AuthRequest, user_id: Any) -> User | None:
         seen.append((request.path, type(request.native).__name__))
-        return directory.users.get(user_id)
+        return store.users.get(user_id)
 
-    kit = make_kit(passport=passport, directory=directory)
+    kit = make_kit(passport=passport, store=store)
     kit.login()
     assert kit.client.get("/").json["user"] == "alice"
     assert seen == [("/", "Request")]
@@ -389,7 +347,7 @@ def test_login_from_a_view_makes_current_user_the_user_at_once(kit: Kit) -> None
     @kit.app.post("/signup")
     def signup() -> Any:
         before = describe()
-        login(kit.directory.users[2])
+        login(kit.store.users[2])
         return {"before": before, "after": describe()}
 
     response = kit.client.post("/signup")
@@ -404,7 +362,7 @@ def test_login_from_a_view_makes_current_user_the_user_at_once(kit: Kit) -> None
 def test_login_with_session_false_lasts_one_request(kit: Kit) -> None:
     @kit.app.post("/once")
     def once() -> Any:
-        login(kit.directory.users[2], session=False)
+        login(kit.store.users[2], session=False)
         return describe()
 
     assert kit.client.post("/once").json == {"user": "bob", "authenticated": True}
@@ -602,7 +560,7 @@ def test_login_required_takes_its_own_login_url(kit: Kit) -> None:
 def test_login_url_may_be_an_endpoint_name() -> None:
     app = Flask(__name__)
     app.secret_key = SECRET
-    FlaskPassport(app, make_passport(Directory()), login_url="sign_in")
+    FlaskPassport(app, local_passport(UserStore.default()), login_url="sign_in")
 
     @app.get("/auth/sign-in")
     def sign_in() -> str:  # pragma: no cover - only its URL is used
@@ -628,7 +586,7 @@ def test_fresh_login_required_lets_a_password_login_through(kit: Kit) -> None:
 def test_fresh_login_required_refuses_a_remembered_login(kit: Kit) -> None:
     @kit.app.post("/remember")
     def remember() -> Any:
-        login(kit.directory.users[1], fresh=False)
+        login(kit.store.users[1], fresh=False)
         return describe()
 
     kit.client.post("/remember")
@@ -653,7 +611,7 @@ def test_credentials_checked_on_this_request_are_fresh(kit: Kit) -> None:
     def transfer() -> Any:
         return describe(page="transfer")
 
-    testing.login(kit.client, kit.directory.users[2], fresh=False)
+    testing.login(kit.client, kit.store.users[2], fresh=False)
     response = kit.client.post("/transfer", data=CREDENTIALS, headers=API)
     assert response.json == {"user": "alice", "authenticated": True, "page": "transfer"}
 
@@ -666,12 +624,12 @@ class TokenStrategy(Strategy):
 
     name = "token"
 
-    def __init__(self, directory: Directory) -> None:
-        self.directory = directory
+    def __init__(self, store: UserStore) -> None:
+        self.store = store
 
     def authenticate(self, request: AuthRequest, options: Any) -> Outcome:
         scheme, _, name = str(request.headers.get("authorization") or "").partition(" ")
-        user = next((u for u in self.directory.users.values() if u.username == name), None)
+        user = next((u for u in self.store.users.values() if u.username == name), None)
         if scheme == "Token" and user is not None:
             return self.success(user, {"scope": "read"})
         return self.fail('Token realm="api"')
@@ -685,11 +643,11 @@ class BasicChallenge(Strategy):
 
 
 def token_kit() -> Kit:
-    directory = Directory()
-    passport = make_passport(directory)
-    passport.use(TokenStrategy(directory))
+    store = UserStore.default()
+    passport = local_passport(store)
+    passport.use(TokenStrategy(store))
     passport.use(BasicChallenge())
-    return make_kit(passport=passport, directory=directory)
+    return make_kit(passport=passport, store=store)
 
 
 def test_auth_info_is_on_g(kit: Kit) -> None:
@@ -824,12 +782,12 @@ def test_the_view_can_still_read_a_body_the_strategy_read(kit: Kit) -> None:
 def async_kit() -> Kit:
     """A passport whose verify, serializer and deserializer await real timers: they need the
     event loop an async view runs on."""
-    directory = Directory()
+    store = UserStore.default()
     passport: Authenticator[User] = Authenticator()
 
     async def verify(username: str, password: str) -> Any:
         await asyncio.sleep(0.001)
-        return directory.verify(username, password)
+        return store.verify(username, password)
 
     async def serialize(user: User) -> int:
         await asyncio.sleep(0.001)
@@ -837,12 +795,12 @@ def async_kit() -> Kit:
 
     async def deserialize(user_id: Any) -> User | None:
         await asyncio.sleep(0.001)
-        return directory.deserialize(user_id)
+        return store.deserialize(user_id)
 
     passport.use(LocalStrategy(verify))
     passport.serialize_user(serialize)
     passport.deserialize_user(deserialize)
-    kit = make_kit(passport=passport, directory=directory)
+    kit = make_kit(passport=passport, store=store)
 
     @kit.app.post("/async/login")
     @authenticate("local")
@@ -870,7 +828,7 @@ def async_kit() -> Kit:
 
     @kit.app.post("/async/signup")
     async def async_signup() -> Any:
-        await alogin(directory.users[2])
+        await alogin(store.users[2])
         return {"user": (await aget_user()).username}
 
     return kit
@@ -888,10 +846,10 @@ def test_login_required_on_an_async_view_loads_the_user_on_its_loop() -> None:
     assert kit.client.get("/async/secret", headers=API).status_code == 401
     assert kit.client.get("/async/secret", headers=BROWSER).status_code == 302
     kit.client.post("/async/login", data=CREDENTIALS)
-    kit.directory.deserialize_calls.clear()
+    kit.store.deserialize_calls.clear()
     response = kit.client.get("/async/secret", headers=API)
     assert response.json == {"user": "alice", "authenticated": True, "page": "async"}
-    assert kit.directory.deserialize_calls == [1]
+    assert kit.store.deserialize_calls == [1]
     assert kit.client.get("/async/fresh", headers=API).json["page"] == "async-fresh"
 
 
@@ -961,7 +919,7 @@ def test_cache_headers_can_be_turned_off() -> None:
 
 
 def test_testing_login_and_logout_work_on_the_test_client(kit: Kit) -> None:
-    testing.login(kit.client, kit.directory.users[2])
+    testing.login(kit.client, kit.store.users[2])
     assert kit.client.get("/secret", headers=API).json == {
         "user": "bob",
         "authenticated": True,
@@ -970,11 +928,11 @@ def test_testing_login_and_logout_work_on_the_test_client(kit: Kit) -> None:
     assert kit.client.get("/fresh", headers=API).status_code == 200
     testing.logout(kit.client)
     assert kit.client.get("/secret", headers=API).status_code == 401
-    assert kit.directory.verify_calls == []
+    assert kit.store.verify_calls == []
 
 
 def test_testing_login_can_be_not_fresh(kit: Kit) -> None:
-    testing.login(kit.client, kit.directory.users[1], fresh=False)
+    testing.login(kit.client, kit.store.users[1], fresh=False)
     assert kit.client.get("/secret", headers=API).status_code == 200
     assert kit.client.get("/fresh", headers=API).status_code == 401
 
@@ -984,7 +942,7 @@ def test_testing_login_regenerates_a_server_side_session() -> None:
     kit = make_kit(secret=None, session_interface=interface)
     kit.client.post("/prepare")
     before = sid(kit.client)
-    testing.login(kit.client, kit.directory.users[1])
+    testing.login(kit.client, kit.store.users[1])
     assert sid(kit.client) != before
     assert before not in interface.store
     assert kit.client.get("/").json["user"] == "alice"
@@ -996,7 +954,7 @@ def test_testing_helpers_name_the_missing_setup() -> None:
         testing.login(bare.test_client(), User(1, "alice"))
     kit = make_kit(secret=None)
     with pytest.raises(ConfigurationError, match="secret_key"):
-        testing.login(kit.client, kit.directory.users[1])
+        testing.login(kit.client, kit.store.users[1])
     with pytest.raises(ConfigurationError, match="secret_key"):
         testing.logout(kit.client)
 
@@ -1048,8 +1006,8 @@ def test_flask_passport_needs_an_authenticator() -> None:
 
 
 def test_an_app_factory_can_init_the_extension_later() -> None:
-    directory = Directory()
-    ext = FlaskPassport(passport=make_passport(directory))
+    store = UserStore.default()
+    ext = FlaskPassport(passport=local_passport(store))
 
     def create_app() -> Flask:
         app = Flask(__name__)
@@ -1065,43 +1023,29 @@ def test_an_app_factory_can_init_the_extension_later() -> None:
     for app in (create_app(), create_app()):
         assert app.extensions["passport"] is ext
         client = app.test_client()
-        testing.login(client, directory.users[1])
+        testing.login(client, store.users[1])
         assert client.get("/").json["user"] == "alice"
 
 
 # -- no event loop per request on sync views -----------------------------------------------------
 
 
-@pytest.fixture
-def loops_created(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every event loop constructed while the test runs."""
-    created: list[object] = []
-    original = asyncio.base_events.BaseEventLoop.__init__
-
-    def counting_init(self: asyncio.base_events.BaseEventLoop) -> None:
-        created.append(self)
-        original(self)
-
-    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "__init__", counting_init)
-    return created
-
-
 def test_sync_views_create_no_event_loop(loops_created: list[object]) -> None:
-    directory = Directory()
+    store = UserStore.default()
     passport: Authenticator[User] = Authenticator()
 
     async def verify(username: str, password: str) -> Any:
         await asyncio.sleep(0)  # async code, but no real I/O: run_sync finishes it
-        return directory.verify(username, password)
+        return store.verify(username, password)
 
     async def deserialize(user_id: Any) -> User | None:
         await asyncio.sleep(0)
-        return directory.deserialize(user_id)
+        return store.deserialize(user_id)
 
     passport.use(LocalStrategy(verify))
     passport.serialize_user(lambda user: user.id)
     passport.deserialize_user(deserialize)
-    kit = make_kit(passport=passport, directory=directory)
+    kit = make_kit(passport=passport, store=store)
 
     @kit.app.get("/async-view")
     async def async_view() -> str:

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 
 from passport_py import Authenticator
 from passport_py.adapters.starlette import PassportMiddleware, authenticate, login_required
+from passport_py.adapters.starlette.middleware import ANONYMOUS
 from passport_py.demo.app import DEMO_USERS, build_app
 from passport_py.strategies.local import LocalStrategy
 
@@ -152,3 +153,9 @@ def test_unknown_user_and_wrong_password_look_the_same() -> None:
     assert answers[0] == answers[1]
     assert "alice" not in answers[0][2]
     assert set(DEMO_USERS) >= {"alice"}
+
+
+def test_the_anonymous_user_cannot_carry_data_from_one_request_to_another() -> None:
+    with pytest.raises(AttributeError, match="per-request data"):
+        ANONYMOUS.tenant = "acme"  # type: ignore[attr-defined]
+    assert not hasattr(ANONYMOUS, "tenant")

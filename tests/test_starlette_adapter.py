@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,15 +15,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette_app import (
-    PASSWORD,
     SECRET,
-    WRONG,
-    User,
-    UserStore,
     describe,
     make_kit,
     passport_user,
+    set_session_cookie,
+    signed_session,
 )
+from users import PASSWORD, WRONG, User, UserStore
 
 from passport_py import (
     AuthenticationError,
@@ -865,3 +865,32 @@ def test_a_form_read_before_authenticate_is_reused() -> None:
         "/login", data={"username": "alice", "password": "pw", "csrf": "token"}
     )
     assert (response.status_code, response.text) == (200, "alice")
+
+
+# -- bad input only an ASGI app or Starlette's cookie session gets ------------------------------
+# (the catalogue every adapter answers alike is tests/test_bad_input.py)
+
+
+def test_a_chunked_body_over_1_mib_is_413_while_it_is_read() -> None:
+    # No Content-Length to refuse it by: the limit stops the read itself.
+    def chunks() -> Iterator[bytes]:
+        yield b'{"username": "alice", "password": "'
+        for _ in range(20):
+            yield b"x" * 65_536
+        yield b'"}'
+
+    kit = make_kit()
+    response = kit.client.post(
+        "/login", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert (response.status_code, response.text) == (413, "Request Entity Too Large")
+    assert response.headers["cache-control"] == "no-store"
+    assert passport_user(kit.client) is None
+    assert kit.store.verify_calls == []
+
+
+def test_a_session_cookie_signed_with_another_key_is_anonymous() -> None:
+    kit = make_kit()
+    set_session_cookie(kit.client, signed_session({"passport": {"user": 1}}, "not-" + SECRET))
+    assert kit.client.get("/").json()["authenticated"] is False
+    assert kit.store.deserialize_calls == []

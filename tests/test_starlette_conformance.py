@@ -4,8 +4,8 @@ Every test drives Starlette + SessionMiddleware + PassportMiddleware with Starle
 through `passport_py.adapters.starlette`, and names the behaviours it checks: passport-core.md
 section 2 (numbers) and strategies.md section 1 (L1-L17). The engine-level twins are in the files
 named below. A behaviour an existing Starlette test already covers is not repeated here; that
-test's docstring cites it ("adapter:" is test_starlette_adapter.py, "bad_input:"
-test_starlette_bad_input.py, "redirects:" test_redirects.py; unprefixed names are in this file).
+test's docstring cites it ("adapter:" is test_starlette_adapter.py, "bad_input:" test_bad_input.py
+(run on Starlette among others), "redirects:" test_redirects.py; unprefixed names are here).
 
 What is observed: `request.user`, `request.auth` and `request.state` (the endpoints answer with
 them as JSON), the signed session cookie (decoded), `pop_flashes(request)` on the next page for

@@ -8,7 +8,6 @@ fix. The same strategy classes and verify callables work in both worlds.
 from __future__ import annotations
 
 import asyncio
-import asyncio.base_events
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -43,20 +42,6 @@ def no_running_loop() -> bool:
     except RuntimeError:
         return True
     return False
-
-
-@pytest.fixture
-def loops_created(monkeypatch: pytest.MonkeyPatch) -> list[object]:
-    """Every event loop constructed while the test runs."""
-    created: list[object] = []
-    original = asyncio.base_events.BaseEventLoop.__init__
-
-    def counting_init(self: asyncio.base_events.BaseEventLoop) -> None:
-        created.append(self)
-        original(self)
-
-    monkeypatch.setattr(asyncio.base_events.BaseEventLoop, "__init__", counting_init)
-    return created
 
 
 def test_run_sync_authentication_creates_no_event_loop(loops_created: list[object]) -> None:

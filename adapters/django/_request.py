@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,7 +13,14 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 
 from passport_py.errors import BadRequest, SessionRequiredError
-from passport_py.request import MultiMapping, Session, media_type, parse_json_body
+from passport_py.request import (
+    DictSession,
+    MultiMapping,
+    media_type,
+    parse_json_body,
+    parse_urlencoded,
+    refuse_garbled_fields,
+)
 
 if TYPE_CHECKING:
     from passport_py.adapters.django._state import PassportConfig
@@ -41,7 +46,7 @@ _LEVELS = {
 _UNSET: Any = object()
 
 
-class DjangoSession(Session):
+class DjangoSession(DictSession):
     """The core's view of `request.session`, for any Django session engine.
 
     `regenerate()` is Django's `flush()`: the data is cleared, the stored entry deleted and the
@@ -50,30 +55,14 @@ class DjangoSession(Session):
     the data is cleared at once and `asettle()` flushes the old entry afterwards.
     """
 
-    __slots__ = ("_data", "_deferred", "_pending")
+    __slots__ = ("_deferred", "_pending")
+
+    _data: Any  # a Django SessionBase: flush(), aflush(), aitems(), aupdate()
 
     def __init__(self, data: Any, *, deferred: bool = False) -> None:
-        self._data = data
+        super().__init__(data)
         self._deferred = deferred
         self._pending = False
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._data.keys()))
-
-    def __len__(self) -> int:
-        return len(self._data.keys())
 
     def regenerate(self) -> None:
         if self._deferred:
@@ -188,6 +177,8 @@ class DjangoAuthRequest:
         if length.isdigit():
             if int(length) > self._config.max_body_size:
                 raise BadRequest("Request body is too large", 413)
+        elif length:  # Django would fail on int() with a 500
+            raise BadRequest("Content-Length is not a number")
         elif "wsgi.input" in meta and "chunked" in str(meta.get("HTTP_TRANSFER_ENCODING", "")):
             # Django reads Content-Length bytes of a WSGI body: a chunked one would look empty.
             raise BadRequest("Send the request body with a Content-Length", 411)
@@ -210,15 +201,14 @@ class DjangoAuthRequest:
             if kind == "application/x-www-form-urlencoded":
                 self._form = _parse_urlencoded(await self.body())
             elif kind == "multipart/form-data":
-                self._check_length()
-                self._form = self._multipart()
+                self._form = self._multipart(await self.body())
             else:
                 self._form = MultiValueDict()
         return self._form
 
-    def _multipart(self) -> MultiMapping:
+    def _multipart(self, body: bytes) -> MultiMapping:
         try:
-            form = self._request.POST  # Django's parser; uploaded files go to FILES
+            form = self._request.POST  # Django's parser (on the read body); files go to FILES
         except RequestDataTooBig:
             raise BadRequest("Request body is too large", 413) from None
         except (
@@ -229,10 +219,7 @@ class DjangoAuthRequest:
             RawPostDataException,
         ) as exc:
             raise BadRequest(f"Malformed form body ({type(exc).__name__})") from None
-        for _, values in form.lists():
-            # Django decodes invalid UTF-8 into U+FFFD: refuse what it garbled.
-            if any("\ufffd" in value for value in values):
-                raise BadRequest("Form body is not valid UTF-8")
+        refuse_garbled_fields((v for _, values in form.lists() for v in values), body)
         return form  # type: ignore[no-any-return]
 
     async def json(self) -> Any:
@@ -263,23 +250,8 @@ class DjangoAuthRequest:
 
 
 def _parse_urlencoded(body: bytes) -> MultiMapping:
-    """Parse a urlencoded form strictly (UTF-8 only, Django's field limit)."""
-    try:
-        text = body.decode("ascii")
-    except UnicodeDecodeError:
-        raise BadRequest("Form body must be percent-encoded (raw non-ASCII bytes)") from None
-    try:
-        pairs = parse_qsl(
-            text,
-            keep_blank_values=True,
-            errors="strict",
-            max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
-        )
-    except UnicodeDecodeError:
-        raise BadRequest("Form body is not valid UTF-8") from None
-    except ValueError:
-        raise BadRequest("Form body has too many fields") from None
+    """Parse a urlencoded form strictly, with Django's field limit."""
     form = MultiValueDict()
-    for key, value in pairs:
+    for key, value in parse_urlencoded(body, settings.DATA_UPLOAD_MAX_NUMBER_FIELDS):
         form.appendlist(key, value)
     return form  # type: ignore[no-any-return]

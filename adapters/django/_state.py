@@ -44,7 +44,9 @@ class PassportConfig:
         self.max_body_size = max_body_size
         self.cache_headers = cache_headers
         self.use_messages = use_messages
-        self.anonymous = AnonymousUser()
+        # A new AnonymousUser per request, as Django makes: an app that sets an attribute on
+        # request.user must not change it for every other anonymous request.
+        self.anonymous = AnonymousUser
 
 
 def load_passport() -> Authenticator[Any]:
@@ -130,7 +132,7 @@ class RequestState:
             await session.aget(config.passport.session_key)  # loads the session without blocking
             present, serialized = config.passport.sessions.stored_user(session)
             if not present:
-                self.user = config.anonymous
+                self.user = config.anonymous()
             elif config.passport.deserializes_async:
                 self.user = await self._adeserialize(serialized)
             else:
@@ -150,13 +152,13 @@ class RequestState:
         session = self.request.session
         present, serialized = passport.sessions.stored_user(session)
         if not present:
-            return config.anonymous
+            return config.anonymous()
         wants = passport.wants_request_on_restore
         request = DjangoAuthRequest(self.request, config) if wants else None
         user = run_sync(passport.deserialize(serialized, request))
         if user is None:
             passport.sessions.forget_user(session)  # the user was deleted
-            return config.anonymous
+            return config.anonymous()
         return user
 
     async def _adeserialize(self, serialized: Any) -> Any:
@@ -170,7 +172,7 @@ class RequestState:
         user = await passport.deserialize(serialized, request)
         if user is None:
             passport.sessions.forget_user(self.request.session)
-            return config.anonymous
+            return config.anonymous()
         return user
 
 

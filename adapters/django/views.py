@@ -99,7 +99,7 @@ def logout(request: HttpRequest, *, keep_session_info: bool = False) -> None:
         )
     )
     state.touched = True
-    state.set_user(state.config.anonymous)
+    state.set_user(state.config.anonymous())
 
 
 async def alogout(request: HttpRequest, *, keep_session_info: bool = False) -> None:
@@ -115,7 +115,7 @@ async def alogout(request: HttpRequest, *, keep_session_info: bool = False) -> N
     finally:
         await settle(neutral)
     state.touched = True
-    state.set_user(state.config.anonymous)
+    state.set_user(state.config.anonymous())
 
 
 def pop_flashes(request: HttpRequest) -> list[tuple[str, str]]:

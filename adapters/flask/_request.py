@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 import flask
 from flask import Request
@@ -12,7 +11,13 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 
 from passport_py.errors import BadRequest, SessionRequiredError
-from passport_py.request import Session, media_type, parse_json_body
+from passport_py.request import (
+    DictSession,
+    media_type,
+    parse_json_body,
+    parse_urlencoded,
+    refuse_garbled_fields,
+)
 
 __all__ = ["FLASH_KEY", "SESSION_HINT", "FlaskAuthRequest", "FlaskSession"]
 
@@ -22,13 +27,11 @@ SESSION_HINT = (
 )
 #: Where `flask.flash` keeps pending messages.
 FLASH_KEY = "_flashes"
-#: Form fields accepted in one urlencoded body (Werkzeug's own default for multipart parts).
-MAX_FORM_FIELDS = 1000
 
 _EMPTY_FORM: ImmutableMultiDict[str, str] = ImmutableMultiDict()
 
 
-class FlaskSession(Session):
+class FlaskSession(DictSession):
     """The core's view of `flask.session` (any `SessionMixin`).
 
     Flask's signed-cookie session has no id: clearing it and writing the new contents signs a
@@ -37,25 +40,7 @@ class FlaskSession(Session):
     The session's `permanent` flag is the app's cookie policy, not user data: it survives.
     """
 
-    __slots__ = ("_data",)
-
-    def __init__(self, data: MutableMapping[str, Any]) -> None:
-        self._data = data
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
+    __slots__ = ()
 
     def regenerate(self) -> None:
         data = self._data
@@ -116,6 +101,14 @@ class FlaskAuthRequest:
         length = request.content_length
         if length is not None and length > limit:
             raise BadRequest("Request body is too large", 413)
+        if (
+            length is None
+            and "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+            and not request.environ.get("wsgi.input_terminated")
+        ):
+            # Without a length or a server that de-chunks, WSGI gives no way to find the end
+            # of the body: Werkzeug would read it as empty.
+            raise BadRequest("Send the request body with a Content-Length", 411)
         # Flask 3.1's per-request limit bounds a body sent without Content-Length (chunked)
         # while it is read: Werkzeug stops at the limit without an error, so read one byte
         # more to tell a body of exactly `limit` bytes from a longer one. Every byte read is
@@ -141,17 +134,19 @@ class FlaskAuthRequest:
             return request.form
         kind = media_type(self)
         if kind == "application/x-www-form-urlencoded":
-            return _parse_urlencoded(await self.body())
+            return ImmutableMultiDict(parse_urlencoded(await self.body()))
         if kind != "multipart/form-data":
             return _EMPTY_FORM
-        await self.body()  # size check; Werkzeug then parses the cached bytes
+        body = await self.body()  # size check; Werkzeug then parses the cached bytes
         try:
-            return request.form
+            form = request.form
         except HTTPException as exc:  # too many parts, a field too large
             status = 413 if exc.code == 413 else 400
             raise BadRequest(f"Malformed form body ({exc.name})", status) from None
         except Exception as exc:  # a parser error Werkzeug did not swallow
             raise BadRequest(f"Malformed form body ({type(exc).__name__})") from None
+        refuse_garbled_fields(form.values(), body)
+        return form
 
     async def json(self) -> Any:
         return parse_json_body(await self.body())
@@ -160,20 +155,3 @@ class FlaskAuthRequest:
         if self._session is None:
             raise SessionRequiredError(SESSION_HINT, for_login=False)
         flask.flash(message, category)
-
-
-def _parse_urlencoded(body: bytes) -> ImmutableMultiDict[str, str]:
-    """Decode a urlencoded body strictly: Werkzeug would keep invalid `%ff` escapes as text."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("Form body is not valid UTF-8") from None
-    try:
-        pairs = parse_qsl(
-            text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FORM_FIELDS
-        )
-    except UnicodeDecodeError:
-        raise BadRequest("Form body is not valid UTF-8") from None
-    except ValueError:
-        raise BadRequest("Form body has too many fields") from None
-    return ImmutableMultiDict(pairs)

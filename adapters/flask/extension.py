@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 import flask
 from flask import Flask, Request, Response
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.local import LocalProxy
 
 from passport_py._async import run_sync
@@ -112,22 +113,14 @@ class FlaskPassport(Generic[UserT]):
             session = flask.session._get_current_object()  # type: ignore[attr-defined]
             touched = self.passport.sessions.stored_user(session)[0]
         if touched:
-            # One pass over the headers, then appends: runs on every logged-in request, and
-            # Werkzeug's lookups and `response.vary` cost microseconds each.
             headers = response.headers
-            has_cache_control = has_vary = False
-            for name, _ in headers:
-                lower = name.lower()
-                if lower == "cache-control":
-                    has_cache_control = True
-                elif lower == "vary":
-                    has_vary = True
-            if not has_cache_control:
+            # A loop, not `in`: Werkzeug's lookup costs microseconds, on every logged-in page.
+            if not any(name.lower() == "cache-control" for name, _ in headers):
                 headers.add("Cache-Control", "no-store")
-            if has_vary:
+            # Flask's cookie session adds `Vary: Cookie` itself once the session was read (it
+            # was: it held the login); other session interfaces may not.
+            if not isinstance(flask.current_app.session_interface, SecureCookieSessionInterface):
                 response.vary.add("Cookie")
-            else:
-                headers.add("Vary", "Cookie")
         return response
 
 

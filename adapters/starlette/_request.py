@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from passport_py.errors import BadRequest, SessionRequiredError
-from passport_py.request import DictSession, media_type, parse_json_body
+from passport_py.request import (
+    MAX_FORM_FIELDS,
+    DictSession,
+    media_type,
+    parse_json_body,
+    parse_urlencoded,
+    refuse_garbled_fields,
+)
 
 __all__ = ["SESSION_HINT", "StarletteAuthRequest", "StarletteSession"]
 
@@ -91,23 +97,22 @@ class StarletteAuthRequest:
         kind = media_type(self)
         body = await self.body()
         if kind == "application/x-www-form-urlencoded":
-            # Starlette decodes form bytes as Latin-1; refuse what it would garble.
-            try:
-                text = body.decode("ascii")
-            except UnicodeDecodeError:
-                raise BadRequest(
-                    "Form body must be percent-encoded (raw non-ASCII bytes)"
-                ) from None
-            try:
-                parse_qsl(text, keep_blank_values=True, errors="strict")
-            except UnicodeDecodeError:
-                raise BadRequest("Form body is not valid UTF-8") from None
+            # Starlette decodes form bytes as Latin-1: parse here, strictly, and let the app's
+            # own `await request.form()` reuse the result.
+            fields: list[tuple[str, str | UploadFile]] = list(parse_urlencoded(body))
+            form = FormData(fields)
+            self._request._form = form
+            return form
         try:
-            return await self._request.form(max_fields=100, max_part_size=self._max_body)
+            form = await self._request.form(
+                max_fields=MAX_FORM_FIELDS, max_part_size=self._max_body
+            )
         except HTTPException as exc:
             raise BadRequest(f"Malformed form body: {exc.detail}") from None
         except Exception as exc:  # python-multipart's parser errors have no common base
             raise BadRequest(f"Malformed form body ({type(exc).__name__})") from None
+        refuse_garbled_fields(form.values(), body)
+        return form
 
     async def json(self) -> Any:
         return parse_json_body(await self.body())

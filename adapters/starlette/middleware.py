@@ -18,7 +18,20 @@ __all__ = ["PassportCredentials", "PassportMiddleware"]
 
 STATE_KEY = "passport"
 TOUCHED_KEY = "passport.session_used"
-ANONYMOUS = UnauthenticatedUser()
+
+
+class _SharedAnonymous(UnauthenticatedUser):
+    """Starlette's `UnauthenticatedUser`, one instance for every anonymous request, so it is
+    read-only: an attribute one request set would otherwise show up in every other."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(
+            "request.user is the shared anonymous user and cannot be changed; "
+            "keep per-request data in request.state"
+        )
+
+
+ANONYMOUS = _SharedAnonymous()
 
 
 class PassportCredentials(AuthCredentials):

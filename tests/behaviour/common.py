@@ -1,18 +1,26 @@
 """The contract every framework's behaviour app follows, and what they share.
 
-`tests/test_behaviour.py` drives one small app per framework (Starlette, Flask, Django) through
-the same HTTP requests and expects the same answers. Each `<framework>_app.py` module exports
-`make_client(store: MemberStore) -> httpx.Client` (base URL `http://testserver`, redirects not
-followed) over an app that serves these routes with the passport from `make_passport(store)`:
+`tests/test_behaviour.py` and `tests/test_bad_input.py` drive one small app per framework
+(Starlette, Flask, Django) through the same HTTP requests and expect the same answers (through
+`behaviour.site.Site`). Each `<framework>_app.py` module exports:
+
+- `make_client(store: users.UserStore) -> httpx.Client` (base URL `http://testserver`,
+  redirects not followed) over an app that serves the routes below with the passport from
+  `make_passport(store)`, the framework's own session and the adapter's default body limit
+  (1 MiB). A server error reaches the test as an exception where the client allows it
+  (Starlette's TestClient; Flask with `testing` on); Django answers it with a 500.
+- `SESSION_COOKIE`: the name of the app's session cookie.
+- `session_cookie(data) -> str`: a session cookie value the app accepts as a session holding
+  `data` (Starlette, Flask: signed with the app's key; Django: the key of a saved session).
 
 | route                 | what it does                                                         |
 |-----------------------|----------------------------------------------------------------------|
 | GET  /                | text `hello <username>` or `hello anonymous`                         |
 | GET  /login           | text `login page`                                                    |
-| POST /login           | authenticate("local", success_return_to_or_redirect="/",             |
-|                       |   failure_redirect="/login", failure_flash=True,                     |
-|                       |   success_flash="Welcome!")                                          |
+| POST /login           | authenticate("local", **LOGIN_FORM): success_return_to_or_redirect   |
+|                       |   "/", failure_redirect "/login", failure_flash, success_flash       |
 | POST /login-api       | authenticate("local"); the view answers JSON `{"user": username}`    |
+|                       |   (the plain login the bad-input catalogue posts to)                 |
 | GET  /flashes         | JSON `[[category, message], ...]`, taken from the framework's own    |
 |                       |   flash store (Starlette: pop_flashes; Flask: get_flashed_messages;  |
 |                       |   Django: messages, category = level_tag)                            |
@@ -36,54 +44,24 @@ CSRF protection where it has one (Django): the behaviour suite is not about CSRF
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from passport_py import Authenticator, AuthRequest, AuthResult, Outcome, Rejected, Strategy
-from passport_py.strategies.local import LocalStrategy
+from users import User, UserStore, local_passport
 
-PASSWORD = "wonderland"
-WRONG = "Incorrect username or password."
+from passport_py import Authenticator, AuthRequest, AuthResult, Outcome, Strategy
+
 TOKEN = "token-of-alice"
 TOKEN_CHALLENGE = 'Token realm="api"'
 BASIC_CHALLENGE = 'Basic realm="Users"'
+#: The options of `POST /login`, the form login with redirects and flashes.
+LOGIN_FORM: dict[str, Any] = {
+    "success_return_to_or_redirect": "/",
+    "failure_redirect": "/login",
+    "failure_flash": True,
+    "success_flash": "Welcome!",
+}
 #: Session keys `/session` reports (framework internals such as Flask's `_flashes` are left out).
 VISIBLE_KEYS = ("passport", "return_to", "cart")
-
-
-@dataclass(frozen=True)
-class Member:
-    """The app's own user object (no framework base class)."""
-
-    id: int
-    username: str
-    password: str = PASSWORD
-
-
-@dataclass
-class MemberStore:
-    """Members by id, counting the calls passport_py makes into the app."""
-
-    members: dict[int, Member] = field(default_factory=dict)
-    deserialize_calls: list[Any] = field(default_factory=list)
-
-    @classmethod
-    def default(cls) -> MemberStore:
-        """alice (id 1) and bob (id 2), both with `PASSWORD`."""
-        return cls({1: Member(1, "alice"), 2: Member(2, "bob")})
-
-    def by_name(self, username: str) -> Member | None:
-        return next((m for m in self.members.values() if m.username == username), None)
-
-    def verify(self, username: str, password: str) -> Member | Rejected:
-        member = self.by_name(username)
-        if member is None or member.password != password:
-            return Rejected(WRONG)
-        return member
-
-    def deserialize(self, member_id: Any) -> Member | None:
-        self.deserialize_calls.append(member_id)
-        return self.members.get(member_id) if isinstance(member_id, int) else None
 
 
 class TokenStrategy(Strategy):
@@ -91,15 +69,15 @@ class TokenStrategy(Strategy):
 
     name = "token"
 
-    def __init__(self, store: MemberStore) -> None:
+    def __init__(self, store: UserStore) -> None:
         self.store = store
 
     def authenticate(self, request: AuthRequest, options: Any) -> Outcome:
         scheme, _, token = str(request.headers.get("authorization") or "").partition(" ")
         if scheme.lower() == "token" and token == TOKEN:
-            member = self.store.by_name("alice")
-            if member is not None:
-                return self.success(member, {"scope": "read"})
+            user = self.store.by_name("alice")
+            if user is not None:
+                return self.success(user, {"scope": "read"})
         return self.fail(TOKEN_CHALLENGE)
 
 
@@ -117,12 +95,12 @@ class HeaderStrategy(Strategy):
 
     name = "sync-custom"
 
-    def __init__(self, store: MemberStore) -> None:
+    def __init__(self, store: UserStore) -> None:
         self.store = store
 
     def authenticate(self, request: AuthRequest, options: Any) -> Outcome:
-        member = self.store.by_name(str(request.headers.get("x-member") or ""))
-        return self.success(member) if member else self.fail("Member", 401)
+        user = self.store.by_name(str(request.headers.get("x-member") or ""))
+        return self.success(user) if user else self.fail("Member", 401)
 
 
 class AsyncHeaderStrategy(HeaderStrategy):
@@ -134,20 +112,17 @@ class AsyncHeaderStrategy(HeaderStrategy):
         return super().authenticate(request, options)
 
 
-def make_passport(store: MemberStore) -> Authenticator[Member]:
+def make_passport(store: UserStore) -> Authenticator[User]:
     """The passport every behaviour app uses."""
-    passport: Authenticator[Member] = Authenticator()
-    passport.use(LocalStrategy(store.verify))
+    passport = local_passport(store)
     passport.use(TokenStrategy(store))
     passport.use(BasicChallenge())
     passport.use(HeaderStrategy(store))
     passport.use(AsyncHeaderStrategy(store))
-    passport.serialize_user(lambda member: member.id)
-    passport.deserialize_user(store.deserialize)
     return passport
 
 
-def callback_body(result: AuthResult[Member]) -> dict[str, Any]:
+def callback_body(result: AuthResult[User]) -> dict[str, Any]:
     """What `/login-callback` answers for the custom callback's `result`."""
     challenge = result.challenge
     return {
@@ -165,5 +140,5 @@ def session_snapshot(session_id: str | None, session: Mapping[str, Any]) -> dict
 
 
 def username(user: Any) -> str | None:
-    """The username of a logged-in member, else None (for `{"user": ...}` bodies)."""
-    return user.username if isinstance(user, Member) else None
+    """The username of a logged-in user, else None (for `{"user": ...}` bodies)."""
+    return user.username if isinstance(user, User) else None

@@ -7,20 +7,25 @@ handler, which loads `PassportMiddleware` (and so that passport) at once.
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import django_project  # noqa: F401 - configures Django before anything below uses it
 import httpx
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django_project import passports
+from users import UserStore
 
-from behaviour.common import MemberStore, callback_body, make_passport, session_snapshot, username
+from behaviour.common import LOGIN_FORM, callback_body, make_passport, session_snapshot, username
 from passport_py import AuthResult
 from passport_py.adapters.django import authenticate, authorize, login_required, logout
+
+SESSION_COOKIE = settings.SESSION_COOKIE_NAME
 
 
 def text(body: str) -> HttpResponse:
@@ -31,13 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return text(f"hello {username(request.user) or 'anonymous'}")
 
 
-@authenticate(
-    "local",
-    success_return_to_or_redirect="/",
-    failure_redirect="/login",
-    failure_flash=True,
-    success_flash="Welcome!",
-)
+@authenticate("local", **LOGIN_FORM)
 def log_in(request: HttpRequest) -> HttpResponse:  # pragma: no cover - both outcomes redirect
     return text("not reached")
 
@@ -131,7 +130,7 @@ urlpatterns = [
 ]
 
 
-def make_client(store: MemberStore) -> httpx.Client:
+def make_client(store: UserStore) -> httpx.Client:
     """A client for the Django behaviour app whose passport serves `store`."""
     passports.current = make_passport(store)
     app = WSGIHandler()  # loads the middleware now, so this client keeps this passport
@@ -140,3 +139,11 @@ def make_client(store: MemberStore) -> httpx.Client:
         base_url="http://testserver",
         follow_redirects=False,
     )
+
+
+def session_cookie(data: dict[str, Any]) -> str:
+    """The key of a session saved with `data` in the project's session store."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session.update(data)
+    session.save()
+    return str(session.session_key)

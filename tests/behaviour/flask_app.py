@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 from flask import Flask, g, get_flashed_messages, jsonify, redirect, request, session
+from users import User, UserStore
 
 from passport_py import AuthResult
 from passport_py.adapters.flask import (
@@ -17,17 +18,19 @@ from passport_py.adapters.flask import (
     logout,
 )
 
-from .common import Member, MemberStore, callback_body, make_passport, session_snapshot, username
+from .common import LOGIN_FORM, callback_body, make_passport, session_snapshot, username
 
 SECRET = "behaviour-tests-secret-9c41e07b2d"
+SESSION_COOKIE = "session"
 
 
-def callback(result: AuthResult[Member]) -> Any:
+def callback(result: AuthResult[User]) -> Any:
     return jsonify(callback_body(result))
 
 
-def make_app(store: MemberStore) -> Flask:
+def make_app(store: UserStore) -> Flask:
     app = Flask(__name__)
+    app.testing = True  # a server error reaches the test as its exception, not as a 500
     app.secret_key = SECRET
     FlaskPassport(app, make_passport(store), login_url="/login")
 
@@ -40,13 +43,7 @@ def make_app(store: MemberStore) -> Flask:
         return "login page"
 
     @app.post("/login")
-    @authenticate(
-        "local",
-        success_return_to_or_redirect="/",
-        failure_redirect="/login",
-        failure_flash=True,
-        success_flash="Welcome!",
-    )
+    @authenticate("local", **LOGIN_FORM)
     def login_form() -> str:  # pragma: no cover - always redirects
         return "unreachable"
 
@@ -107,9 +104,17 @@ def make_app(store: MemberStore) -> Flask:
     return app
 
 
-def make_client(store: MemberStore) -> httpx.Client:
+def make_client(store: UserStore) -> httpx.Client:
     return httpx.Client(
         transport=httpx.WSGITransport(app=make_app(store)),
         base_url="http://testserver",
         follow_redirects=False,
     )
+
+
+def session_cookie(data: dict[str, Any]) -> str:
+    """A session cookie holding `data`, signed as Flask's cookie session signs it."""
+    app = Flask(__name__)
+    app.secret_key = SECRET
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    return str(serializer.dumps(data))

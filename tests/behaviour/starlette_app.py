@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -10,6 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from starlette_app import signed_session
+from users import User, UserStore
 
 from passport_py import AuthResult
 from passport_py.adapters.starlette import (
@@ -21,9 +25,10 @@ from passport_py.adapters.starlette import (
     pop_flashes,
 )
 
-from .common import Member, MemberStore, callback_body, make_passport, session_snapshot, username
+from .common import LOGIN_FORM, callback_body, make_passport, session_snapshot, username
 
 SECRET = "behaviour-tests-secret-9c41e07b2d"
+SESSION_COOKIE = "session"
 
 
 async def home(request: Request) -> Response:
@@ -34,13 +39,7 @@ async def login_page(request: Request) -> Response:
     return PlainTextResponse("login page")
 
 
-@authenticate(
-    "local",
-    success_return_to_or_redirect="/",
-    failure_redirect="/login",
-    failure_flash=True,
-    success_flash="Welcome!",
-)
+@authenticate("local", **LOGIN_FORM)
 async def login_form(request: Request) -> Response:  # pragma: no cover - always redirects
     return PlainTextResponse("unreachable")
 
@@ -59,7 +58,7 @@ async def api(request: Request) -> Response:
     return JSONResponse({"user": username(request.user)})
 
 
-async def callback(request: Request, result: AuthResult[Member]) -> Response:
+async def callback(request: Request, result: AuthResult[User]) -> Response:
     return JSONResponse(callback_body(result))
 
 
@@ -105,7 +104,7 @@ async def cart(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def make_app(store: MemberStore) -> Starlette:
+def make_app(store: UserStore) -> Starlette:
     return Starlette(
         routes=[
             Route("/", home),
@@ -130,5 +129,10 @@ def make_app(store: MemberStore) -> Starlette:
     )
 
 
-def make_client(store: MemberStore) -> httpx.Client:
+def make_client(store: UserStore) -> httpx.Client:
     return TestClient(make_app(store), follow_redirects=False)
+
+
+def session_cookie(data: dict[str, Any]) -> str:
+    """A session cookie holding `data`, signed as `SessionMiddleware` signs it."""
+    return signed_session(data, SECRET)

@@ -1,14 +1,14 @@
 """The views the Django adapter tests drive (their URLconf: `ROOT_URLCONF = __name__`).
 
-`make_kit()` builds a passport over a fresh `UserStore` (plain dataclass users, counting the
-calls passport_py makes), points `settings.PASSPORT_AUTHENTICATOR` at it and returns a Django
+`make_kit()` builds a passport over a fresh `users.UserStore` (plain dataclass users, counting
+the calls passport_py makes), points `settings.PASSPORT_AUTHENTICATOR` at it and returns a Django
 test `Client` that does not follow redirects. `model_passport()` is the same over Django's
 `User` model, for the tests of `django.contrib.auth` and the admin.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.contrib import admin
@@ -22,6 +22,7 @@ from django.test import Client
 from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views import View
+from users import PASSWORD, UserStore, local_passport
 
 from django_project import passports
 from passport_py import (
@@ -29,7 +30,6 @@ from passport_py import (
     AuthRequest,
     AuthResult,
     Outcome,
-    Rejected,
     Strategy,
     run_sync,
 )
@@ -48,47 +48,6 @@ from passport_py.adapters.django import (
     pop_flashes,
 )
 from passport_py.strategies.local import LocalStrategy
-
-PASSWORD = "wonderland"
-WRONG = "Incorrect username or password."
-
-
-@dataclass(frozen=True)
-class User:
-    """The app's own user object: no Django base class."""
-
-    id: int
-    username: str
-    password: str = PASSWORD
-
-
-@dataclass
-class UserStore:
-    users: dict[int, User] = field(default_factory=dict)
-    verify_calls: list[tuple[str, str]] = field(default_factory=list)
-    deserialize_calls: list[Any] = field(default_factory=list)
-
-    def by_name(self, username: str) -> User | None:
-        return next((u for u in self.users.values() if u.username == username), None)
-
-    def verify(self, username: str, password: str) -> User | Rejected:
-        self.verify_calls.append((username, password))
-        user = self.by_name(username)
-        if user is None or user.password != password:
-            return Rejected(WRONG)
-        return user
-
-    def deserialize(self, user_id: Any) -> User | None:
-        self.deserialize_calls.append(user_id)
-        return self.users.get(user_id) if isinstance(user_id, int) else None
-
-
-def make_passport(store: UserStore) -> Authenticator[User]:
-    passport: Authenticator[User] = Authenticator()
-    passport.use(LocalStrategy(store.verify))
-    passport.serialize_user(lambda user: user.id)
-    passport.deserialize_user(store.deserialize)
-    return passport
 
 
 def model_passport() -> Authenticator[Any]:
@@ -122,8 +81,8 @@ class Kit:
 
 def make_kit(passport: Authenticator[Any] | None = None, **client_options: Any) -> Kit:
     """A client whose middleware holds `passport` (default: one over a new store)."""
-    store = UserStore({1: User(1, "alice"), 2: User(2, "bob", "builder")})
-    passport = passport or make_passport(store)
+    store = UserStore.default()
+    passport = passport or local_passport(store)
     passports.current = passport
     client = Client(**client_options)
     client.handler.load_middleware()  # reads PASSPORT_AUTHENTICATOR now, for this client
