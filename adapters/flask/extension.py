@@ -7,7 +7,6 @@ from typing import Any, Generic, TypeVar
 
 import flask
 from flask import Flask, Request, Response
-from flask.sessions import SecureCookieSessionInterface
 from werkzeug.local import LocalProxy
 
 from passport_py._async import run_sync
@@ -113,14 +112,23 @@ class FlaskPassport(Generic[UserT]):
             session = flask.session._get_current_object()  # type: ignore[attr-defined]
             touched = self.passport.sessions.stored_user(session)[0]
         if touched:
+            # One pass over the headers, then appends: this runs on every logged-in page, and
+            # Werkzeug's lookups (`in`, `response.vary`) cost microseconds each. With `Vary:
+            # Cookie` already there, Flask's own `vary.add("Cookie")` has nothing to change.
             headers = response.headers
-            # A loop, not `in`: Werkzeug's lookup costs microseconds, on every logged-in page.
-            if not any(name.lower() == "cache-control" for name, _ in headers):
+            has_cache_control = has_vary = False
+            for name, _ in headers:
+                lower = name.lower()
+                if lower == "cache-control":
+                    has_cache_control = True
+                elif lower == "vary":
+                    has_vary = True
+            if not has_cache_control:
                 headers.add("Cache-Control", "no-store")
-            # Flask's cookie session adds `Vary: Cookie` itself once the session was read (it
-            # was: it held the login); other session interfaces may not.
-            if not isinstance(flask.current_app.session_interface, SecureCookieSessionInterface):
+            if has_vary:
                 response.vary.add("Cookie")
+            else:
+                headers.add("Vary", "Cookie")
         return response
 
 
