@@ -21,8 +21,8 @@ from .wsgi import get_environ, wsgi_variant
 
 @dataclass(frozen=True)
 class Comparison:
-    """One line of the table: `ours` µs against `base` µs, where each is a variant's best round
-    minus, optionally, another variant's (to compare the cost two extensions add to one app)."""
+    """One line of the table: variant `ours` against variant `base`, optionally each minus
+    variant `over` (to compare the cost two extensions add to one app)."""
 
     number: str
     label: str
@@ -32,20 +32,22 @@ class Comparison:
     over: str | None = None  # subtract this variant from both sides
 
     def figures(self, variants: dict[str, Variant]) -> tuple[float, float, float]:
-        """(ours µs, base µs, ratio). A plain comparison uses each side's best round. An
-        added-cost comparison pairs the three variants round by round (they ran one after
-        another) and takes the medians: a difference of two best rounds taken at different
-        moments would mostly measure the machine's noise."""
-        ours, base = variants[self.ours], variants[self.base]
-        if self.over is None:
-            return ours.best, base.best, ours.best / base.best
-        plain = variants[self.over].samples
-        ours_added = [o - p for o, p in zip(ours.samples, plain, strict=True)]
-        base_added = [b - p for b, p in zip(base.samples, plain, strict=True)]
-        ratios = [o / b for o, b in zip(ours_added, base_added, strict=True) if b > 0]
+        """(ours µs, base µs, ratio), as medians over the rounds, each round's figures paired.
+
+        The variants of a round ran one after another, so pairing them round by round cancels
+        most of the machine's drift; comparing best rounds taken at different moments would
+        mostly measure noise once the difference is a few percent. An added-cost comparison
+        first subtracts the plain app's time of the same round from both sides.
+        """
+        ours, base = variants[self.ours].samples, variants[self.base].samples
+        if self.over is not None:
+            plain = variants[self.over].samples
+            ours = [o - p for o, p in zip(ours, plain, strict=True)]
+            base = [b - p for b, p in zip(base, plain, strict=True)]
+        ratios = [o / b for o, b in zip(ours, base, strict=True) if b > 0]
         return (
-            statistics.median(ours_added),
-            statistics.median(base_added),
+            statistics.median(ours),
+            statistics.median(base),
             statistics.median(ratios) if ratios else float("inf"),
         )
 
@@ -200,8 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cells = ("6", label, "", "", f"{wsgi_loops} loops", "== 0")
     print(_row((*cells, "PASS" if wsgi_loops == 0 else "MISS")))
     print("(line 3: ours µs is one run_sync(passport.authenticate(...)) with an async verify;")
-    print(" line 4: each side is its extension's µs over the same app without authentication,")
-    print(" paired round by round; medians)")
+    print(" line 4: each side is its extension's µs over the same app without authentication;")
+    print(" table figures are medians over the rounds, each ratio paired round by round)")
 
     if args.profile:
         from .profiling import profile_variants
