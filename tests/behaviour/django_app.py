@@ -2,7 +2,7 @@
 
 Its routes are part of the test project's root URLconf (`django_project.urls`); `make_client`
 points `settings.PASSPORT_AUTHENTICATOR` at a passport over the given store and builds a WSGI
-handler, which loads `PassportMiddleware` (and so that passport) at once.
+handler (`make_wsgi_app`), which loads `PassportMiddleware` (and so that passport) at once.
 """
 
 from __future__ import annotations
@@ -130,12 +130,16 @@ urlpatterns = [
 ]
 
 
+def make_wsgi_app(store: UserStore) -> WSGIHandler:
+    """The Django behaviour app as a WSGI callable whose passport serves `store`."""
+    passports.current = make_passport(store)
+    return WSGIHandler()  # loads the middleware now, so this app keeps this passport
+
+
 def make_client(store: UserStore) -> httpx.Client:
     """A client for the Django behaviour app whose passport serves `store`."""
-    passports.current = make_passport(store)
-    app = WSGIHandler()  # loads the middleware now, so this client keeps this passport
     return httpx.Client(
-        transport=httpx.WSGITransport(app=app),
+        transport=httpx.WSGITransport(app=make_wsgi_app(store)),
         base_url="http://testserver",
         follow_redirects=False,
     )
