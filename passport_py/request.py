@@ -23,8 +23,13 @@ __all__ = [
     "media_type",
     "parse_json_body",
     "parse_urlencoded",
+    "pop_session_flashes",
+    "queue_session_flash",
     "refuse_garbled_fields",
 ]
+
+#: Where adapters without a flash mechanism of the framework's keep pending flash messages.
+SESSION_FLASH_KEY = "flash"
 
 #: Form fields a strategy's form may have (every adapter, urlencoded and multipart alike).
 MAX_FORM_FIELDS = 1000
@@ -139,6 +144,26 @@ class AuthRequest(Protocol):
     def session_required_hint(self) -> str:
         """How to give this kind of request a session (used in error messages)."""
         ...
+
+
+def queue_session_flash(session: MutableMapping[str, Any], category: str, message: str) -> None:
+    """Append `[category, message]` to the session's pending flashes (`SESSION_FLASH_KEY`), for
+    frameworks with no flash mechanism of their own."""
+    pending = session.get(SESSION_FLASH_KEY)
+    session[SESSION_FLASH_KEY] = [
+        *(pending if isinstance(pending, list) else ()),
+        [category, message],
+    ]
+
+
+def pop_session_flashes(session: MutableMapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Take the pending flashes `[(category, message), ...]` out of `session` (none: `[]`)."""
+    pending = session.pop(SESSION_FLASH_KEY, None) if session is not None else None
+    if not isinstance(pending, list):
+        return []
+    return [
+        (str(c), str(m)) for c, m in (p for p in pending if isinstance(p, list) and len(p) == 2)
+    ]
 
 
 def media_type(request: AuthRequest) -> str:

@@ -14,25 +14,25 @@ from django.utils.datastructures import MultiValueDict
 
 from passport_py.errors import BadRequest, SessionRequiredError
 from passport_py.request import (
+    SESSION_FLASH_KEY,
     DictSession,
     MultiMapping,
     media_type,
     parse_json_body,
     parse_urlencoded,
+    queue_session_flash,
     refuse_garbled_fields,
 )
 
 if TYPE_CHECKING:
     from passport_py.adapters.django._state import PassportConfig
 
-__all__ = ["FLASH_KEY", "SESSION_HINT", "DjangoAuthRequest", "DjangoSession"]
+__all__ = ["SESSION_HINT", "DjangoAuthRequest", "DjangoSession"]
 
 SESSION_HINT = (
     "no session on this request: add 'django.contrib.sessions.middleware.SessionMiddleware' "
     "before 'passport_py.adapters.django.PassportMiddleware' in MIDDLEWARE"
 )
-#: Where flashes wait when `django.contrib.messages` is not installed (see `pop_flashes`).
-FLASH_KEY = "flash"
 #: The session key of `django.contrib.messages`' SessionStorage: unread messages survive login.
 MESSAGES_SESSION_KEY = "_messages"
 
@@ -116,7 +116,7 @@ class DjangoAuthRequest:
 
     __slots__ = ("_config", "_form", "_headers", "_json", "_request", "_session")
 
-    flash_keys = (MESSAGES_SESSION_KEY, FLASH_KEY)
+    flash_keys = (MESSAGES_SESSION_KEY, SESSION_FLASH_KEY)
 
     def __init__(
         self, request: HttpRequest, config: PassportConfig, *, deferred: bool = False
@@ -245,8 +245,7 @@ class DjangoAuthRequest:
         session = self._session
         if session is None:
             raise SessionRequiredError(SESSION_HINT, for_login=False)
-        pending = session.get(FLASH_KEY)
-        session[FLASH_KEY] = [*(pending if isinstance(pending, list) else ()), [category, message]]
+        queue_session_flash(session, category, message)
 
 
 def _parse_urlencoded(body: bytes) -> MultiMapping:

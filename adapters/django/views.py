@@ -14,10 +14,11 @@ from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 
 from passport_py._async import run_sync
-from passport_py.adapters.django._request import FLASH_KEY, DjangoAuthRequest
+from passport_py.adapters.django._request import DjangoAuthRequest
 from passport_py.adapters.django._state import RequestState, passport_state
 from passport_py.authenticator import Authenticator
 from passport_py.engine import StrategySpec
+from passport_py.request import pop_session_flashes
 from passport_py.strategy import Strategy
 
 __all__ = ["alogin", "alogout", "is_authenticated", "login", "logout", "pop_flashes"]
@@ -123,13 +124,7 @@ def pop_flashes(request: HttpRequest) -> list[tuple[str, str]]:
 
     Only for projects without `django.contrib.messages`; with it, flashes are Django messages.
     """
-    session = getattr(request, "session", None)
-    pending = session.pop(FLASH_KEY, None) if session is not None else None
-    if not isinstance(pending, list):
-        return []
-    return [
-        (str(c), str(m)) for c, m in (p for p in pending if isinstance(p, list) and len(p) == 2)
-    ]
+    return pop_session_flashes(getattr(request, "session", None))
 
 
 # -- shared with the decorators -----------------------------------------------------------

@@ -11,17 +11,18 @@ from starlette.requests import Request
 from passport_py.errors import BadRequest, SessionRequiredError
 from passport_py.request import (
     MAX_FORM_FIELDS,
+    SESSION_FLASH_KEY,
     DictSession,
     media_type,
     parse_json_body,
     parse_urlencoded,
+    queue_session_flash,
     refuse_garbled_fields,
 )
 
 __all__ = ["SESSION_HINT", "StarletteAuthRequest", "StarletteSession"]
 
 SESSION_HINT = "no session on this request: add SessionMiddleware before PassportMiddleware"
-FLASH_KEY = "flash"
 
 
 class StarletteSession(DictSession):
@@ -45,7 +46,7 @@ class StarletteAuthRequest:
 
     __slots__ = ("_max_body", "_request", "_session")
 
-    flash_keys = (FLASH_KEY,)
+    flash_keys = (SESSION_FLASH_KEY,)
 
     def __init__(self, request: Request, max_body_size: int = 1024 * 1024) -> None:
         self._request = request
@@ -121,5 +122,4 @@ class StarletteAuthRequest:
         session = self._session
         if session is None:
             raise SessionRequiredError(SESSION_HINT, for_login=False)
-        pending = session.get(FLASH_KEY)
-        session[FLASH_KEY] = [*(pending if isinstance(pending, list) else ()), [category, message]]
+        queue_session_flash(session, category, message)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from passport_py._async import is_async_callable, maybe_await
 from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
-from passport_py.adapters.starlette._request import FLASH_KEY, StarletteAuthRequest
+from passport_py.adapters.starlette._request import StarletteAuthRequest
 from passport_py.adapters.starlette.middleware import (
     ANONYMOUS,
     NO_CREDENTIALS,
@@ -34,6 +34,7 @@ from passport_py.decisions import (
 )
 from passport_py.engine import StrategySpec
 from passport_py.options import AuthenticateOptions
+from passport_py.request import pop_session_flashes
 
 __all__ = [
     "authenticate",
@@ -91,14 +92,7 @@ async def logout(request: Request, *, keep_session_info: bool = False) -> None:
 def pop_flashes(request: Request) -> list[tuple[str, str]]:
     """Take the pending flash messages `[(category, message), ...]` out of the session."""
     session = request.scope.get("session")
-    if not isinstance(session, dict):
-        return []
-    pending = session.pop(FLASH_KEY, None)
-    if not isinstance(pending, list):
-        return []
-    return [
-        (str(c), str(m)) for c, m in (p for p in pending if isinstance(p, list) and len(p) == 2)
-    ]
+    return pop_session_flashes(session if isinstance(session, dict) else None)
 
 
 def _set_user(request: Request, user: Any, info: Any) -> None:
