@@ -33,27 +33,26 @@ class AuthenticateMixin:
     authenticate_strategy: ClassVar[StrategySpec | None] = None
     authenticate_options: ClassVar[Mapping[str, Any]] = {}
     authenticate_methods: ClassVar[Collection[str] | None] = None
+    #: Which attributes configure this mixin: `authenticate_*`, or `authorize_*`.
+    _kind: ClassVar[str] = "authenticate"
     _passport_route: ClassVar[Route | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._passport_route = cls._build_route()
-
-    @classmethod
-    def _build_route(cls) -> Route | None:
-        if cls.authenticate_strategy is None:
-            return None
-        options = AuthenticateOptions.build(**cls.authenticate_options)
-        return Route(cls.authenticate_strategy, options, None, authorize=False)
+        strategy = getattr(cls, f"{cls._kind}_strategy")
+        if strategy is None:
+            cls._passport_route = None
+            return
+        options = AuthenticateOptions.build(**getattr(cls, f"{cls._kind}_options"))
+        cls._passport_route = Route(strategy, options, None, authorize=cls._kind == "authorize")
 
     def _route_applies(self, request: HttpRequest) -> Route | None:
         route = self._passport_route
         if route is None:
             raise ImproperlyConfigured(
-                f"{type(self).__name__} needs a strategy: set authenticate_strategy = 'name' "
-                "(or authorize_strategy on an AuthorizeMixin view)"
+                f"{type(self).__name__} needs a strategy: set {self._kind}_strategy = 'name'"
             )
-        methods = self.authenticate_methods
+        methods = getattr(self, f"{self._kind}_methods")
         if methods is not None and str(request.method).lower() not in methods:
             return None
         return route
@@ -75,24 +74,7 @@ class AuthorizeMixin(AuthenticateMixin):
     authorize_strategy: ClassVar[StrategySpec | None] = None
     authorize_options: ClassVar[Mapping[str, Any]] = {}
     authorize_methods: ClassVar[Collection[str] | None] = None
-
-    @classmethod
-    def _build_route(cls) -> Route | None:
-        if cls.authorize_strategy is None:
-            return None
-        options = AuthenticateOptions.build(**cls.authorize_options)
-        return Route(cls.authorize_strategy, options, None, authorize=True)
-
-    def _route_applies(self, request: HttpRequest) -> Route | None:
-        route = self._passport_route
-        if route is None:
-            raise ImproperlyConfigured(
-                f"{type(self).__name__} needs a strategy: set authorize_strategy = 'name'"
-            )
-        methods = self.authorize_methods
-        if methods is not None and str(request.method).lower() not in methods:
-            return None
-        return route
+    _kind = "authorize"
 
 
 class LoginRequiredMixin:
