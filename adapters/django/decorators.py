@@ -47,6 +47,7 @@ from passport_py.options import AuthenticateOptions
 __all__ = ["Route", "authenticate", "authorize", "deny", "login_required", "respond"]
 
 V = TypeVar("V", bound=Callable[..., Any])
+_NOBODY: Any = object()
 #: `callback(request, result)` returns the response (an `async def` one in async views).
 Callback: TypeAlias = Callable[[HttpRequest, AuthResult[Any]], Any]
 
@@ -116,25 +117,19 @@ class Route:
         except AuthenticationError:
             login_failed(state, self.strategy, neutral)
             raise
+        failed, logged_in_user = self._apply(state, decision)
+        if failed:
+            login_failed(state, self.strategy, neutral)
+        elif logged_in_user is not _NOBODY:
+            logged_in(state, logged_in_user)
         if type(decision) is Respond:
-            result = decision.result
-            if result is not None and not result.ok:
-                login_failed(state, self.strategy, neutral)
-            elif result is not None and self.options.session:
-                set_user(state, result.user, result.info)
-                logged_in(state, result.user)
             return respond(decision)
         if type(decision) is Handoff:
-            if _all_failed(decision.result):
-                login_failed(state, self.strategy, neutral)
             assert self.callback is not None
             response = self.callback(request, decision.result)
             if is_async_callable(self.callback):
                 response = run_sync(response)
             return cast(HttpResponseBase, response)
-        assert type(decision) is Proceed
-        if decision.authenticated and self._apply(state, decision):
-            logged_in(state, decision.user)
         return cast(HttpResponseBase, view(request, *args, **kwargs))
 
     async def arun(
@@ -151,35 +146,44 @@ class Route:
             raise
         finally:
             await settle(neutral)
+        failed, logged_in_user = self._apply(state, decision)
+        if failed:
+            await alogin_failed(state, self.strategy, neutral)
+        elif logged_in_user is not _NOBODY:
+            await alogged_in(state, logged_in_user)
         if type(decision) is Respond:
-            result = decision.result
-            if result is not None and not result.ok:
-                await alogin_failed(state, self.strategy, neutral)
-            elif result is not None and self.options.session:
-                set_user(state, result.user, result.info)
-                await alogged_in(state, result.user)
             return respond(decision)
         if type(decision) is Handoff:
-            if _all_failed(decision.result):
-                await alogin_failed(state, self.strategy, neutral)
             assert self.callback is not None
             return cast(
                 HttpResponseBase, await maybe_await(self.callback(request, decision.result))
             )
-        assert type(decision) is Proceed
-        if decision.authenticated and self._apply(state, decision):
-            await alogged_in(state, decision.user)
         return cast(HttpResponseBase, await view(request, *args, **kwargs))
 
-    @staticmethod
-    def _apply(state: RequestState, decision: Proceed) -> bool:
-        """Put the authenticated user on the request; True when it was logged in."""
+    def _apply(self, state: RequestState, decision: Decision) -> tuple[bool, Any]:
+        """Put an authenticated user on the request; `(failed, user logged in or _NOBODY)`,
+        so the caller sends Django's signals (sync or async)."""
+        if type(decision) is Respond:
+            result = decision.result
+            if result is None:
+                return False, _NOBODY
+            if not result.ok:
+                return True, _NOBODY
+            if not self.options.session:
+                return False, _NOBODY
+            set_user(state, result.user, result.info)  # logged in before a success redirect
+            return False, result.user
+        if type(decision) is Handoff:
+            return _all_failed(decision.result), _NOBODY
+        assert type(decision) is Proceed
+        if not decision.authenticated:
+            return False, _NOBODY
         if decision.assign_property:
             setattr(state.request, decision.assign_property, decision.user)
             state.request.auth_info = decision.info
-            return False
+            return False, _NOBODY
         set_user(state, decision.user, decision.info)
-        return decision.logged_in
+        return False, decision.user if decision.logged_in else _NOBODY
 
 
 def _all_failed(result: AuthResult[Any]) -> bool:
