@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
-from passport_py._async import call, is_async_callable
-from passport_py.decisions import Decision
+from passport_py._async import call, is_async_callable, maybe_await
+from passport_py.cookies import Cookie
+from passport_py.decisions import Decision, Proceed, Respond
 from passport_py.engine import StrategySpec, run_authentication
 from passport_py.errors import (
     ConfigurationError,
@@ -19,7 +20,7 @@ from passport_py.errors import (
 from passport_py.options import DEFAULT_OPTIONS, AuthenticateOptions
 from passport_py.request import AuthRequest
 from passport_py.session_manager import SessionManager
-from passport_py.strategy import Strategy
+from passport_py.strategy import PersistentLogin, Strategy
 
 __all__ = ["Authenticator"]
 
@@ -239,12 +240,53 @@ class Authenticator(Generic[UserT]):
             fresh=fresh,
         )
 
-    async def logout(self, request: AuthRequest, *, keep_session_info: bool = False) -> None:
-        """Remove the user from the session and regenerate it."""
+    async def logout(
+        self, request: AuthRequest, *, keep_session_info: bool = False
+    ) -> tuple[Cookie, ...]:
+        """Remove the user from the session and regenerate it.
+
+        Returns the cookies the registered strategies set on logout (remember-me deletes its
+        own); the adapters put them on the response.
+        """
         session = request.session
         if session is None:
             raise SessionRequiredError(request.session_required_hint(), for_login=False)
         self.sessions.logout(session, keep_session_info=keep_session_info)
+        cookies: tuple[Cookie, ...] = ()
+        for strategy in self._strategies.values():
+            cookies += tuple(await maybe_await(strategy.logout(request)))
+        return cookies
+
+    async def remember(self, request: AuthRequest, user: UserT) -> tuple[Cookie, ...]:
+        """The cookie that lets `user` back in after the session ends (`RememberMeStrategy`).
+
+        The adapters' `login(..., remember=True)` and the `remember=` authenticate option call
+        this; it needs exactly one registered strategy that can remember a login.
+        """
+        found = [s for s in self._strategies.values() if isinstance(s, PersistentLogin)]
+        if len(found) != 1:
+            raise ConfigurationError(
+                "remembering a login needs one registered RememberMeStrategy "
+                f"(found {len(found)}): passport.use(RememberMeStrategy(verify, issue))"
+            )
+        return tuple(await found[0].remember(request, user))
+
+    async def recall(
+        self, request: AuthRequest, strategies: StrategySpec
+    ) -> tuple[UserT | None, tuple[Cookie, ...]]:
+        """Run `strategies` (remember-me) on a request whose session holds no login.
+
+        The adapters' `restore_with=` setting calls this. A success logs the user into the
+        session (not fresh, as the strategy says) and returns them; a pass or a failure leaves
+        the request anonymous, never answered with an error. Either way the strategies' cookies
+        (a rotated token, a deleted one) are returned for the response.
+        """
+        decision = await run_authentication(self, request, strategies, _RECALL_OPTIONS)
+        if type(decision) is Proceed:
+            return (decision.user if decision.authenticated else None), decision.cookies
+        if type(decision) is Respond:
+            return None, decision.cookies
+        return None, ()
 
     async def restore(self, request: AuthRequest) -> UserT | None:
         """The user the request's session holds, deserialized; None when nobody is logged in.
@@ -259,6 +301,9 @@ class Authenticator(Generic[UserT]):
         if user is None:
             self.sessions.forget_user(session)
         return user
+
+
+_RECALL_OPTIONS = AuthenticateOptions()
 
 
 def _register(chain: _Chain, fn: Callable[..., Any] | None, pass_request: bool) -> Any:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeAlias, TypeVar
 
+from passport_py.cookies import Cookie
 from passport_py.errors import reason_phrase
 from passport_py.outcomes import Challenge
 
@@ -31,6 +32,10 @@ class Proceed:
     `authenticated` is True when a strategy succeeded; then `user` is the user and `info` the
     (transformed) auth info, or None with `auth_info=False`. With `assign_property` the user
     belongs on that request property and nobody was logged in.
+
+    The adapter puts `cookies` on the view's response and, when `vary` names request headers
+    the strategies read (`Authorization`), adds them to `Vary` and `Cache-Control: no-store`
+    unless the view set its own.
     """
 
     user: Any = None
@@ -38,6 +43,8 @@ class Proceed:
     authenticated: bool = False
     logged_in: bool = False
     assign_property: str | None = None
+    cookies: tuple[Cookie, ...] = ()
+    vary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +54,7 @@ class Respond:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
     body: str = ""
+    cookies: tuple[Cookie, ...] = ()
     #: The authentication behind this answer, when there was one: every strategy failed
     #: (`result.ok` False), or a user logged in before a redirect (`result.user`). Adapters use
     #: it to signal logins and failures; equality compares only what the client receives.
@@ -108,8 +116,7 @@ def redirect_response(url: str, status: int = 302) -> Respond:
 
 
 def status_response(status: int, challenges: Sequence[str] = ()) -> Respond:
-    """A failure: the reason phrase as body, one `WWW-Authenticate` per challenge on a 401."""
+    """A failure: the reason phrase as body, one `WWW-Authenticate` per challenge given."""
     headers: list[tuple[str, str]] = [("Content-Type", "text/plain; charset=utf-8"), NO_STORE]
-    if status == 401:
-        headers.extend(("WWW-Authenticate", c) for c in challenges)
+    headers.extend(("WWW-Authenticate", c) for c in challenges)
     return Respond(status, tuple(headers), reason_phrase(status))

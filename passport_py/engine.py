@@ -12,11 +12,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from passport_py._async import maybe_await
+from passport_py.cookies import Cookie
 from passport_py.decisions import (
     AuthResult,
     Decision,
     Handoff,
     Proceed,
+    Respond,
     redirect_response,
     status_response,
 )
@@ -24,6 +26,7 @@ from passport_py.errors import AuthenticationError, BadRequest, SessionRequiredE
 from passport_py.options import AuthenticateOptions, FlashOption
 from passport_py.outcomes import Fail, Pass, Redirect, Success
 from passport_py.redirects import is_safe_redirect
+from passport_py.request import media_type
 from passport_py.strategy import Strategy
 
 if TYPE_CHECKING:
@@ -48,8 +51,11 @@ async def run_authentication(
     """Try each strategy in order; the first success, redirect, pass or error ends the chain."""
     chain = [strategies] if isinstance(strategies, str | Strategy) else list(strategies)
     failures: list[Fail] = []
+    vary: tuple[str, ...] = ()
     for layer in chain:
         strategy = passport.strategy(layer)
+        if strategy.vary:
+            vary = _union(vary, strategy.vary)
         try:
             outcome = await maybe_await(strategy.authenticate(request, options))
         except BadRequest as exc:
@@ -63,17 +69,37 @@ async def run_authentication(
         elif type(outcome) is Success:
             if callback:
                 return Handoff(AuthResult(user=outcome.user, info=outcome.info))
-            return await _succeeded(passport, request, outcome, options)
+            return await _succeeded(
+                passport, request, outcome, options, _cookies_of(failures, outcome), vary
+            )
         elif type(outcome) is Redirect:
             return redirect_response(outcome.url, outcome.status)
         elif type(outcome) is Pass:
-            return _PROCEED
+            cookies = _cookies_of(failures, outcome)
+            return Proceed(cookies=cookies, vary=vary) if cookies or vary else _PROCEED
         else:
             raise TypeError(
                 f"strategy {type(strategy).__name__}.authenticate returned {outcome!r}; "
                 "return self.success(...), self.fail(...), self.redirect(...) or self.pass_()"
             )
-    return _all_failed(passport, request, failures, options, callback=callback)
+    return _all_failed(passport, request, failures, options, vary, callback=callback)
+
+
+def _union(names: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
+    return names + tuple(n for n in more if n not in names)
+
+
+def _cookies_of(failures: list[Fail], last: Success[Any] | Pass) -> tuple[Cookie, ...]:
+    if not failures:
+        return last.cookies
+    return tuple(c for f in failures for c in f.cookies) + last.cookies
+
+
+def _with_vary(response: Respond, vary: tuple[str, ...], cookies: tuple[Cookie, ...]) -> Respond:
+    if not vary and not cookies:
+        return response
+    headers = response.headers + ((("Vary", ", ".join(vary)),) if vary else ())
+    return replace(response, headers=headers, cookies=response.cookies + cookies)
 
 
 async def _succeeded(
@@ -81,6 +107,8 @@ async def _succeeded(
     request: AuthRequest,
     outcome: Success[Any],
     options: AuthenticateOptions,
+    cookies: tuple[Cookie, ...],
+    vary: tuple[str, ...],
 ) -> Decision:
     user = outcome.user
     info = {} if outcome.info is None else outcome.info
@@ -89,10 +117,14 @@ async def _succeeded(
             passport, request, options.success_flash, options.success_message, info, "success"
         )
         auth_info = await passport.transform(info, request) if options.auth_info else None
-        return Proceed(user, auth_info, True, False, options.assign_property)
+        return Proceed(user, auth_info, True, False, options.assign_property, cookies, vary)
 
     if options.session:
-        await passport.login(request, user, keep_session_info=options.keep_session_info)
+        await passport.login(
+            request, user, keep_session_info=options.keep_session_info, fresh=outcome.fresh
+        )
+        if options.remember and await _wants_remember(request, options.remember):
+            cookies += await passport.remember(request, user)
     # Flash after the login: Passport flashes first and loses it to the regeneration.
     _flash_and_message(
         passport, request, options.success_flash, options.success_message, info, "success"
@@ -105,8 +137,28 @@ async def _succeeded(
     elif options.success_redirect:
         target = options.success_redirect
     if target is not None:
-        return replace(redirect_response(target), result=AuthResult(user=user, info=auth_info))
-    return Proceed(user, auth_info, True, options.session)
+        response = replace(redirect_response(target), result=AuthResult(user=user, info=auth_info))
+        return _with_vary(response, vary, cookies)
+    return Proceed(user, auth_info, True, options.session, None, cookies, vary)
+
+
+_YES = frozenset({"1", "on", "true", "yes"})
+
+
+async def _wants_remember(request: AuthRequest, remember: bool | str) -> bool:
+    """`remember=True`, or the login form / JSON body's `remember` field is ticked."""
+    if remember is True:
+        return True
+    name = str(remember)
+    kind = media_type(request)
+    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values = (await request.form()).getlist(name)
+        return len(values) == 1 and str(values[0]).lower() in _YES
+    if kind == "application/json" or kind.endswith("+json"):
+        data = await request.json()
+        value = data.get(name) if isinstance(data, dict) else None
+        return value is True or (isinstance(value, str) and value.lower() in _YES)
+    return False
 
 
 def _return_to(passport: Authenticator[Any], request: AuthRequest) -> str | None:
@@ -124,6 +176,7 @@ def _all_failed(
     request: AuthRequest,
     failures: list[Fail],
     options: AuthenticateOptions,
+    vary: tuple[str, ...],
     *,
     callback: bool,
 ) -> Decision:
@@ -136,13 +189,23 @@ def _all_failed(
     _flash_and_message(
         passport, request, options.failure_flash, options.failure_message, first, "error"
     )
+    cookies = tuple(c for f in failures for c in f.cookies)
     if options.failure_redirect:
-        return replace(redirect_response(options.failure_redirect), result=failed)
+        response = replace(redirect_response(options.failure_redirect), result=failed)
+        return _with_vary(response, vary, cookies)
     status = next((f.status for f in failures if f.status), None) or 401
-    challenges = [f.challenge for f in failures if isinstance(f.challenge, str)]
+    # On a 401 every string challenge is a WWW-Authenticate value (Passport); on another
+    # status only those of the failures that chose it and asked for the header (RFC 6750's
+    # 400 invalid_request and 403 insufficient_scope).
+    challenges = [
+        f.challenge
+        for f in failures
+        if isinstance(f.challenge, str)
+        and (status == 401 or (f.www_authenticate and f.status == status))
+    ]
     if options.fail_with_error:
         raise AuthenticationError(status, challenges)
-    return replace(status_response(status, challenges), result=failed)
+    return _with_vary(replace(status_response(status, challenges), result=failed), vary, cookies)
 
 
 def _message_of(source: Any) -> str | None:

@@ -82,7 +82,8 @@ class AuthenticationError(PassportError):
     """Every strategy failed and `fail_with_error=True`: hand the failure to the app.
 
     `status` is the HTTP status the engine decided on, `challenges` the string challenges
-    (the `WWW-Authenticate` values when the status is 401), `message` the reason phrase.
+    (the `WWW-Authenticate` values: all of them on a 401, on another status those of
+    the failures that chose it), `message` the reason phrase.
     """
 
     def __init__(self, status: int = 401, challenges: Sequence[str] = ()) -> None:
@@ -94,6 +95,4 @@ class AuthenticationError(PassportError):
     @property
     def headers(self) -> list[tuple[str, str]]:
         """The `WWW-Authenticate` headers to send with this error (one per challenge)."""
-        if self.status != 401:
-            return []
         return [("WWW-Authenticate", c) for c in self.challenges]

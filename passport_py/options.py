@@ -38,6 +38,9 @@ class AuthenticateOptions:
     fail_with_error: bool = False
     assign_property: str | None = None
     auth_info: bool = True
+    #: Also issue a remember-me cookie on a session login: True always, or the name of a
+    #: form / JSON field ("remember_me") the user ticks. Needs a registered RememberMeStrategy.
+    remember: bool | str = False
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
     @classmethod
@@ -56,6 +59,11 @@ class AuthenticateOptions:
         for flag in ("session", "keep_session_info", "fail_with_error", "auth_info"):
             if flag in known and not isinstance(known[flag], bool):
                 raise ConfigurationError(f"authenticate option {flag}= must be True or False")
+        remember = known.get("remember", False)
+        if not isinstance(remember, bool | str) or remember == "":
+            raise ConfigurationError(
+                "authenticate option remember= takes True or the name of a form field"
+            )
         for flash in ("success_flash", "failure_flash"):
             value = known.get(flash)
             if isinstance(value, Mapping) and not set(value) <= {"type", "message"}:

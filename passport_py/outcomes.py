@@ -6,8 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeAlias, TypeVar
 
+from passport_py.cookies import Cookie
+
 __all__ = [
     "Challenge",
+    "Cookies",
     "Fail",
     "Outcome",
     "Pass",
@@ -24,21 +27,38 @@ UserT = TypeVar("UserT")
 #: (usually `{"message": ..., "type": ...}`) feeds flash and messages and never becomes a header.
 Challenge: TypeAlias = str | Mapping[str, Any] | None
 
+#: Cookies an outcome sets or deletes (remember-me's); the adapter puts them on whatever
+#: response the request ends with.
+Cookies: TypeAlias = tuple[Cookie, ...]
+
 
 @dataclass(frozen=True, slots=True)
 class Success(Generic[UserT]):
-    """The strategy authenticated `user`; `info` becomes the request's auth info."""
+    """The strategy authenticated `user`; `info` becomes the request's auth info.
+
+    `fresh=False` marks a login the user did not just prove (a remember-me cookie): session
+    logins record it and `fresh_login_required` views refuse it. `cookies` go on the response.
+    """
 
     user: UserT
     info: Any = None
+    cookies: Cookies = ()
+    fresh: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class Fail:
-    """The strategy could not authenticate; the engine tries the next strategy in the chain."""
+    """The strategy could not authenticate; the engine tries the next strategy in the chain.
+
+    `cookies` go on the response.
+    """
 
     challenge: Challenge = None
     status: int | None = None
+    cookies: Cookies = ()
+    #: Send a str challenge as `WWW-Authenticate` even when the answer is not a 401 (RFC
+    #: 6750's 400 `invalid_request` and 403 `insufficient_scope`). Passport sends it on 401 only.
+    www_authenticate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +72,8 @@ class Redirect:
 @dataclass(frozen=True, slots=True)
 class Pass:
     """No decision: the request goes on to the view unauthenticated; ends the chain."""
+
+    cookies: Cookies = ()
 
 
 Outcome: TypeAlias = Success[Any] | Fail | Redirect | Pass

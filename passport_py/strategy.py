@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
-from passport_py.outcomes import Challenge, Fail, Outcome, Pass, Redirect, Success
+from passport_py.outcomes import Challenge, Cookies, Fail, Outcome, Pass, Redirect, Success
 
 if TYPE_CHECKING:
     from passport_py.options import AuthenticateOptions
     from passport_py.request import AuthRequest
 
-__all__ = ["Strategy"]
+__all__ = ["PersistentLogin", "Strategy"]
 
 UserT = TypeVar("UserT")
 _PASS = Pass()
@@ -26,6 +26,9 @@ class Strategy:
     """
 
     name: ClassVar[str | None] = None
+    #: Request headers the strategy reads credentials from (`("Authorization",)`). Responses
+    #: to requests it authenticated name them in `Vary` and are not stored by caches.
+    vary: ClassVar[tuple[str, ...]] = ()
 
     def authenticate(
         self, request: AuthRequest, options: AuthenticateOptions
@@ -34,18 +37,32 @@ class Strategy:
         raise NotImplementedError(f"{type(self).__name__}.authenticate must be overridden")
 
     @staticmethod
-    def success(user: UserT, info: Any = None) -> Success[UserT]:
-        """Report that `user` is authenticated; `info` becomes the request's auth info."""
-        return Success(user, info)
+    def success(
+        user: UserT, info: Any = None, *, cookies: Cookies = (), fresh: bool = True
+    ) -> Success[UserT]:
+        """Report that `user` is authenticated; `info` becomes the request's auth info.
+
+        `fresh=False` for a login the user did not just prove; `cookies` go on the response.
+        """
+        return Success(user, info, cookies, fresh)
 
     @staticmethod
-    def fail(challenge: Challenge | int = None, status: int | None = None) -> Fail:
-        """Report a failure; a str challenge is a `WWW-Authenticate` value, an int the status."""
+    def fail(
+        challenge: Challenge | int = None,
+        status: int | None = None,
+        *,
+        cookies: Cookies = (),
+        www_authenticate: bool = False,
+    ) -> Fail:
+        """Report a failure; a str challenge is a `WWW-Authenticate` value, an int the status.
+
+        The challenge is sent on a 401, or whatever the status with `www_authenticate=True`.
+        """
         if isinstance(challenge, bool):
             raise TypeError("fail() takes a challenge (str or mapping) or a status (int)")
         if isinstance(challenge, int):
-            return Fail(None, challenge)
-        return Fail(challenge, status)
+            return Fail(None, challenge, cookies)
+        return Fail(challenge, status, cookies, www_authenticate)
 
     @staticmethod
     def redirect(url: str, status: int = 302) -> Redirect:
@@ -53,6 +70,20 @@ class Strategy:
         return Redirect(url, status)
 
     @staticmethod
-    def pass_() -> Pass:
-        """Make no decision: the request continues unauthenticated."""
-        return _PASS
+    def pass_(*, cookies: Cookies = ()) -> Pass:
+        """Make no decision: the request goes on unauthenticated (`cookies` on the response)."""
+        return Pass(cookies) if cookies else _PASS
+
+    def logout(self, request: AuthRequest) -> Cookies | Awaitable[Cookies]:
+        """Called on every logout: the cookies this strategy sets then (remember-me deletes its
+        cookie and forgets its token). Most strategies keep nothing: `()`."""
+        return ()
+
+
+@runtime_checkable
+class PersistentLogin(Protocol):
+    """A strategy that can let a user back in after the session ends (remember-me)."""
+
+    async def remember(self, request: AuthRequest, user: Any) -> Cookies:
+        """Start a persistent login for `user`: the cookies that carry it."""
+        ...

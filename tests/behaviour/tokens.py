@@ -1,0 +1,225 @@
+"""The token-strategy app in Starlette, Flask and Django: one set of routes, any passport.
+
+`token_client(framework, passport)` serves these routes with the given passport, so a test
+registers the strategy it wants under one of the names of `ROUTES` (configured as it likes)
+and drives the same requests through every framework:
+
+- `GET|POST /tokens/<route>`: `authenticate(ROUTES[route], session=False)`; answers
+  `{"user": <username or null>, "info": <auth info>}`.
+- `GET /tokens/who`: `{"user": <logged-in username or null>, "fresh": <bool>}` (the session).
+- `POST /tokens/login`: `authenticate("local", remember="remember_me")`, then `/tokens/who`.
+- `POST /tokens/logout`: logs out, answers `{"user": null}`.
+
+`restore_with=("remember-me",)` configures the adapter to try those strategies on requests
+whose session holds no login (the remember-me cookie).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import django_project  # noqa: F401 - configures Django before anything below uses it
+import flask
+import httpx
+from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.test import override_settings
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django_project import passports
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from behaviour.common import username
+from passport_py import Authenticator
+from passport_py.adapters import django as dj
+from passport_py.adapters import flask as fl
+from passport_py.adapters import starlette as st
+
+SECRET = "token-tests-secret-5d0c2e91af37"
+
+#: Route name -> the strategy (or chain) it authenticates with, always `session=False`.
+ROUTES: dict[str, str | list[str]] = {
+    "basic": "basic",
+    "digest": "digest",
+    "bearer": "bearer",
+    "apikey": "apikey",
+    "jwt": "jwt",
+    "custom": "custom",
+    "anonymous": "anonymous",
+    "jwt-or-anonymous": ["jwt", "anonymous"],
+    "bearer-or-anonymous": ["bearer", "anonymous"],
+    "basic-or-bearer": ["basic", "bearer"],
+    "remember-me": "remember-me",
+}
+
+FRAMEWORKS = ("starlette", "flask", "django")
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+def _answer(user: Any, info: Any) -> dict[str, Any]:
+    return {"user": username(user), "info": _jsonable(info)}
+
+
+def _who(user: Any, session: Any) -> dict[str, Any]:
+    """The logged-in user and whether the login is fresh (read as the session stores it)."""
+    entry = session.get("passport") if session is not None else None
+    fresh = not isinstance(entry, dict) or entry.get("fresh", True) is not False
+    return {"user": username(user), "fresh": fresh}
+
+
+# -- Starlette ----------------------------------------------------------------------------
+
+
+def _starlette_routes() -> list[Route]:
+    routes = []
+    for name, spec in ROUTES.items():
+
+        @st.authenticate(spec, session=False)
+        async def protected(request: Request) -> Response:
+            return JSONResponse(_answer(request.user, request.auth.info))
+
+        routes.append(Route(f"/tokens/{name}", protected, methods=["GET", "POST"]))
+
+    async def who(request: Request) -> Response:
+        return JSONResponse(_who(request.user, request.scope.get("session")))
+
+    @st.authenticate("local", remember="remember_me", success_redirect="/tokens/who")
+    async def log_in(request: Request) -> Response:  # pragma: no cover - redirects
+        return JSONResponse({})
+
+    async def log_out(request: Request) -> Response:
+        await st.logout(request)
+        return JSONResponse({"user": None})
+
+    return [
+        *routes,
+        Route("/tokens/who", who),
+        Route("/tokens/login", log_in, methods=["POST"]),
+        Route("/tokens/logout", log_out, methods=["POST"]),
+    ]
+
+
+def _starlette_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> Starlette:
+    extra: dict[str, Any] = {"restore_with": tuple(restore_with)} if restore_with else {}
+    return Starlette(
+        routes=_starlette_routes(),
+        middleware=[
+            Middleware(SessionMiddleware, secret_key=SECRET),
+            Middleware(st.PassportMiddleware, passport=passport, **extra),
+        ],
+    )
+
+
+# -- Flask --------------------------------------------------------------------------------
+
+
+def _flask_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> flask.Flask:
+    app = flask.Flask(__name__)
+    app.secret_key = SECRET
+    extra: dict[str, Any] = {"restore_with": tuple(restore_with)} if restore_with else {}
+    fl.FlaskPassport(app, passport, **extra)
+    for name, spec in ROUTES.items():
+
+        @fl.authenticate(spec, session=False)
+        def protected() -> Any:
+            return _answer(fl.current_user._get_current_object(), flask.g.get("auth_info"))
+
+        app.add_url_rule(f"/tokens/{name}", f"protected-{name}", protected, methods=["GET", "POST"])
+
+    @app.get("/tokens/who")
+    def who() -> Any:
+        return _who(fl.current_user._get_current_object(), flask.session)
+
+    @app.post("/tokens/login")
+    @fl.authenticate("local", remember="remember_me", success_redirect="/tokens/who")
+    def log_in() -> Any:  # pragma: no cover - redirects
+        return {}
+
+    @app.post("/tokens/logout")
+    def log_out() -> Any:
+        fl.logout()
+        return {"user": None}
+
+    return app
+
+
+# -- Django -------------------------------------------------------------------------------
+
+
+def _django_protected(spec: str | list[str]) -> Any:
+    @csrf_exempt
+    @dj.authenticate(spec, session=False)
+    def protected(request: HttpRequest) -> HttpResponse:
+        return JsonResponse(_answer(request.user, getattr(request, "auth_info", None)))
+
+    return protected
+
+
+def _django_who(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(_who(request.user, request.session))
+
+
+@csrf_exempt
+@dj.authenticate("local", remember="remember_me", success_redirect="/tokens/who")
+def _django_login(request: HttpRequest) -> HttpResponse:  # pragma: no cover - redirects
+    return JsonResponse({})
+
+
+@csrf_exempt
+def _django_logout(request: HttpRequest) -> HttpResponse:
+    dj.logout(request)
+    return JsonResponse({"user": None})
+
+
+urlpatterns = [
+    *(path(f"tokens/{name}", _django_protected(spec)) for name, spec in ROUTES.items()),
+    path("tokens/who", _django_who),
+    path("tokens/login", _django_login),
+    path("tokens/logout", _django_logout),
+]
+
+
+def _django_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> WSGIHandler:
+    passports.current = passport
+    with override_settings(PASSPORT_RESTORE_WITH=list(restore_with)):
+        return WSGIHandler()  # loads the middleware (and these settings) now
+
+
+# -- clients ------------------------------------------------------------------------------
+
+
+def token_client(
+    framework: str,
+    passport: Authenticator[Any],
+    *,
+    restore_with: Sequence[str] = (),
+    base_url: str = "http://testserver",
+) -> httpx.Client:
+    """A client for the token app of `framework` served with `passport`."""
+    if framework == "starlette":
+        return TestClient(
+            _starlette_app(passport, restore_with), base_url=base_url, follow_redirects=False
+        )
+    app: Any = (
+        _flask_app(passport, restore_with)
+        if framework == "flask"
+        else _django_app(passport, restore_with)
+    )
+    return httpx.Client(
+        transport=httpx.WSGITransport(app=app), base_url=base_url, follow_redirects=False
+    )
