@@ -118,6 +118,12 @@ def outcome_from_verify(result: Any, status: int | None = None) -> Success[Any] 
     """
     if result is None or result is False:
         return Fail(None, status)
+    if isinstance(result, Success | Fail | Redirect | Pass):
+        # Taken for a user it would log a `Fail` in: say what a verify returns instead.
+        raise TypeError(
+            f"a verify callable returned {result!r}; return the user, None/False, "
+            "Verified(user, info) or Rejected(message)"
+        )
     if isinstance(result, Verified):
         return Success(result.user, result.info)
     if isinstance(result, Rejected):

@@ -10,6 +10,9 @@ and drives the same requests through every framework:
 - `POST /tokens/login`: `authenticate("local", remember="remember_me")`, then `/tokens/who`.
 - `POST /tokens/logout`: logs out, answers `{"user": null}`.
 
+Flask and Django are served through `ServerTransport`, which hands them headers as a WSGI
+server would (Latin-1, repeats joined), so the bad-input corpus reaches them as sent.
+
 `restore_with=("remember-me",)` configures the adapter to try those strategies on requests
 whose session holds no login (the remember-me cookie).
 """
@@ -36,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from behaviour.common import username
 from passport_py import Authenticator
@@ -77,9 +81,10 @@ def _answer(user: Any, info: Any) -> dict[str, Any]:
 
 def _who(user: Any, session: Any) -> dict[str, Any]:
     """The logged-in user and whether the login is fresh (read as the session stores it)."""
+    name = username(user)  # first: resolving a lazy user may log in from remember-me
     entry = session.get("passport") if session is not None else None
     fresh = not isinstance(entry, dict) or entry.get("fresh", True) is not False
-    return {"user": username(user), "fresh": fresh}
+    return {"user": name, "fresh": fresh}
 
 
 # -- Starlette ----------------------------------------------------------------------------
@@ -203,6 +208,35 @@ def _django_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> WS
 # -- clients ------------------------------------------------------------------------------
 
 
+class ServerTransport(httpx.BaseTransport):
+    """Serves a WSGI app as gunicorn and Werkzeug's server do: header bytes decoded as Latin-1
+    (PEP 3333), a repeated header joined into one comma-separated value.
+
+    httpx's WSGITransport decodes headers as ASCII (non-ASCII bytes raise in the client) and
+    keeps only the last copy of a repeated header, so it cannot send the bad-input corpus.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        builder = EnvironBuilder(
+            path=request.url.path,
+            base_url=f"{request.url.scheme}://{request.url.netloc.decode('ascii')}",
+            query_string=request.url.query.decode("latin-1"),
+            method=request.method,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+            data=request.content,
+        )
+        try:
+            app_iter, status, headers = run_wsgi_app(self.app, builder.get_environ(), True)
+            body = b"".join(app_iter)
+        finally:
+            builder.close()
+        return httpx.Response(int(status.split()[0]), headers=list(headers.items()), content=body)
+
+
 def token_client(
     framework: str,
     passport: Authenticator[Any],
@@ -220,6 +254,4 @@ def token_client(
         if framework == "flask"
         else _django_app(passport, restore_with)
     )
-    return httpx.Client(
-        transport=httpx.WSGITransport(app=app), base_url=base_url, follow_redirects=False
-    )
+    return httpx.Client(transport=ServerTransport(app), base_url=base_url, follow_redirects=False)

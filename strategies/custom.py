@@ -1,0 +1,64 @@
+"""`CustomStrategy`: a strategy made from one function of the request, with no subclass."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from passport_py._async import call
+from passport_py.errors import ConfigurationError
+from passport_py.options import AuthenticateOptions
+from passport_py.outcomes import Fail, Outcome, Pass, Redirect, Success, outcome_from_verify
+from passport_py.request import AuthRequest
+from passport_py.strategy import Strategy
+
+__all__ = ["CustomStrategy"]
+
+Check = Callable[..., Any | Awaitable[Any]]
+
+_OUTCOMES = (Success, Fail, Redirect, Pass)
+
+
+class CustomStrategy(Strategy):
+    """Authenticate with `fn(request)` (or `fn(request, options)` with `pass_options=True`).
+
+    `fn`, sync or async, returns what a verify returns: the user, None/False (401),
+    `Verified(user, info)` or `Rejected(message, **info)`; raising is an error. It may also
+    return an outcome (`Fail(challenge, status)`, `Pass()`, ...), used as is. `name` is the name
+    `passport.use()` registers it under; `vary` lists the request headers `fn` reads
+    credentials from, so caches keep responses apart.
+    """
+
+    name = "custom"
+
+    def __init__(
+        self,
+        fn: Check,
+        name: str = "custom",
+        *,
+        pass_options: bool = False,
+        vary: Sequence[str] = (),
+    ) -> None:
+        if not callable(fn):
+            raise TypeError("CustomStrategy requires a callable")
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError("CustomStrategy needs a non-empty name, such as 'api-key'")
+        self.fn = fn
+        self.pass_options = pass_options
+        # `name` and `vary` are ClassVars on Strategy because most strategies fix them; this
+        # one is configured per instance, so the instance values shadow them, and
+        # `passport.use(CustomStrategy(fn, "partner"))` registers it as "partner".
+        self.name = name  # type: ignore[misc]
+        self.vary = tuple(vary)  # type: ignore[misc]
+
+    async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
+        """Call `fn` and map what it returns to an outcome."""
+        if self.pass_options:
+            result = await call(self.fn, request, options)
+        else:
+            result = await call(self.fn, request)
+        if isinstance(result, _OUTCOMES):
+            # Never a "user": treating a returned Fail as the authenticated user would let
+            # every request in.
+            return result
+        return outcome_from_verify(result)
