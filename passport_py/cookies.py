@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from http.cookies import SimpleCookie
+import re
 from typing import Literal
 
 __all__ = ["Cookie"]
 
 SameSite = Literal["lax", "strict", "none"]
+
+# RFC 6265 §4.1.1: a cookie name is a token; a value is cookie-octets (no quotes, spaces,
+# commas, semicolons or backslashes), which is all the values passport_py makes contain.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_COOKIE_OCTETS = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,19 +44,19 @@ class Cookie:
 
     def header_value(self) -> str:
         """The `Set-Cookie` header value (for adapters that write raw headers)."""
-        jar: SimpleCookie = SimpleCookie()
-        jar[self.name] = self.value
-        morsel = jar[self.name]
+        if not _COOKIE_OCTETS.fullmatch(self.value) or not _TOKEN.fullmatch(self.name):
+            raise ValueError(f"cookie {self.name!r} has a name or value a header cannot carry")
+        parts = [f"{self.name}={self.value}"]
         if self.max_age is not None:
-            morsel["max-age"] = self.max_age
             if self.max_age == 0:
-                morsel["expires"] = "Thu, 01 Jan 1970 00:00:00 GMT"
-        morsel["path"] = self.path
+                parts.append("expires=Thu, 01 Jan 1970 00:00:00 GMT")
+            parts.append(f"Max-Age={self.max_age}")
+        parts.append(f"Path={self.path}")
         if self.domain:
-            morsel["domain"] = self.domain
+            parts.append(f"Domain={self.domain}")
         if self.secure:
-            morsel["secure"] = True
+            parts.append("Secure")
         if self.httponly:
-            morsel["httponly"] = True
-        morsel["samesite"] = self.samesite.capitalize()
-        return morsel.OutputString()
+            parts.append("HttpOnly")
+        parts.append(f"SameSite={self.samesite.capitalize()}")
+        return "; ".join(parts)

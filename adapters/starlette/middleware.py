@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
@@ -12,12 +12,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from passport_py.adapters.starlette._request import StarletteAuthRequest
 from passport_py.authenticator import Authenticator
-from passport_py.errors import ConfigurationError
+from passport_py.cookies import Cookie
+from passport_py.engine import StrategySpec
+from passport_py.errors import ConfigurationError, SessionRequiredError
+from passport_py.strategy import Strategy
 
 __all__ = ["PassportCredentials", "PassportMiddleware"]
 
 STATE_KEY = "passport"
 TOUCHED_KEY = "passport.session_used"
+PENDING_KEY = "passport.pending"
 
 
 class _SharedAnonymous(UnauthenticatedUser):
@@ -92,6 +96,7 @@ class PassportMiddleware:
         *,
         cache_headers: bool = True,
         max_body_size: int = 1024 * 1024,
+        restore_with: StrategySpec = (),
     ) -> None:
         if not isinstance(passport, Authenticator):
             raise ConfigurationError(
@@ -102,6 +107,10 @@ class PassportMiddleware:
         self.cache_headers = cache_headers
         self.state = PassportState(passport, login_url, max_body_size)
         self._sessions = passport.sessions
+        # Empty means no recall at all: the per-request path then costs one falsy check.
+        self.restore_with: StrategySpec = (
+            restore_with if isinstance(restore_with, str | Strategy) else tuple(restore_with)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -131,39 +140,140 @@ class PassportMiddleware:
                 else:
                     scope["user"] = user
                     scope["auth"] = _SESSION_CREDENTIALS
-        if self.cache_headers and kind == "http":
-            send = _private_send(scope, send)
+        if kind == "http":
+            if self.restore_with and scope["user"] is ANONYMOUS:
+                await self._recall(scope, receive)
+            # The wrapper puts the cookies and Vary of login, logout, recall and authenticate
+            # on the response; without cache headers it does only that.
+            send = _private_send(scope, send) if self.cache_headers else _pending_send(scope, send)
         await self.app(scope, receive, send)
+
+    async def _recall(self, scope: Scope, receive: Receive) -> None:
+        """Run `restore_with` (remember-me) for a request whose session holds no login.
+
+        Only on http: a websocket handshake cannot carry a rotated cookie back, and a rotation
+        the browser never receives would look like a stolen cookie on its next visit.
+        """
+        if scope.get("session") is None:
+            raise SessionRequiredError(
+                "restore_with= logs users into the session: add SessionMiddleware before "
+                "PassportMiddleware",
+                for_login=False,
+            )
+        request = StarletteAuthRequest(Request(scope, receive), self.state.max_body_size)
+        user, cookies = await self.passport.recall(request, self.restore_with)
+        if cookies:
+            queue_response_extras(scope, cookies)
+        if user is not None:
+            scope["user"] = user
+            scope["auth"] = _SESSION_CREDENTIALS
+        if user is not None or cookies:
+            # The answer now depends on the cookie it came with: never stored by a cache.
+            scope[TOUCHED_KEY] = True
+
+
+class _Pending:
+    """Cookies and `Vary` names waiting for the response (login, logout, recall, Proceed)."""
+
+    __slots__ = ("cookies", "vary")
+
+    def __init__(self) -> None:
+        self.cookies: list[Cookie] = []
+        self.vary: list[str] = []
+
+
+def queue_response_extras(
+    scope: Scope, cookies: Iterable[Cookie] = (), vary: Iterable[str] = ()
+) -> None:
+    """Have the middleware's send wrapper put `cookies` and `vary` on this request's response.
+
+    Whatever response goes out gets them, including one an exception handler builds, so a
+    rotated remember-me cookie is never lost to an error page.
+    """
+    pending = scope.get(PENDING_KEY)
+    if pending is None:
+        pending = scope[PENDING_KEY] = _Pending()
+    pending.cookies.extend(cookies)
+    known = {name.lower() for name in pending.vary}
+    for name in vary:
+        if name.lower() not in known:
+            known.add(name.lower())
+            pending.vary.append(name)
 
 
 def _private_send(scope: Scope, send: Send) -> Send:
     # A plain function handing back `send`'s awaitable: no extra coroutine per message.
     def send_wrapper(message: Message) -> Awaitable[None]:
-        if message["type"] == "http.response.start" and scope.get(TOUCHED_KEY):
-            raw = message.get("headers") or ()
-            has_cache_control = has_vary = False
-            for name, _ in raw:  # ASGI header names are lower-case bytes
-                if name == b"cache-control":
-                    has_cache_control = True
-                elif name == b"vary":
-                    has_vary = True
-            headers = list(raw)
-            if not has_cache_control:
-                headers.append((b"cache-control", b"no-store"))
-            message = {**message, "headers": headers}
-            session = scope.get("session")
-            if not has_vary and getattr(session, "accessed", None) is False:
-                # Starlette's session, unread by the app: add the `Vary: Cookie` its
-                # middleware would add if marked accessed (its MutableHeaders path costs µs).
-                headers.append((b"vary", b"Cookie"))
-            else:
-                mark_accessed = getattr(session, "mark_accessed", None)
-                if callable(mark_accessed):
-                    mark_accessed()  # Starlette's SessionMiddleware then adds `Vary: Cookie`
+        if message["type"] == "http.response.start":
+            if PENDING_KEY in scope:
+                message = _with_pending(scope, message)
+            if scope.get(TOUCHED_KEY):
+                # Inline: this runs on every logged-in request.
+                raw = message.get("headers") or ()
+                has_cache_control = has_vary = False
+                for name, _ in raw:  # ASGI header names are lower-case bytes
+                    if name == b"cache-control":
+                        has_cache_control = True
+                    elif name == b"vary":
+                        has_vary = True
+                headers = list(raw)
+                if not has_cache_control:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+                session = scope.get("session")
+                if not has_vary and getattr(session, "accessed", None) is False:
+                    # Starlette's session, unread by the app: add the `Vary: Cookie` its
+                    # middleware would add if marked accessed (its MutableHeaders path costs µs).
+                    headers.append((b"vary", b"Cookie"))
                 else:
-                    mutable = MutableHeaders(scope=message)
-                    if "cookie" not in mutable.get("vary", "").lower():
-                        mutable.add_vary_header("Cookie")
+                    mark_accessed = getattr(session, "mark_accessed", None)
+                    if callable(mark_accessed):
+                        mark_accessed()  # Starlette's SessionMiddleware then adds `Vary: Cookie`
+                    else:
+                        mutable = MutableHeaders(scope=message)
+                        if "cookie" not in mutable.get("vary", "").lower():
+                            mutable.add_vary_header("Cookie")
         return send(message)
 
     return send_wrapper
+
+
+def _pending_send(scope: Scope, send: Send) -> Send:
+    # `cache_headers=False`: only the pending cookies and Vary, never the session's headers.
+    def send_wrapper(message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start" and PENDING_KEY in scope:
+            message = _with_pending(scope, message)
+        return send(message)
+
+    return send_wrapper
+
+
+def _with_pending(scope: Scope, message: Message) -> Message:
+    """The response start with the pending cookies and `Vary` names (and `Cache-Control:
+    no-store` with those names, unless the app set its own)."""
+    # Popped, so a second PassportMiddleware around a mounted app adds nothing twice.
+    pending: _Pending = scope.pop(PENDING_KEY)
+    headers = list(message.get("headers") or ())
+    if pending.vary:
+        has_cache_control = False
+        vary_at: int | None = None
+        varies: set[str] = set()
+        for index, (name, value) in enumerate(headers):
+            if name == b"cache-control":
+                has_cache_control = True
+            elif name == b"vary":
+                vary_at = index if vary_at is None else vary_at
+                varies.update(v.strip().lower() for v in value.decode("latin-1").split(","))
+        added = [n for n in pending.vary if n.lower() not in varies]
+        if added and "*" not in varies:
+            extra = ", ".join(added).encode("latin-1")
+            if vary_at is None:
+                headers.append((b"vary", extra))
+            else:  # merged into the first: Starlette's add_vary_header reads only that one
+                headers[vary_at] = (b"vary", headers[vary_at][1] + b", " + extra)
+        if not has_cache_control:
+            headers.append((b"cache-control", b"no-store"))
+    headers.extend(
+        (b"set-cookie", cookie.header_value().encode("latin-1")) for cookie in pending.cookies
+    )
+    return {**message, "headers": headers}

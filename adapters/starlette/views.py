@@ -22,6 +22,7 @@ from passport_py.adapters.starlette.middleware import (
     TOUCHED_KEY,
     PassportCredentials,
     passport_state,
+    queue_response_extras,
 )
 from passport_py.decisions import (
     AuthResult,
@@ -33,6 +34,7 @@ from passport_py.decisions import (
     status_response,
 )
 from passport_py.engine import StrategySpec
+from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.request import pop_session_flashes
 
@@ -65,28 +67,43 @@ async def login(
     keep_session_info: bool = False,
     info: Any = None,
     fresh: bool = True,
+    remember: bool = False,
 ) -> None:
     """Log `user` in: regenerate the session and store the user (unless `session=False`).
 
-    `fresh=False` marks a login restored without credentials (remember-me).
+    `fresh=False` marks a login restored without credentials (remember-me). `remember=True`
+    also sets the remember-me cookie (needs a registered `RememberMeStrategy`); the response
+    this request ends with carries it.
     """
     state = passport_state(request)
+    if remember and not session:
+        raise ConfigurationError(
+            "login(..., remember=True) remembers a session login: drop session=False"
+        )
     if session:
         neutral = StarletteAuthRequest(request, state.max_body_size)
         await state.passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh)
         request.scope[TOUCHED_KEY] = True
+        if remember:
+            queue_response_extras(request.scope, await state.passport.remember(neutral, user))
     _set_user(request, user, info)
 
 
 async def logout(request: Request, *, keep_session_info: bool = False) -> None:
-    """Log the user out: remove them from the session and regenerate it."""
+    """Log the user out: remove them from the session and regenerate it.
+
+    Cookies the strategies drop on logout (remember-me's) go on the response this request
+    ends with.
+    """
     state = passport_state(request)
     request.scope["user"] = ANONYMOUS
     request.scope["auth"] = NO_CREDENTIALS
-    await state.passport.logout(
+    cookies = await state.passport.logout(
         StarletteAuthRequest(request, state.max_body_size), keep_session_info=keep_session_info
     )
     request.scope[TOUCHED_KEY] = True
+    if cookies:
+        queue_response_extras(request.scope, cookies)
 
 
 def pop_flashes(request: Request) -> list[tuple[str, str]]:
@@ -110,6 +127,8 @@ def _respond(decision: Respond) -> Response:
     response = Response(decision.body, decision.status)
     for name, value in decision.headers:
         response.headers.append(name, value)
+    for cookie in decision.cookies:
+        response.raw_headers.append((b"set-cookie", cookie.header_value().encode("latin-1")))
     return response
 
 
@@ -128,6 +147,9 @@ async def _apply(
         assert callback is not None
         return await maybe_await(callback(request, decision.result))
     assert type(decision) is Proceed
+    if decision.cookies or decision.vary:
+        # Through the middleware's send wrapper, so they reach whatever response goes out.
+        queue_response_extras(request.scope, decision.cookies, decision.vary)
     if decision.authenticated:
         if decision.assign_property:
             setattr(request.state, decision.assign_property, decision.user)

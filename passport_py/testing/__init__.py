@@ -101,8 +101,10 @@ class TestRequest:
         cookies: Mapping[str, str] | None = None,
         session: Session | Mapping[str, Any] | bool | None = True,
         client_ip: str | None = "127.0.0.1",
+        scheme: str = "http",
     ) -> None:
         self.method = method
+        self.scheme = scheme
         self.path = path
         self.query = MultiDict(query)
         header_items = (
@@ -143,7 +145,7 @@ class TestRequest:
     def url(self) -> str:
         """The full URL (host `testserver`)."""
         query = urlencode(self.query.items())
-        return f"http://testserver{self.path}" + (f"?{query}" if query else "")
+        return f"{self.scheme}://testserver{self.path}" + (f"?{query}" if query else "")
 
     @property
     def session(self) -> Session | None:
