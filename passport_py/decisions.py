@@ -102,9 +102,16 @@ class AuthResult(Generic[UserT]):
 
 @dataclass(frozen=True, slots=True)
 class Handoff:
-    """A custom callback was given: hand it `result` and let the app respond."""
+    """A custom callback was given: hand it `result` and let the app respond.
+
+    The adapter still puts `cookies` (a rotated remember-me token) and `vary` on the
+    callback's response, as for `Proceed`.
+    """
 
     result: AuthResult[Any]
+    # Equality compares what the callback receives.
+    cookies: tuple[Cookie, ...] = field(default=(), compare=False)
+    vary: tuple[str, ...] = field(default=(), compare=False)
 
 
 Decision: TypeAlias = Proceed | Respond | Handoff

@@ -62,13 +62,14 @@ async def run_authentication(
             outcome = Fail({"message": exc.message}, exc.status)
         except Exception as exc:
             if callback:
-                return Handoff(AuthResult(error=exc))
+                return Handoff(AuthResult(error=exc), _cookies_of(failures, None), vary)
             raise
         if type(outcome) is Fail:
             failures.append(outcome)
         elif type(outcome) is Success:
             if callback:
-                return Handoff(AuthResult(user=outcome.user, info=outcome.info))
+                result = AuthResult(user=outcome.user, info=outcome.info)
+                return Handoff(result, _cookies_of(failures, outcome), vary)
             return await _succeeded(
                 passport, request, outcome, options, _cookies_of(failures, outcome), vary
             )
@@ -89,10 +90,11 @@ def _union(names: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
     return names + tuple(n for n in more if n not in names)
 
 
-def _cookies_of(failures: list[Fail], last: Success[Any] | Pass) -> tuple[Cookie, ...]:
+def _cookies_of(failures: list[Fail], last: Success[Any] | Pass | None) -> tuple[Cookie, ...]:
+    mine = last.cookies if last is not None else ()
     if not failures:
-        return last.cookies
-    return tuple(c for f in failures for c in f.cookies) + last.cookies
+        return mine
+    return tuple(c for f in failures for c in f.cookies) + mine
 
 
 def _with_vary(response: Respond, vary: tuple[str, ...], cookies: tuple[Cookie, ...]) -> Respond:
@@ -184,7 +186,7 @@ def _all_failed(
         challenges=[f.challenge for f in failures], statuses=[f.status for f in failures]
     )
     if callback:
-        return Handoff(failed)
+        return Handoff(failed, tuple(c for f in failures for c in f.cookies), vary)
     first = failures[0].challenge if failures else None
     _flash_and_message(
         passport, request, options.failure_flash, options.failure_message, first, "error"

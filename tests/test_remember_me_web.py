@@ -68,7 +68,7 @@ def log_in(client: httpx.Client, **extra: str) -> httpx.Response:
     return response
 
 
-def returning_browser(app: App, cookie: str, **kwargs: str) -> httpx.Client:
+def returning_visitor(app: App, cookie: str, **kwargs: str) -> httpx.Client:
     client = app.fresh_client(**kwargs)
     client.cookies.set(COOKIE, cookie)
     return client
@@ -97,9 +97,9 @@ def test_the_cookie_is_secure_on_https(app: App) -> None:
     assert set_cookies(response)[COOKIE][COOKIE]["secure"] is True
 
 
-def test_a_returning_browser_is_logged_in_not_fresh_and_gets_a_rotated_cookie(app: App) -> None:
+def test_a_returning_visitor_is_logged_in_not_fresh_and_gets_a_rotated_cookie(app: App) -> None:
     cookie = remember_cookie(log_in(app.client, remember_me="on"))
-    with returning_browser(app, cookie) as browser:
+    with returning_visitor(app, cookie) as browser:
         first = browser.get("/tokens/who")
         assert first.status_code == 200
         assert first.json() == {"user": "alice", "fresh": False}
@@ -115,23 +115,23 @@ def test_a_returning_browser_is_logged_in_not_fresh_and_gets_a_rotated_cookie(ap
 
 def test_a_copied_cookie_replayed_after_rotation_ends_the_series(app: App) -> None:
     cookie = remember_cookie(log_in(app.client, remember_me="on"))
-    with returning_browser(app, cookie) as owner:
+    with returning_visitor(app, cookie) as owner:
         owner_cookie = remember_cookie(owner.get("/tokens/who"))
     series = cookie.split(":")[0]
     user_id, token = app.tokens.rows[series]
     app.tokens.rows[series] = (user_id, replace(token, rotated_at=time.time() - 60))
-    with returning_browser(app, cookie) as thief:
+    with returning_visitor(app, cookie) as thief:
         response = thief.get("/tokens/who")
         assert response.json() == {"user": None, "fresh": True}
         assert set_cookies(response)[COOKIE][COOKIE]["max-age"] == "0"
     assert series not in app.tokens.rows
-    with returning_browser(app, owner_cookie) as owner_again:
+    with returning_visitor(app, owner_cookie) as owner_again:
         assert owner_again.get("/tokens/who").json()["user"] is None
 
 
 def test_logout_deletes_the_cookie_with_its_attributes_and_revokes_it(app: App) -> None:
     cookie = remember_cookie(log_in(app.client, remember_me="on"))
-    with returning_browser(app, cookie, base_url="https://testserver") as browser:
+    with returning_visitor(app, cookie, base_url="https://testserver") as browser:
         rotated = set_cookies(browser.get("/tokens/who"))[COOKIE][COOKIE]
         response = browser.post("/tokens/logout")
         assert response.status_code == 200
@@ -141,11 +141,11 @@ def test_logout_deletes_the_cookie_with_its_attributes_and_revokes_it(app: App) 
             assert deletion[attribute] == rotated[attribute], attribute
         assert browser.get("/tokens/who").json()["user"] is None
     assert app.tokens.rows == {}
-    with returning_browser(app, rotated.value) as replay:
+    with returning_visitor(app, rotated.value) as replay:
         assert replay.get("/tokens/who").json()["user"] is None
 
 
-def test_a_browser_with_a_session_login_does_not_use_the_cookie(app: App) -> None:
+def test_a_visitor_with_a_session_login_does_not_use_the_cookie(app: App) -> None:
     log_in(app.client, remember_me="on")
     calls = len(app.tokens.calls)
     assert app.client.get("/tokens/who").json() == {"user": "alice", "fresh": True}
@@ -155,7 +155,7 @@ def test_a_browser_with_a_session_login_does_not_use_the_cookie(app: App) -> Non
 def test_a_deleted_user_behind_a_good_cookie_stays_anonymous(app: App) -> None:
     cookie = remember_cookie(log_in(app.client, remember_me="on"))
     del app.users.users[1]
-    with returning_browser(app, cookie) as browser:
+    with returning_visitor(app, cookie) as browser:
         response = browser.get("/tokens/who")
     assert response.status_code == 200 and response.json()["user"] is None
 

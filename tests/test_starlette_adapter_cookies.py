@@ -324,7 +324,7 @@ def test_without_cache_headers_the_cookies_still_go_out() -> None:
     with app.client as client:
         client.post("/login/remember")
         response = client.post("/logout")
-    assert app.set_cookies(response)[0].startswith('rm=; expires=Thu, 01 Jan 1970')
+    assert app.set_cookies(response)[0].startswith("rm=; expires=Thu, 01 Jan 1970")
     assert "cache-control" not in response.headers
 
 
@@ -361,7 +361,7 @@ def test_a_bad_cookie_is_deleted_and_the_request_stays_anonymous(restoring: App)
     response = restoring.client.get("/")
     assert response.status_code == 200
     assert response.json()["user"] is None
-    assert restoring.set_cookies(response)[0].startswith('rm=; expires=Thu, 01 Jan 1970')
+    assert restoring.set_cookies(response)[0].startswith("rm=; expires=Thu, 01 Jan 1970")
     assert response.headers["cache-control"] == "no-store"
 
 

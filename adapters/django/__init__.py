@@ -5,7 +5,8 @@ views) and `is_authenticated` (API.md section 7).
 Settings: `PASSPORT_AUTHENTICATOR = "dotted.path.to.passport"`, and
 `"passport_py.adapters.django.PassportMiddleware"` in `MIDDLEWARE` after `SessionMiddleware`,
 where Django's `AuthenticationMiddleware` would go. `request.user` is your user when logged in
-and Django's `AnonymousUser` otherwise.
+and Django's `AnonymousUser` otherwise. `PASSPORT_RESTORE_WITH = ["remember-me"]` logs in a
+request whose session holds no login with those strategies (remember-me).
 
 This module imports without configured settings; `PassportMiddleware` (a subclass of Django's
 `AuthenticationMiddleware`, whose module needs the app registry) is loaded when first used.

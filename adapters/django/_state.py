@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -13,7 +14,9 @@ from django.utils.module_loading import import_string
 
 from passport_py._async import run_sync
 from passport_py.adapters.django._request import SESSION_HINT, DjangoAuthRequest
+from passport_py.adapters.django._signals import alogged_in, logged_in
 from passport_py.authenticator import Authenticator
+from passport_py.cookies import Cookie
 
 __all__ = ["PassportConfig", "RequestState", "load_config", "load_passport", "passport_state"]
 
@@ -28,7 +31,14 @@ _NOT_INSTALLED = (
 class PassportConfig:
     """The settings `PassportMiddleware` read once when Django loaded it."""
 
-    __slots__ = ("anonymous", "cache_headers", "max_body_size", "passport", "use_messages")
+    __slots__ = (
+        "anonymous",
+        "cache_headers",
+        "max_body_size",
+        "passport",
+        "restore_with",
+        "use_messages",
+    )
 
     def __init__(
         self,
@@ -37,6 +47,7 @@ class PassportConfig:
         max_body_size: int = 1024 * 1024,
         cache_headers: bool = True,
         use_messages: bool = True,
+        restore_with: tuple[str, ...] = (),
     ) -> None:
         from django.contrib.auth.models import AnonymousUser  # needs the app registry
 
@@ -44,6 +55,8 @@ class PassportConfig:
         self.max_body_size = max_body_size
         self.cache_headers = cache_headers
         self.use_messages = use_messages
+        #: Strategies that log in a request whose session holds no login (remember-me).
+        self.restore_with = restore_with
         # A new AnonymousUser per request, as Django makes: an app that sets an attribute on
         # request.user must not change it for every other anonymous request.
         self.anonymous = AnonymousUser
@@ -98,20 +111,51 @@ def load_config() -> PassportConfig:
         max_body_size=max_body_size,
         cache_headers=bool(getattr(settings, "PASSPORT_CACHE_HEADERS", True)),
         use_messages=apps.is_installed("django.contrib.messages"),
+        restore_with=_restore_with(passport),
     )
 
 
-class RequestState:
-    """One request's user, restored from the session at most once, and whether the request
-    logged in or out (its response then must not be cached)."""
+def _restore_with(passport: Authenticator[Any]) -> tuple[str, ...]:
+    """`settings.PASSPORT_RESTORE_WITH`: names of registered strategies (default none)."""
+    names = getattr(settings, "PASSPORT_RESTORE_WITH", ())
+    if isinstance(names, str) or not isinstance(names, list | tuple):
+        raise ImproperlyConfigured(
+            "settings.PASSPORT_RESTORE_WITH must be a list of strategy names, "
+            "e.g. PASSPORT_RESTORE_WITH = ['remember-me']"
+        )
+    registered = passport.strategies
+    for name in names:
+        if not isinstance(name, str) or name not in registered:
+            known = ", ".join(repr(n) for n in sorted(registered)) or "none"
+            raise ImproperlyConfigured(
+                f"settings.PASSPORT_RESTORE_WITH names {name!r}, which is not a registered "
+                f"strategy (registered: {known}); register it with passport.use(...)"
+            )
+    return tuple(names)
 
-    __slots__ = ("config", "request", "touched", "user")
+
+class RequestState:
+    """One request's user, restored from the session at most once; whether the request logged
+    in or out (its response then must not be cached); the cookies and `Vary` names the
+    middleware puts on the response."""
+
+    __slots__ = ("config", "cookies", "request", "touched", "user", "vary")
 
     def __init__(self, config: PassportConfig, request: HttpRequest) -> None:
         self.config = config
         self.request = request
         self.user: Any = _UNSET
         self.touched = False
+        self.cookies: tuple[Cookie, ...] = ()
+        self.vary: tuple[str, ...] = ()
+
+    def add_cookies(self, cookies: Iterable[Cookie]) -> None:
+        """Cookies for the response; a later one replaces an earlier one of the same name."""
+        self.cookies += tuple(cookies)
+
+    def add_vary(self, names: tuple[str, ...]) -> None:
+        """Request headers the response depends on (`Authorization`): `Vary` and no-store."""
+        self.vary += tuple(n for n in names if n not in self.vary)
 
     def get_user(self) -> Any:
         """The user (Django's AnonymousUser when nobody is logged in), restored once."""
@@ -127,18 +171,25 @@ class RequestState:
         as Django runs sync code from async views; an `async def` one is awaited here.
         """
         if self.user is _UNSET:
-            config = self.config
-            session = self.request.session
-            await session.aget(config.passport.session_key)  # loads the session without blocking
-            present, serialized = config.passport.sessions.stored_user(session)
-            if not present:
-                self.user = config.anonymous()
-            elif config.passport.deserializes_async:
-                self.user = await self._adeserialize(serialized)
-            else:
-                restored = await sync_to_async(self._restore, thread_sensitive=True)()
-                if self.user is _UNSET:
-                    self.user = restored
+            user = await self._aload()
+            if self.user is _UNSET:
+                if user is None:
+                    user = await self._arecall() if self.config.restore_with else None
+                self.user = self.config.anonymous() if user is None else user
+        return self.user
+
+    def session_user(self) -> Any:
+        """The user the session holds, never recalled (logout has no one to restore)."""
+        if self.user is _UNSET:
+            user = self._load()
+            return self.config.anonymous() if user is None else user
+        return self.user
+
+    async def asession_user(self) -> Any:
+        """`session_user` for async code."""
+        if self.user is _UNSET:
+            user = await self._aload()
+            return self.config.anonymous() if user is None else user
         return self.user
 
     def set_user(self, user: Any) -> None:
@@ -147,23 +198,36 @@ class RequestState:
         self.request.user = user
 
     def _restore(self) -> Any:
-        config = self.config
-        passport = config.passport
+        user = self._load()
+        if user is None:
+            user = self._recall() if self.config.restore_with else None
+            return self.config.anonymous() if user is None else user
+        return user
+
+    def _load(self) -> Any:
+        """The user the session holds; None when it holds none (a deleted user is forgotten)."""
+        passport = self.config.passport
         session = self.request.session
         present, serialized = passport.sessions.stored_user(session)
         if not present:
-            return config.anonymous()
+            return None
         wants = passport.wants_request_on_restore
-        request = DjangoAuthRequest(self.request, config) if wants else None
+        request = DjangoAuthRequest(self.request, self.config) if wants else None
         user = run_sync(passport.deserialize(serialized, request))
         if user is None:
             passport.sessions.forget_user(session)  # the user was deleted
-            return config.anonymous()
         return user
 
-    async def _adeserialize(self, serialized: Any) -> Any:
+    async def _aload(self) -> Any:
         config = self.config
         passport = config.passport
+        session = self.request.session
+        await session.aget(passport.session_key)  # loads the session without blocking
+        present, serialized = passport.sessions.stored_user(session)
+        if not present:
+            return None
+        if not passport.deserializes_async:
+            return await sync_to_async(self._load, thread_sensitive=True)()
         request = (
             DjangoAuthRequest(self.request, config, deferred=True)
             if passport.wants_request_on_restore
@@ -171,9 +235,43 @@ class RequestState:
         )
         user = await passport.deserialize(serialized, request)
         if user is None:
-            passport.sessions.forget_user(self.request.session)
-            return config.anonymous()
+            passport.sessions.forget_user(session)
         return user
+
+    # A recalled login is a login: new session key, rotated CSRF token and `user_logged_in`
+    # (so `last_login` moves), as Django apps expect of every session that starts logged in.
+    # `self.user` is set first: a signal receiver reading `request.user` gets the user, and
+    # a recall that raises is not tried again within the request.
+
+    def _recall(self) -> Any:
+        self.user = self.config.anonymous()
+        neutral = DjangoAuthRequest(self.request, self.config)
+        user, cookies = run_sync(self.config.passport.recall(neutral, self.config.restore_with))
+        self._recalled(user, cookies)
+        if user is not None:
+            logged_in(self, user)
+        return user
+
+    async def _arecall(self) -> Any:
+        self.user = self.config.anonymous()
+        neutral = DjangoAuthRequest(self.request, self.config, deferred=True)
+        try:
+            user, cookies = await self.config.passport.recall(neutral, self.config.restore_with)
+        finally:
+            session = neutral.session
+            if session is not None:
+                await session.asettle()
+        self._recalled(user, cookies)
+        if user is not None:
+            await alogged_in(self, user)
+        return user
+
+    def _recalled(self, user: Any, cookies: tuple[Cookie, ...]) -> None:
+        self.add_cookies(cookies)
+        if user is not None:
+            self.user = user
+        elif cookies:
+            self.touched = True  # a refused cookie is deleted: the answer depends on it
 
 
 def passport_state(request: HttpRequest) -> RequestState:

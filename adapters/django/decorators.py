@@ -19,12 +19,11 @@ from django.shortcuts import resolve_url
 from passport_py._async import is_async_callable, maybe_await, run_sync
 from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
 from passport_py.adapters.django._request import DjangoAuthRequest
+from passport_py.adapters.django._signals import alogged_in, logged_in
 from passport_py.adapters.django._state import RequestState, passport_state
 from passport_py.adapters.django.views import (
-    alogged_in,
     alogin_failed,
     is_user,
-    logged_in,
     login_failed,
     preload_session,
     set_user,
@@ -161,9 +160,12 @@ class Route:
         return cast(HttpResponseBase, await view(request, *args, **kwargs))
 
     def _apply(self, state: RequestState, decision: Decision) -> tuple[bool, Any]:
-        """Put an authenticated user on the request; `(failed, user logged in or _NOBODY)`,
-        so the caller sends Django's signals (sync or async)."""
-        if type(decision) is Respond:
+        """Put an authenticated user on the request, and the decision's cookies and `Vary`
+        names on the state for the middleware to put on the response; `(failed, user logged
+        in or _NOBODY)`, so the caller sends Django's signals (sync or async)."""
+        if isinstance(decision, Respond):
+            if decision.cookies:
+                state.add_cookies(decision.cookies)
             result = decision.result
             if result is None:
                 return False, _NOBODY
@@ -173,6 +175,10 @@ class Route:
                 return False, _NOBODY
             set_user(state, result.user, result.info)  # logged in before a success redirect
             return False, result.user
+        if decision.cookies:
+            state.add_cookies(decision.cookies)
+        if decision.vary:
+            state.add_vary(decision.vary)
         if type(decision) is Handoff:
             return _all_failed(decision.result), _NOBODY
         assert type(decision) is Proceed

@@ -1,7 +1,9 @@
 """`PassportMiddleware`: Django's `request.user`, restored from the session by passport_py.
 
 It subclasses Django's `AuthenticationMiddleware` and takes its place in `MIDDLEWARE`, so the
-admin's system check (admin.E408) and code testing for that middleware accept it.
+admin's system check (admin.E408) and code testing for that middleware accept it. After the
+view it puts on the response what the request left pending: cookies (remember-me), `Vary`
+names (`Authorization`) and `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from typing import Any
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from passport_py.adapters.django._request import SESSION_HINT
 from passport_py.adapters.django._state import STATE_ATTR, RequestState, load_config
+from passport_py.cookies import Cookie
 
 __all__ = ["PassportMiddleware"]
 
@@ -28,6 +32,9 @@ class PassportMiddleware(AuthenticationMiddleware):  # type: ignore[misc]
     `PASSPORT_CACHE_HEADERS = True` (the default), a response to a request whose session held
     a login, or that logged in or out, gets `Cache-Control: no-store` unless the view set its
     own; `SessionMiddleware` adds `Vary: Cookie` to those responses.
+
+    With `PASSPORT_RESTORE_WITH = ["remember-me"]`, a request whose session holds no login is
+    logged in by those strategies when its user is first asked for (see `RequestState`).
     """
 
     sync_capable = True
@@ -58,14 +65,47 @@ class PassportMiddleware(AuthenticationMiddleware):  # type: ignore[misc]
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> Any:
         state = getattr(request, STATE_ATTR, None)
-        if (
-            state is not None
-            and self.config.cache_headers
+        if state is None:
+            return response
+        if state.cookies:
+            for cookie in state.cookies:
+                set_cookie(response, cookie)
+        if state.vary:
+            # Credentials from a header: caches must key on it and never store the answer.
+            patch_vary_headers(response, state.vary)
+            if not response.has_header("Cache-Control"):
+                response["Cache-Control"] = "no-store"
+        elif (
+            self.config.cache_headers
             and not response.has_header("Cache-Control")
             and _held_login(state)
         ):
             response["Cache-Control"] = "no-store"
         return response
+
+
+_EPOCH = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def set_cookie(response: HttpResponseBase, cookie: Cookie) -> None:
+    """Put `cookie` on `response` with Django's `set_cookie`, replacing one of the same name.
+
+    A deletion keeps the attributes the cookie was set with (Django's `delete_cookie` drops
+    `secure` and `httponly`), so the browser matches and drops it.
+    """
+    # Setting a name twice would keep the first morsel's attributes (Max-Age, Secure).
+    response.cookies.pop(cookie.name, None)
+    response.set_cookie(
+        cookie.name,
+        cookie.value,
+        max_age=cookie.max_age,
+        expires=_EPOCH if cookie.deletes else None,
+        path=cookie.path,
+        domain=cookie.domain,
+        secure=cookie.secure,
+        httponly=cookie.httponly,
+        samesite=cookie.samesite.capitalize(),
+    )
 
 
 def _held_login(state: RequestState) -> bool:

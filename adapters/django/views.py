@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.contrib.auth.signals import user_logged_out, user_login_failed
 from django.http import HttpRequest
-from django.middleware.csrf import rotate_token
 
 from passport_py._async import run_sync
 from passport_py.adapters.django._request import DjangoAuthRequest
+from passport_py.adapters.django._signals import alogged_in, is_model_user, logged_in
 from passport_py.adapters.django._state import RequestState, passport_state
 from passport_py.authenticator import Authenticator
 from passport_py.engine import StrategySpec
+from passport_py.errors import ConfigurationError
 from passport_py.request import pop_session_flashes
 from passport_py.strategy import Strategy
 
@@ -43,20 +44,22 @@ def login(
     keep_session_info: bool = False,
     info: Any = None,
     fresh: bool = True,
+    remember: bool = False,
 ) -> None:
     """Log `user` in: regenerate the session (new key, old entry deleted), store the user,
     rotate the CSRF token and send `user_logged_in`. `session=False` only sets `request.user`.
 
-    `fresh=False` marks a login restored without credentials (remember-me).
+    `fresh=False` marks a login restored without credentials (remember-me). `remember=True`
+    also sets the remember-me cookie (needs a registered `RememberMeStrategy`).
     """
     state = passport_state(request)
+    _check_remember(session, remember)
     if session:
+        passport = state.config.passport
         neutral = DjangoAuthRequest(request, state.config)
-        run_sync(
-            state.config.passport.login(
-                neutral, user, keep_session_info=keep_session_info, fresh=fresh
-            )
-        )
+        run_sync(passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh))
+        if remember:
+            state.add_cookies(run_sync(passport.remember(neutral, user)))
     set_user(state, user, info)
     if session:
         logged_in(state, user)
@@ -70,16 +73,19 @@ async def alogin(
     keep_session_info: bool = False,
     info: Any = None,
     fresh: bool = True,
+    remember: bool = False,
 ) -> None:
     """`login` for async views: the session store is used without blocking the event loop."""
     state = passport_state(request)
+    _check_remember(session, remember)
     if session:
+        passport = state.config.passport
         neutral = DjangoAuthRequest(request, state.config, deferred=True)
         await preload_session(request)
         try:
-            await state.config.passport.login(
-                neutral, user, keep_session_info=keep_session_info, fresh=fresh
-            )
+            await passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh)
+            if remember:
+                state.add_cookies(await passport.remember(neutral, user))
         finally:
             await settle(neutral)
     set_user(state, user, info)
@@ -89,16 +95,21 @@ async def alogin(
 
 def logout(request: HttpRequest, *, keep_session_info: bool = False) -> None:
     """Log the user out: send `user_logged_out`, then flush the session (new key, data
-    cleared unless `keep_session_info=True`); `request.user` becomes `AnonymousUser`."""
+    cleared unless `keep_session_info=True`); `request.user` becomes `AnonymousUser`.
+
+    Strategies that keep a login outside the session (remember-me) forget it: their cookies
+    are deleted on the response. A remembered login is not restored just to be logged out.
+    """
     state = passport_state(request)
-    user = state.get_user()
-    if _is_model_user(user):
+    user = state.session_user()
+    if is_model_user(user):
         user_logged_out.send(sender=type(user), request=request, user=user)
-    run_sync(
+    cookies = run_sync(
         state.config.passport.logout(
             DjangoAuthRequest(request, state.config), keep_session_info=keep_session_info
         )
     )
+    state.add_cookies(cookies)
     state.touched = True
     state.set_user(state.config.anonymous())
 
@@ -106,15 +117,16 @@ def logout(request: HttpRequest, *, keep_session_info: bool = False) -> None:
 async def alogout(request: HttpRequest, *, keep_session_info: bool = False) -> None:
     """`logout` for async views."""
     state = passport_state(request)
-    user = await state.aget_user()
-    if _is_model_user(user):
+    user = await state.asession_user()
+    if is_model_user(user):
         await user_logged_out.asend(sender=type(user), request=request, user=user)
     neutral = DjangoAuthRequest(request, state.config, deferred=True)
     await preload_session(request)
     try:
-        await state.config.passport.logout(neutral, keep_session_info=keep_session_info)
+        cookies = await state.config.passport.logout(neutral, keep_session_info=keep_session_info)
     finally:
         await settle(neutral)
+    state.add_cookies(cookies)
     state.touched = True
     state.set_user(state.config.anonymous())
 
@@ -134,21 +146,6 @@ def set_user(state: RequestState, user: Any, info: Any) -> None:
     """`request.user = user`, `request.auth_info = info`."""
     state.set_user(user)
     state.request.auth_info = info
-
-
-def logged_in(state: RequestState, user: Any) -> None:
-    """What Django's `login()` does after writing the session: rotate the CSRF token, signal."""
-    state.touched = True
-    rotate_token(state.request)
-    if _is_model_user(user):
-        user_logged_in.send(sender=type(user), request=state.request, user=user)
-
-
-async def alogged_in(state: RequestState, user: Any) -> None:
-    state.touched = True
-    rotate_token(state.request)
-    if _is_model_user(user):
-        await user_logged_in.asend(sender=type(user), request=state.request, user=user)
 
 
 def failed_credentials(
@@ -203,7 +200,8 @@ def is_user(user: Any) -> bool:
     return user is not None and getattr(user, "is_anonymous", False) is not True
 
 
-def _is_model_user(user: Any) -> bool:
-    from django.contrib.auth import get_user_model  # needs the app registry
-
-    return isinstance(user, get_user_model())
+def _check_remember(session: bool, remember: bool) -> None:
+    if remember and not session:
+        raise ConfigurationError(
+            "login(..., remember=True) needs a session login: drop session=False"
+        )

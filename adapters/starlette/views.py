@@ -141,15 +141,15 @@ async def _call_endpoint(endpoint: Endpoint, request: Request) -> Response:
 async def _apply(
     decision: Decision, request: Request, endpoint: Endpoint, callback: Callback | None
 ) -> Response:
-    if type(decision) is Respond:
+    if isinstance(decision, Respond):
         return _respond(decision)
+    if decision.cookies or decision.vary:
+        # Through the middleware's send wrapper, so they reach whatever response goes out.
+        queue_response_extras(request.scope, decision.cookies, decision.vary)
     if type(decision) is Handoff:
         assert callback is not None
         return await maybe_await(callback(request, decision.result))
     assert type(decision) is Proceed
-    if decision.cookies or decision.vary:
-        # Through the middleware's send wrapper, so they reach whatever response goes out.
-        queue_response_extras(request.scope, decision.cookies, decision.vary)
     if decision.authenticated:
         if decision.assign_property:
             setattr(request.state, decision.assign_property, decision.user)
