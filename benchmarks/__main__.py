@@ -14,6 +14,7 @@ from importlib.metadata import version
 
 from . import apps, django_apps, flask_apps
 from .asgi import asgi_variant, get_scope
+from .jwt import jwt_variants
 from .loops import measure_sync_authentication
 from .timing import Variant, count_calls, measure
 from .wsgi import get_environ, wsgi_variant
@@ -72,6 +73,12 @@ COMPARISONS = (
     Comparison("", "Flask logged-in GET: passport_py vs Flask-Login", "fl_ours", "fl_login"),
     Comparison(
         "5", "Django logged-in GET: vs AuthenticationMiddleware", "dj_ours", "dj_stock", 1.00
+    ),
+    Comparison(
+        "7", "JwtStrategy HS256 (iss, aud): vs jwt.decode", "jwt_hs_ours", "jwt_hs_plain", 1.10
+    ),
+    Comparison(
+        "8", "JwtStrategy RS256 (iss, aud): vs jwt.decode", "jwt_rs_ours", "jwt_rs_plain", 1.10
     ),
 )
 
@@ -168,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sync_n = 100 if args.quick else 5000
 
     variants = build_variants()
+    variants.update(jwt_variants())
     measure(list(variants.values()), rounds, per_round)
     loops, sync_us = measure_sync_authentication(sync_n)
     wsgi_loops = loops_per_wsgi_request(variants, 100)
@@ -203,12 +211,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(_row((*cells, "PASS" if wsgi_loops == 0 else "MISS")))
     print("(line 3: ours µs is one run_sync(passport.authenticate(...)) with an async verify;")
     print(" line 4: each side is its extension's µs over the same app without authentication;")
+    print(" lines 7-8: ours is run_sync(passport.authenticate(...)) on one prebuilt request;")
     print(" table figures are medians over the rounds, each ratio paired round by round)")
 
     if args.profile:
         from .profiling import profile_variants
 
-        ours = ("st_ours", "st_anon", "fl_ours", "dj_ours")
+        ours = ("st_ours", "st_anon", "fl_ours", "dj_ours", "jwt_hs_ours", "jwt_rs_ours")
         profile_variants([variants[key] for key in ours], per_round)
     return 0
 

@@ -50,12 +50,14 @@ QUICK_LINES = {
     "4": ("Flask logged-in GET: added cost vs Flask-Login's", r"<= 0\.50\s+(PASS|MISS)$"),
     "5": ("Django logged-in GET: vs AuthenticationMiddleware", r"<= 1\.00\s+(PASS|MISS)$"),
     "6": ("Flask + 100 Django requests", r" 0 loops\s+== 0\s+PASS$"),
+    "7": ("JwtStrategy HS256 (iss, aud): vs jwt.decode", r"<= 1\.10\s+(PASS|MISS)$"),
+    "8": ("JwtStrategy RS256 (iss, aud): vs jwt.decode", r"<= 1\.10\s+(PASS|MISS)$"),
 }
 
 
 def test_quick_benchmark_prints_every_measurement_and_creates_no_event_loop() -> None:
     lines = run_quick_benchmark().splitlines()
-    numbered = {line.split()[0]: line for line in lines if re.match(r"[1-6] ", line)}
+    numbered = {line.split()[0]: line for line in lines if re.match(r"[1-8] ", line)}
     assert sorted(numbered) == sorted(QUICK_LINES)
     for number, (title, verdict) in QUICK_LINES.items():
         assert title in numbered[number]
