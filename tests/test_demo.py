@@ -107,6 +107,45 @@ def test_every_demo_user_can_log_in(client: TestClient) -> None:
         assert f"Logged in as <b>{name}</b>." in client.get("/", headers=HTML).text
 
 
+def test_remember_me_logs_a_returning_browser_back_in(client: TestClient) -> None:
+    fields = {"username": NAME, "password": PASSWORD, "remember_me": "on"}
+    cookie = client.post("/login", data=fields).cookies["remember_me"]
+    client.cookies.clear()  # the browser was closed: the session cookie is gone
+    home = client.get("/", headers={**HTML, "cookie": f"remember_me={cookie}"})
+    assert f"Logged in as <b>{NAME}</b>." in home.text
+    assert home.cookies["remember_me"] != cookie  # rotated on use
+    client.post("/logout")
+    client.cookies.clear()
+    again = client.get("/", headers={**HTML, "cookie": f"remember_me={cookie}"})
+    assert "Nobody is logged in." in again.text
+
+
+def test_without_the_box_no_remember_me_cookie_is_set(client: TestClient) -> None:
+    response = client.post("/login", data={"username": NAME, "password": PASSWORD})
+    assert "remember_me" not in response.cookies
+
+
+def test_the_api_takes_the_token_shown_on_the_home_page(client: TestClient) -> None:
+    client.post("/login", data={"username": NAME, "password": PASSWORD})
+    page = client.get("/", headers=HTML).text
+    token = page.split("Your API token: <code>", 1)[1].split("</code>", 1)[0]
+    client.cookies.clear()
+    answer = client.get("/api/me", headers={"authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    assert answer.json() == {"id": 1, "username": NAME}
+    assert "authorization" in answer.headers["vary"].lower()
+    assert answer.headers["cache-control"] == "no-store"
+
+
+def test_the_api_refuses_a_missing_or_wrong_token(client: TestClient) -> None:
+    missing = client.get("/api/me")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="demo"'
+    wrong = client.get("/api/me", headers={"authorization": "Bearer not-a-token"})
+    assert wrong.status_code == 401
+    assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+
+
 # -- the process ------------------------------------------------------------------------------
 
 

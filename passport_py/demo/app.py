@@ -1,4 +1,5 @@
-"""The demo: a Starlette app with a login form, a page that needs login, and logout."""
+"""The demo: a Starlette app with a login form (and "remember me"), a page that needs login,
+logout, and a JSON API that takes each user's bearer token."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from passport_py import Authenticator, Rejected
@@ -26,7 +27,10 @@ from passport_py.adapters.starlette import (
     pop_flashes,
 )
 from passport_py.redirects import safe_redirect
+from passport_py.strategies.apikey import hash_key
+from passport_py.strategies.bearer import BearerStrategy
 from passport_py.strategies.local import LocalStrategy
+from passport_py.strategies.remember_me import RememberMeStrategy, RememberToken
 
 #: The demo's users and their passwords (printed at start; only scrypt hashes are kept).
 DEMO_USERS = {"alice": "wonderland", "bob": "builder"}
@@ -77,6 +81,27 @@ def build_app(secret_key: str | None = None) -> Starlette:
 
     passport.use(LocalStrategy(verify))
 
+    # Remember-me rows (series -> user id and token), as a table in your database would hold them.
+    remembered: dict[str, tuple[int, RememberToken]] = {}
+
+    def load_token(series: str) -> RememberToken | None:
+        row = remembered.get(series)
+        user = by_id.get(row[0]) if row else None
+        return replace(row[1], user=user) if row and user else None
+
+    def save_token(token: RememberToken) -> None:
+        remembered[token.series] = (token.user.id, replace(token, user=None))
+
+    def delete_token(series: str) -> None:
+        remembered.pop(series, None)
+
+    passport.use(RememberMeStrategy(load_token, save_token, revoke=delete_token))
+
+    # One API token per user for the JSON API; only their SHA-256 digests are kept.
+    api_tokens = {user.id: secrets.token_urlsafe(32) for user in users.values()}
+    by_token_hash = {hash_key(token): by_id[user_id] for user_id, token in api_tokens.items()}
+    passport.use(BearerStrategy(lambda token: by_token_hash.get(hash_key(token)), realm="demo"))
+
     @passport.serialize_user
     def serialize(user: User) -> int:
         return user.id
@@ -87,9 +112,12 @@ def build_app(secret_key: str | None = None) -> Starlette:
 
     async def home(request: Request) -> Response:
         if is_authenticated(request):
+            token = escape(api_tokens[request.user.id])
             body = (
                 f"<p>Logged in as <b>{escape(request.user.username)}</b>.</p>"
                 '<p><a href="/secret">The secret page</a></p>'
+                f"<p>Your API token: <code>{token}</code><br>"
+                f"<code>curl -H 'Authorization: Bearer {token}' {request.base_url}api/me</code></p>"
                 '<form method="post" action="/logout"><button>Log out</button></form>'
             )
         else:
@@ -108,6 +136,7 @@ def build_app(secret_key: str | None = None) -> Starlette:
             '<label>Username <input name="username" autocomplete="username"></label>'
             '<label>Password <input name="password" type="password" '
             'autocomplete="current-password"></label>'
+            '<label><input name="remember_me" type="checkbox"> Remember me</label>'
             '<button type="submit">Log in</button></form>'
         )
         return _page("Log in", body, request)
@@ -118,6 +147,7 @@ def build_app(secret_key: str | None = None) -> Starlette:
         failure_redirect="/login",
         failure_flash=True,
         success_flash="Welcome back!",
+        remember="remember_me",
     )
     async def login_post(request: Request) -> Response:  # pragma: no cover - always redirects
         return RedirectResponse("/", 303)
@@ -126,6 +156,10 @@ def build_app(secret_key: str | None = None) -> Starlette:
     async def secret(request: Request) -> Response:
         name = escape(request.user.username)
         return _page("The secret page", f"<p>Only logged-in users see this, {name}.</p>", request)
+
+    @authenticate("bearer", session=False)
+    async def api_me(request: Request) -> Response:
+        return JSONResponse({"id": request.user.id, "username": request.user.username})
 
     async def logout_post(request: Request) -> Response:
         await logout(request)
@@ -138,6 +172,7 @@ def build_app(secret_key: str | None = None) -> Starlette:
             Route("/login", login_post, methods=["POST"]),
             Route("/secret", secret),
             Route("/logout", logout_post, methods=["POST"]),
+            Route("/api/me", api_me),
         ],
         middleware=[
             Middleware(
@@ -146,7 +181,12 @@ def build_app(secret_key: str | None = None) -> Starlette:
                 same_site="lax",
                 https_only=False,
             ),
-            Middleware(PassportMiddleware, passport=passport, login_url="/login"),
+            Middleware(
+                PassportMiddleware,
+                passport=passport,
+                login_url="/login",
+                restore_with=("remember-me",),
+            ),
         ],
     )
 
