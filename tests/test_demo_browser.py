@@ -139,3 +139,28 @@ def test_login_wrong_password_right_password_and_logout_in_chromium(
     driver.get(f"{demo.url}/secret")
     assert path_of(driver, demo) == "/login?next=%2Fsecret"
     assert driver.find_element(By.TAG_NAME, "h1").text == "Log in"
+
+
+def test_remember_me_survives_the_end_of_the_session_in_chromium(
+    demo: DemoProcess, driver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{demo.url}/login")
+    driver.find_element(By.NAME, "remember_me").click()
+    submit_login(driver, NAME, PASSWORD)
+    remembered = driver.get_cookie("remember_me")
+    assert remembered is not None and remembered["httpOnly"] is True
+    assert remembered["sameSite"] == "Lax"
+
+    driver.delete_cookie("session")  # the browser was closed: its session cookie is gone
+    driver.get(f"{demo.url}/")
+    assert f"Logged in as {NAME}." in driver.find_element(By.TAG_NAME, "body").text
+    rotated = driver.get_cookie("remember_me")
+    assert rotated is not None and rotated["value"] != remembered["value"]
+
+    driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
+    driver.get(f"{demo.url}/")
+    assert driver.get_cookie("remember_me") is None
+    assert "Nobody is logged in." in driver.find_element(By.TAG_NAME, "body").text
