@@ -15,16 +15,20 @@ from passport_py.request import AuthRequest
 
 __all__ = [
     "MAX_AUTHORIZATION_LENGTH",
+    "TOKEN68",
     "Authorization",
     "format_challenge",
     "parse_auth_params",
     "read_authorization",
+    "read_token68",
 ]
 
 #: Longer `Authorization` values are refused (400) before any decoding; real credentials,
 #: JWTs with many claims included, stay far below it.
 MAX_AUTHORIZATION_LENGTH = 8192
 
+#: token68 (RFC 9110 §11.2), RFC 6750's b64token: what Basic and Bearer credentials look like.
+TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 _UNSAFE_IN_QUOTES = re.compile(r"[^\x20-\x7e]")
@@ -68,6 +72,23 @@ def read_authorization(request: AuthRequest) -> Authorization | None:
     if not _TOKEN.fullmatch(scheme):
         raise BadRequest("Authorization header has no valid scheme")
     return Authorization(scheme.lower(), credentials.lstrip(" "))
+
+
+def read_token68(request: AuthRequest, scheme: str) -> str | None:
+    """The token68 credentials of an `Authorization: <scheme> <token>` header.
+
+    None when there is no header or it names another scheme (a chained strategy may take it);
+    `BadRequest` (400) when it is malformed (see `read_authorization`), holds only the scheme,
+    or its credentials are not one token68 (a space, a comma from a repeated header, quotes).
+    """
+    authorization = read_authorization(request)
+    if authorization is None or authorization.scheme != scheme.lower():
+        return None
+    if not authorization.credentials:
+        raise BadRequest(f"Authorization header has no {scheme} credentials")
+    if not TOKEN68.fullmatch(authorization.credentials):
+        raise BadRequest(f"Authorization header's {scheme} credentials are malformed")
+    return authorization.credentials
 
 
 def parse_auth_params(credentials: str) -> dict[str, str] | None:

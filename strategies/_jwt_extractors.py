@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 from passport_py._async import maybe_await
-from passport_py.authorization import read_authorization
+from passport_py.authorization import read_token68
 from passport_py.errors import BadRequest
 from passport_py.request import AuthRequest, MultiMapping, ensure_text, media_type
 
@@ -70,17 +70,14 @@ def from_auth_header_with_scheme(scheme: str) -> TokenExtractor:
     """The credentials of an `Authorization: <scheme> <token>` header (scheme case-insensitive).
 
     A header with another scheme is no token (another strategy may take it); a duplicated,
-    over-long or non-ASCII header is a 400.
+    over-long or non-ASCII header, one with only the scheme, or credentials that are not one
+    token68 (the same rule as `BearerStrategy`) is a 400.
     """
     if not isinstance(scheme, str) or not _TOKEN.fullmatch(scheme):
         raise ValueError(f"from_auth_header_with_scheme: {scheme!r} is not an auth scheme")
-    wanted = scheme.lower()
 
     def read(request: AuthRequest) -> str | None:
-        authorization = read_authorization(request)
-        if authorization is None or authorization.scheme != wanted:
-            return None
-        return authorization.credentials or None
+        return read_token68(request, scheme)
 
     return TokenExtractor(read, ("Authorization",), f"from_auth_header_with_scheme({scheme!r})")
 

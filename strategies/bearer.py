@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from passport_py._async import call
-from passport_py.authorization import MAX_AUTHORIZATION_LENGTH, format_challenge, read_authorization
+from passport_py.authorization import (
+    MAX_AUTHORIZATION_LENGTH,
+    TOKEN68,
+    format_challenge,
+    read_authorization,
+)
 from passport_py.errors import BadRequest
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Fail, Outcome, Rejected, Verified
@@ -18,8 +22,6 @@ __all__ = ["BearerStrategy"]
 
 Verify = Callable[..., Any | Awaitable[Any]]
 
-# b64token (RFC 6750 §2.1): what a bearer token may look like anywhere it is sent.
-_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _FIELD = "access_token"
 # GET and HEAD bodies have no defined meaning: RFC 6750 §2.2 forbids the form-body token there.
 _BODYLESS = frozenset({"GET", "HEAD"})
@@ -111,7 +113,7 @@ class BearerStrategy(Strategy):
         token = found[0]
         if len(token) > MAX_AUTHORIZATION_LENGTH:
             raise _InvalidRequest("The access token is too long")
-        if not _B64TOKEN.fullmatch(token):
+        if not TOKEN68.fullmatch(token):
             raise _InvalidRequest("The access token is malformed")
         return token
 

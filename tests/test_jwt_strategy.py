@@ -357,9 +357,20 @@ def test_line_break_between_scheme_and_token_is_a_400_J29() -> None:
     assert 'error="invalid_request"' in challenge
 
 
-@pytest.mark.parametrize("value", ["abcd", "Bearer", "Bearer "])
-def test_a_header_without_a_token_is_no_token_J30(value: str) -> None:
-    assert extract(from_auth_header_as_bearer_token(), headers={"Authorization": value}) is None
+def test_a_header_without_a_scheme_and_token_is_no_token_J30() -> None:
+    assert extract(from_auth_header_as_bearer_token(), headers={"Authorization": "abcd"}) is None
+
+
+@pytest.mark.parametrize(
+    "value", ["Bearer", "Bearer ", 'Bearer "tok"', "Bearer a b", "Bearer a, Bearer b"]
+)
+def test_a_bearer_header_without_one_token68_is_a_400_as_in_bearer_strategy(value: str) -> None:
+    # passport-jwt answers "No auth token"; BearerStrategy answers B13's 400: one header,
+    # one answer, whichever strategy reads it.
+    decision = decide(strategy(), headers={"Authorization": value})
+    assert isinstance(decision, Respond) and decision.status == 400
+    [challenge] = headers_named(decision, "WWW-Authenticate")
+    assert 'error="invalid_request"' in challenge
 
 
 def test_a_custom_extractor_returning_bytes_is_a_programming_error() -> None:
@@ -634,3 +645,33 @@ def test_web_token_in_the_query_twice_is_a_400(framework: str) -> None:
         response = c.get(f"/tokens/jwt?access_token={token}&access_token={token}")
     assert response.status_code == 400
     assert 'error="invalid_request"' in response.headers["www-authenticate"]
+
+
+#: The issue's bad-input catalogue through each framework: raw header lines -> (status, error).
+WEB_BAD_INPUT: dict[str, tuple[list[bytes], int, str | None]] = {
+    "missing": ([], 401, None),
+    "empty": ([b""], 400, "invalid_request"),
+    "oversized 64 KiB": ([b"Bearer " + b"A" * 65536], 400, "invalid_request"),
+    "non-ASCII": (["Bearer tökenü".encode()], 400, "invalid_request"),
+    "latin-1 bytes": ([b"Bearer \xe9\xe9"], 400, "invalid_request"),
+    "wrong scheme": ([b"Basic Ym9iOmJ1aWxkZXI="], 401, None),
+    "duplicated": ([f"Bearer {hs256()}".encode()] * 2, 400, "invalid_request"),
+    "scheme only": ([b"Bearer"], 400, "invalid_request"),
+    "two tokens": ([f"Bearer {hs256()} {hs256()}".encode()], 400, "invalid_request"),
+    "malformed token": ([b"Bearer not.a.jwt"], 401, "invalid_token"),
+    "alg none": ([b"Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9."], 401, "invalid_token"),
+}
+
+
+@pytest.mark.parametrize(
+    ("lines", "status", "error"), WEB_BAD_INPUT.values(), ids=WEB_BAD_INPUT.keys()
+)
+def test_web_bad_input_gets_its_documented_answer(
+    client: httpx.Client, lines: list[bytes], status: int, error: str | None
+) -> None:
+    response = client.get("/tokens/jwt", headers=[(b"Authorization", line) for line in lines])
+    assert response.status_code == status
+    assert response.text == {400: "Bad Request", 401: "Unauthorized"}[status]
+    [challenge] = response.headers.get_list("www-authenticate")
+    assert challenge.startswith('Bearer realm="Users"')
+    assert (f'error="{error}"' in challenge) if error else challenge == CHALLENGE
