@@ -45,6 +45,8 @@ class Proceed:
     assign_property: str | None = None
     cookies: tuple[Cookie, ...] = ()
     vary: tuple[str, ...] = ()
+    #: False when the strategy said the user did not just prove who they are (remember-me).
+    fresh: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,7 +119,9 @@ async def _succeeded(
             passport, request, options.success_flash, options.success_message, info, "success"
         )
         auth_info = await passport.transform(info, request) if options.auth_info else None
-        return Proceed(user, auth_info, True, False, options.assign_property, cookies, vary)
+        return Proceed(
+            user, auth_info, True, False, options.assign_property, cookies, vary, outcome.fresh
+        )
 
     if options.session:
         await passport.login(
@@ -141,7 +143,7 @@ async def _succeeded(
     if target is not None:
         response = replace(redirect_response(target), result=AuthResult(user=user, info=auth_info))
         return _with_vary(response, vary, cookies)
-    return Proceed(user, auth_info, True, options.session, None, cookies, vary)
+    return Proceed(user, auth_info, True, options.session, None, cookies, vary, outcome.fresh)
 
 
 _YES = frozenset({"1", "on", "true", "yes"})

@@ -1,6 +1,6 @@
 """Flask adapter: `FlaskPassport`, `current_user`, the `authenticate` / `authorize`
 decorators, `login`, `logout`, `login_required`, `fresh_login_required` and
-`is_authenticated` (API.md section 7).
+`is_authenticated` (API.md section 7), and `alogin` / `alogout` for async views.
 
 `current_user` is your user object when logged in and a falsy `AnonymousUser` otherwise;
 flash messages go through `flask.flash`, so `get_flashed_messages()` shows them.
@@ -26,6 +26,7 @@ from passport_py.adapters.flask.extension import (
 )
 from passport_py.adapters.flask.views import (
     alogin,
+    alogout,
     authenticate,
     authorize,
     fresh_login_required,
@@ -42,6 +43,7 @@ __all__ = [
     "FlaskSession",
     "aget_user",
     "alogin",
+    "alogout",
     "authenticate",
     "authorize",
     "current_user",

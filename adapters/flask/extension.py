@@ -1,18 +1,24 @@
 """`FlaskPassport`, the Flask extension, and `current_user`: the user restored at most once
-per request, and only when the session holds a login."""
+per request, and only when the session holds a login (or, with `restore_with`, recalled from
+a remember-me cookie when it holds none)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 
 import flask
 from flask import Flask, Request, Response
+from werkzeug.datastructures import Headers
 from werkzeug.local import LocalProxy
 
 from passport_py._async import run_sync
-from passport_py.adapters.flask._request import FlaskAuthRequest, native_session
+from passport_py.adapters.flask._request import SESSION_HINT, FlaskAuthRequest, native_session
 from passport_py.authenticator import Authenticator
-from passport_py.errors import ConfigurationError
+from passport_py.cookies import Cookie
+from passport_py.engine import StrategySpec
+from passport_py.errors import ConfigurationError, SessionRequiredError
+from passport_py.strategy import Strategy
 
 __all__ = [
     "AnonymousUser",
@@ -31,6 +37,7 @@ EXTENSION_KEY = "passport"
 USER_KEY = "_passport_user"
 TOUCHED_KEY = "_passport_session_used"
 FRESH_KEY = "_passport_fresh"
+PENDING_KEY = "_passport_pending"
 _MISSING: Any = object()
 
 
@@ -67,6 +74,10 @@ class FlaskPassport(Generic[UserT]):
     request whose session held a login, or that logged in or out, gets `Cache-Control:
     no-store` unless the view set its own, and `Vary: Cookie`. Request bodies the strategies
     read are limited to `max_body_size` bytes (413 beyond).
+
+    `restore_with=("remember-me",)` names strategies that may log a user back in when the
+    session holds no login: `current_user` runs them (at most once per request, only when
+    asked for) and the user they recall is logged into the session, not fresh.
     """
 
     def __init__(
@@ -77,6 +88,7 @@ class FlaskPassport(Generic[UserT]):
         login_url: str = "/login",
         cache_headers: bool = True,
         max_body_size: int = 1024 * 1024,
+        restore_with: StrategySpec = (),
     ) -> None:
         if not isinstance(passport, Authenticator):
             raise ConfigurationError(
@@ -87,16 +99,21 @@ class FlaskPassport(Generic[UserT]):
         self.login_url = login_url
         self.cache_headers = cache_headers
         self.max_body_size = max_body_size
+        # Empty means no recall at all: a request without a login then costs one falsy check.
+        self.restore_with: StrategySpec = (
+            restore_with if isinstance(restore_with, str | Strategy) else tuple(restore_with)
+        )
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
         """Register on `app`: `app.extensions["passport"]`, `current_user` in templates, and
-        the cache headers."""
+        the after-request hook that sets pending cookies (and the cache headers)."""
         app.extensions[EXTENSION_KEY] = self
         app.context_processor(_template_context)
-        if self.cache_headers:
-            app.after_request(self._cache_headers)
+        # Flask runs after-request hooks on every response it builds: the view's, an HTTP
+        # error's (`abort(404)`) and its 500 page for an unhandled error.
+        app.after_request(self._cache_headers if self.cache_headers else _apply_pending)
 
     def login_page(self, login_url: str | None = None) -> str:
         """The login page's URL (`login_url` if given, else the extension's)."""
@@ -105,7 +122,11 @@ class FlaskPassport(Generic[UserT]):
 
     def _cache_headers(self, response: Response) -> Response:
         request = flask.request._get_current_object()  # type: ignore[attr-defined]
-        touched = vars(request).get(TOUCHED_KEY)
+        state = vars(request)
+        pending = state.get(PENDING_KEY)
+        if pending is not None:
+            pending.apply(response)
+        touched = state.get(TOUCHED_KEY)
         if touched is None:
             # Reading the session makes Flask add `Vary: Cookie` to every response, which is
             # right: whether a response may be cached now depends on the cookie.
@@ -165,6 +186,83 @@ def mark_session_used(request: Request) -> None:
     vars(request)[TOUCHED_KEY] = True
 
 
+class _Pending:
+    """Cookies and `Vary` names waiting for this request's response (login, logout, recall,
+    a strategy's Proceed)."""
+
+    __slots__ = ("cookies", "vary")
+
+    def __init__(self) -> None:
+        # Keyed like browsers key cookies: a later cookie (a deletion after a rotation)
+        # replaces an earlier one rather than racing it in the same response.
+        self.cookies: dict[tuple[str, str, str | None], Cookie] = {}
+        self.vary: list[str] = []
+
+    def apply(self, response: Response) -> None:
+        for cookie in self.cookies.values():
+            set_cookie(response, cookie)
+        if self.vary:
+            headers = response.headers
+            merge_vary(headers, self.vary)
+            # The answer depended on a credential header: no cache may store it.
+            if "Cache-Control" not in headers:
+                headers["Cache-Control"] = "no-store"
+
+
+def defer_cookies(
+    request: Request, cookies: Iterable[Cookie] = (), vary: Iterable[str] = ()
+) -> None:
+    """Have the after-request hook put `cookies` (and `vary`) on whatever response this
+    request ends with, an error page included."""
+    state = vars(request)
+    pending = state.get(PENDING_KEY)
+    if pending is None:
+        pending = state[PENDING_KEY] = _Pending()
+    for cookie in cookies:
+        pending.cookies[cookie.name, cookie.path, cookie.domain] = cookie
+    known = {name.lower() for name in pending.vary}
+    for name in vary:
+        if name.lower() not in known:
+            known.add(name.lower())
+            pending.vary.append(name)
+
+
+def _apply_pending(response: Response) -> Response:
+    """The after-request hook with `cache_headers=False`: only the pending cookies and Vary."""
+    pending = vars(flask.request._get_current_object()).get(PENDING_KEY)  # type: ignore[attr-defined]
+    if pending is not None:
+        pending.apply(response)
+    return response
+
+
+def set_cookie(response: Response, cookie: Cookie) -> None:
+    """Render `cookie` with Werkzeug's `set_cookie`; a deletion keeps every attribute of the
+    cookie it deletes and adds an `Expires` in the past for clients that ignore Max-Age."""
+    response.set_cookie(
+        cookie.name,
+        cookie.value,
+        max_age=cookie.max_age,
+        expires=0 if cookie.deletes else None,
+        path=cookie.path,
+        domain=cookie.domain,
+        secure=cookie.secure,
+        httponly=cookie.httponly,
+        samesite=cookie.samesite,
+    )
+
+
+def merge_vary(headers: Headers, names: Iterable[str]) -> None:
+    """Add `names` to the response's `Vary`, keeping what the view put there and naming
+    nothing twice. Several `Vary` headers become one: Werkzeug's `response.vary` (which Flask
+    uses to add `Cookie`) reads only the first."""
+    values = headers.getlist("Vary")
+    present = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    seen = {part.lower() for part in present}
+    added = [] if "*" in seen else [name for name in names if name.lower() not in seen]
+    if added or len(values) > 1:
+        headers["Vary"] = ", ".join(present + added)
+
+
 def _stored_login(request: Request) -> tuple[FlaskPassport[Any], Any, Any]:
     """The extension, the session and the serialized user in it (`_MISSING` when there is
     none; the request is then settled as anonymous)."""
@@ -194,9 +292,31 @@ def _settle(ext: FlaskPassport[Any], request: Request, session: Any, user: Any) 
     return user
 
 
+def _recall_request(ext: FlaskPassport[Any], request: Request) -> FlaskAuthRequest:
+    neutral = FlaskAuthRequest(request, ext.max_body_size)
+    if neutral.session is None:  # a recalled user is logged into the session: there is none
+        raise SessionRequiredError(SESSION_HINT, for_login=False)
+    return neutral
+
+
+def _recalled(request: Request, user: Any, cookies: tuple[Cookie, ...]) -> Any:
+    """Settle the request with what `restore_with` recalled (None: still anonymous)."""
+    state = vars(request)
+    if cookies:
+        defer_cookies(request, cookies)
+    if user is not None or cookies:
+        # The answer now depends on the cookie it came with: never stored by a cache.
+        state[TOUCHED_KEY] = True
+    if user is None:
+        user = ANONYMOUS
+    state[USER_KEY] = user
+    return user
+
+
 def get_user() -> Any:
     """The current user (your user object, or `AnonymousUser`), deserialized at most once per
     request and only when the session holds a login; `AnonymousUser` outside a request.
+    With `restore_with`, a request whose session holds no login runs those strategies (once).
     `current_user` is a proxy to this."""
     try:
         request = flask.request._get_current_object()  # type: ignore[attr-defined]
@@ -206,24 +326,35 @@ def get_user() -> Any:
     if user is not _MISSING:
         return user
     ext, session, serialized = _stored_login(request)
-    if serialized is _MISSING:
+    if serialized is not _MISSING:
+        restored = run_sync(ext.passport.deserialize(serialized, _restore_request(ext, request)))
+        if restored is not None or not ext.restore_with:
+            return _settle(ext, request, session, restored)
+        _settle(ext, request, session, None)  # a deleted user: forget them, then recall
+    elif not ext.restore_with:
         return ANONYMOUS
-    restored = run_sync(ext.passport.deserialize(serialized, _restore_request(ext, request)))
-    return _settle(ext, request, session, restored)
+    neutral = _recall_request(ext, request)
+    return _recalled(request, *run_sync(ext.passport.recall(neutral, ext.restore_with)))
 
 
 async def aget_user() -> Any:
-    """`get_user()` for async views: awaits the deserializer on the running loop, so it may
-    await real I/O. `current_user` then returns the same user without loading it again."""
+    """`get_user()` for async views: awaits the deserializer (and `restore_with`) on the
+    running loop, so they may await real I/O. `current_user` then returns the same user
+    without loading it again."""
     request = flask.request._get_current_object()  # type: ignore[attr-defined]
     user = vars(request).get(USER_KEY, _MISSING)
     if user is not _MISSING:
         return user
     ext, session, serialized = _stored_login(request)
-    if serialized is _MISSING:
+    if serialized is not _MISSING:
+        restored = await ext.passport.deserialize(serialized, _restore_request(ext, request))
+        if restored is not None or not ext.restore_with:
+            return _settle(ext, request, session, restored)
+        _settle(ext, request, session, None)
+    elif not ext.restore_with:
         return ANONYMOUS
-    restored = await ext.passport.deserialize(serialized, _restore_request(ext, request))
-    return _settle(ext, request, session, restored)
+    neutral = _recall_request(ext, request)
+    return _recalled(request, *await ext.passport.recall(neutral, ext.restore_with))
 
 
 #: The logged-in user of this request (a proxy to `get_user()`); a falsy `AnonymousUser`

@@ -23,9 +23,11 @@ from passport_py.adapters.flask.extension import (
     AnonymousUser,
     FlaskPassport,
     aget_user,
+    defer_cookies,
     get_user,
     mark_session_used,
     passport_extension,
+    set_cookie,
     set_user,
 )
 from passport_py.decisions import (
@@ -38,10 +40,12 @@ from passport_py.decisions import (
     status_response,
 )
 from passport_py.engine import StrategySpec
+from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 
 __all__ = [
     "alogin",
+    "alogout",
     "authenticate",
     "authorize",
     "fresh_login_required",
@@ -68,40 +72,73 @@ def is_authenticated() -> bool:
 
 
 async def alogin(
-    user: Any, *, session: bool = True, keep_session_info: bool = False, fresh: bool = True
+    user: Any,
+    *,
+    session: bool = True,
+    keep_session_info: bool = False,
+    fresh: bool = True,
+    remember: bool = False,
 ) -> None:
-    """`login` for async views whose serializer awaits real I/O."""
+    """`login` for async views whose serializer (or remember-me store) awaits real I/O."""
     request = _request()
     ext = passport_extension()
     if session:
         neutral = FlaskAuthRequest(request, ext.max_body_size)
         await ext.passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh)
         mark_session_used(request)
+        if remember:
+            defer_cookies(request, await ext.passport.remember(neutral, user))
+    elif remember:
+        raise ConfigurationError(
+            "login(user, remember=True) remembers a session login: drop session=False"
+        )
     set_user(request, user, fresh=fresh)
 
 
 def login(
-    user: Any, *, session: bool = True, keep_session_info: bool = False, fresh: bool = True
+    user: Any,
+    *,
+    session: bool = True,
+    keep_session_info: bool = False,
+    fresh: bool = True,
+    remember: bool = False,
 ) -> None:
     """Log `user` in: regenerate the session and store the user (unless `session=False`);
     `current_user` is `user` for the rest of the request.
 
     `keep_session_info=True` keeps the whole session; by default only the return-to URL and
     pending flashes survive. `fresh=False` marks a login restored without credentials
-    (remember-me), which `fresh_login_required` refuses.
+    (remember-me), which `fresh_login_required` refuses. `remember=True` also sets the
+    remember-me cookie (it needs a registered `RememberMeStrategy`).
     """
-    run_sync(alogin(user, session=session, keep_session_info=keep_session_info, fresh=fresh))
+    run_sync(
+        alogin(
+            user,
+            session=session,
+            keep_session_info=keep_session_info,
+            fresh=fresh,
+            remember=remember,
+        )
+    )
 
 
-def logout(*, keep_session_info: bool = False) -> None:
-    """Log the user out: remove them from the session and regenerate it."""
+async def alogout(*, keep_session_info: bool = False) -> None:
+    """`logout` for async views whose strategies forget their tokens with real async I/O."""
     request = _request()
     ext = passport_extension()
     set_user(request, ANONYMOUS)
     vars(request).pop(FRESH_KEY, None)
     neutral = FlaskAuthRequest(request, ext.max_body_size)
-    run_sync(ext.passport.logout(neutral, keep_session_info=keep_session_info))
+    cookies = await ext.passport.logout(neutral, keep_session_info=keep_session_info)
     mark_session_used(request)
+    if cookies:
+        defer_cookies(request, cookies)
+
+
+def logout(*, keep_session_info: bool = False) -> None:
+    """Log the user out: remove them from the session and regenerate it. Cookies the
+    strategies clear on logout (remember-me) are deleted on the response."""
+    run_sync(alogout(keep_session_info=keep_session_info))
 
 
 # -- authenticate and authorize -------------------------------------------------------------
@@ -109,19 +146,36 @@ def logout(*, keep_session_info: bool = False) -> None:
 
 def _respond(decision: Respond) -> Response:
     # A header list keeps one `WWW-Authenticate` per challenge.
-    return flask.current_app.response_class(decision.body, decision.status, list(decision.headers))
+    response = flask.current_app.response_class(
+        decision.body, decision.status, list(decision.headers)
+    )
+    for cookie in decision.cookies:
+        set_cookie(response, cookie)
+    return response
 
 
 def _proceed(decision: Proceed, request: Request) -> None:
+    if decision.cookies or decision.vary:
+        # Whatever response the view ends with (its own, or an `abort`) carries them.
+        defer_cookies(request, decision.cookies, decision.vary)
     if not decision.authenticated:
         return  # a strategy passed: the view runs with whoever is already logged in
     if decision.assign_property:
         setattr(flask.g, decision.assign_property, decision.user)
+    elif decision.logged_in:
+        mark_session_used(request)
+        set_user(request, decision.user)
+        # The session recorded whether the strategy called this login fresh: it decides.
+        vars(request).pop(FRESH_KEY, None)
     else:
-        if decision.logged_in:
-            mark_session_used(request)
-        set_user(request, decision.user, fresh=True)
+        set_user(request, decision.user, fresh=decision.fresh)
     flask.g.auth_info = decision.info
+
+
+def _hand_off(decision: Handoff, request: Request) -> None:
+    if decision.cookies or decision.vary:
+        # The callback's response carries them, as the view's does after a Proceed.
+        defer_cookies(request, decision.cookies, decision.vary)
 
 
 def authenticate(
@@ -175,6 +229,7 @@ def _decorator(
                     return await view(*args, **kwargs)
                 if type(decision) is Handoff:
                     assert callback is not None
+                    _hand_off(decision, request)
                     return await maybe_await(callback(decision.result))
                 assert type(decision) is Respond
                 return _respond(decision)
@@ -190,6 +245,7 @@ def _decorator(
                 return view(*args, **kwargs)
             if type(decision) is Handoff:
                 assert callback is not None
+                _hand_off(decision, request)
                 # Flask's own way to call a callback that may be `async def` from a sync view.
                 return flask.current_app.ensure_sync(callback)(decision.result)
             assert type(decision) is Respond
