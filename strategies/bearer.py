@@ -6,16 +6,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from passport_py._async import call
-from passport_py.authorization import (
-    MAX_AUTHORIZATION_LENGTH,
-    TOKEN68,
-    format_challenge,
-    read_authorization,
-)
+from passport_py.authorization import MAX_AUTHORIZATION_LENGTH, TOKEN68, read_authorization
 from passport_py.errors import BadRequest
 from passport_py.options import AuthenticateOptions
-from passport_py.outcomes import Fail, Outcome, Rejected, Verified
+from passport_py.outcomes import Outcome, Rejected, Verified
 from passport_py.request import AuthRequest, MultiMapping, ensure_text, media_type
+from passport_py.strategies._bearer_answers import BearerAnswers, scope_text
 from passport_py.strategy import Strategy
 
 __all__ = ["BearerStrategy"]
@@ -66,7 +62,8 @@ class BearerStrategy(Strategy):
             raise TypeError("BearerStrategy requires a verify callable")
         self.verify = verify
         self.realm = realm
-        self.scope = _scope_text(scope, "scope")
+        self.scope = scope_text(scope, "scope")
+        self.answers = BearerAnswers(realm, self.scope)
         self.allow_body = allow_body
         self.allow_query = allow_query
         self.pass_request = pass_request
@@ -76,13 +73,11 @@ class BearerStrategy(Strategy):
         try:
             token = await self._token(request)
         except _InvalidRequest as exc:
-            return self._invalid_request(str(exc))
+            return self.answers.invalid_request(str(exc))
         except BadRequest as exc:
-            if exc.status != 400:
-                raise  # 413 and the like keep their status (the engine answers them)
-            return self._invalid_request(exc.message)
+            return self.answers.bad_request(exc)
         if token is None:
-            return self.fail(self._challenge())
+            return self.answers.no_token
         if self.pass_request:
             result = await call(self.verify, request, token)
         else:
@@ -121,42 +116,10 @@ class BearerStrategy(Strategy):
         if isinstance(result, Verified):
             return self.success(result.user, result.info)
         if result is None or result is False:
-            return self.fail(self._challenge("invalid_token"))
+            return self.answers.invalid_token()
         if isinstance(result, Rejected):
-            if "scope" in result.info:
-                return self._insufficient_scope(result)
-            return self.fail(self._challenge("invalid_token", result.message))
+            return self.answers.rejected(result)
         return self.success(result)
-
-    def _challenge(self, error: str | None = None, description: str | None = None) -> str:
-        # Passport's order: realm, the advertised scope, error, error_description. The token
-        # is never part of it; format_challenge escapes whatever verify's message holds.
-        return format_challenge(
-            "Bearer",
-            [
-                ("realm", self.realm),
-                ("scope", self.scope),
-                ("error", error),
-                ("error_description", description or None),
-            ],
-        )
-
-    def _invalid_request(self, description: str) -> Fail:
-        challenge = self._challenge("invalid_request", description)
-        return self.fail(challenge, 400, www_authenticate=True)
-
-    def _insufficient_scope(self, rejected: Rejected) -> Fail:
-        needed = _scope_text(rejected.info["scope"], "Rejected(scope=...)")
-        challenge = format_challenge(
-            "Bearer",
-            [
-                ("realm", self.realm),
-                ("error", "insufficient_scope"),
-                ("error_description", rejected.message or None),
-                ("scope", needed),
-            ],
-        )
-        return self.fail(challenge, 403, www_authenticate=True)
 
 
 def _field(values: MultiMapping, where: str) -> list[str]:
@@ -166,14 +129,3 @@ def _field(values: MultiMapping, where: str) -> list[str]:
     if len(found) > 1:
         raise _InvalidRequest(f"access_token was sent more than once in the {where}")
     return [ensure_text(value, _FIELD) for value in found]
-
-
-def _scope_text(scope: str | Sequence[str] | None, what: str) -> str | None:
-    """A scope as the space-separated string RFC 6750 §3 puts in the challenge."""
-    if scope is None:
-        return None
-    if isinstance(scope, str):
-        return scope
-    if isinstance(scope, Sequence) and all(isinstance(s, str) for s in scope):
-        return " ".join(scope)
-    raise TypeError(f"{what} must be a string or a list of strings, got {scope!r}")

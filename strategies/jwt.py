@@ -32,11 +32,11 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from jwt.exceptions import InvalidKeyError, PyJWTError
 
 from passport_py._async import call, maybe_await
-from passport_py.authorization import format_challenge
 from passport_py.errors import BadRequest, ConfigurationError
 from passport_py.options import AuthenticateOptions
-from passport_py.outcomes import Fail, Outcome, Rejected, outcome_from_verify
+from passport_py.outcomes import Outcome, Rejected, outcome_from_verify
 from passport_py.request import AuthRequest
+from passport_py.strategies._bearer_answers import BearerAnswers
 from passport_py.strategies._jwt_extractors import (
     Extractor,
     TokenExtractor,
@@ -168,8 +168,7 @@ class JwtStrategy(Strategy):
             self._jwks = self._jwks_keys(
                 jwks_url, transport, jwks_lifespan, jwks_cooldown, jwks_timeout
             )
-        self._no_token = format_challenge("Bearer", [("realm", realm)])
-        self._challenges: dict[str, str] = {}
+        self.answers = BearerAnswers(realm)
         # `vary` is a class attribute on Strategy; this strategy's depends on its extractor.
         object.__setattr__(self, "vary", tuple(getattr(extractor, "vary", ())))
 
@@ -210,22 +209,22 @@ class JwtStrategy(Strategy):
             if token is not None and type(token) is not str:
                 token = await maybe_await(token)
         except BadRequest as exc:
-            return self._bad_request(exc)
+            return self.answers.bad_request(exc)
         if token is None or token == "":
-            return self.fail(self._no_token)
+            return self.answers.no_token
         if type(token) is not str:
             raise TypeError(f"JWT extractor {self.extractor!r} returned {type(token).__name__}")
         try:
             claims = await self.decode(token)
         except TokenRejected as exc:
-            return self.fail(self.challenge(exc.description))
+            return self.answers.invalid_token(exc.description)
         result = self.verify(request, claims) if self.pass_request else self.verify(claims)
         if type(result) is CoroutineType or inspect.isawaitable(result):
             result = await result
         if result is None or result is False:
-            return self.fail(self.challenge(Reason.NOT_ACCEPTED))
+            return self.answers.invalid_token(Reason.NOT_ACCEPTED)
         if isinstance(result, Rejected):
-            return self._rejected(result)
+            return self.answers.rejected(result, Reason.NOT_ACCEPTED)
         return outcome_from_verify(result)
 
     async def decode(self, token: str) -> dict[str, Any]:
@@ -295,33 +294,3 @@ class JwtStrategy(Strategy):
             accepted = all(v in self.audiences for v in values)
         if not accepted:
             raise TokenRejected(Reason.AUDIENCE)
-
-    def challenge(self, description: str, error: str = "invalid_token") -> str:
-        """The `WWW-Authenticate` value for a refusal (built once per text)."""
-        key = f"{error}\n{description}"
-        value = self._challenges.get(key)
-        if value is None:
-            value = format_challenge(
-                "Bearer",
-                [("realm", self.realm), ("error", error), ("error_description", description)],
-            )
-            if len(self._challenges) < 64:  # app texts from Rejected are not all kept
-                self._challenges[key] = value
-        return value
-
-    def _bad_request(self, exc: BadRequest) -> Fail:
-        if exc.status != 400:
-            return self.fail({"message": exc.message}, exc.status)
-        challenge = self.challenge(exc.message, "invalid_request")
-        return self.fail(challenge, 400, www_authenticate=True)
-
-    def _rejected(self, result: Rejected) -> Fail:
-        scope = result.info.get("scope")
-        if scope is not None:
-            scope_text = scope if isinstance(scope, str) else " ".join(map(str, scope))
-            challenge = format_challenge(
-                "Bearer",
-                [("realm", self.realm), ("error", "insufficient_scope"), ("scope", scope_text)],
-            )
-            return self.fail(challenge, 403, www_authenticate=True)
-        return self.fail(self.challenge(result.message or Reason.NOT_ACCEPTED))

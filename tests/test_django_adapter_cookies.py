@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,13 +19,13 @@ from django.conf import settings
 from django.contrib.auth.models import User as DjangoUser
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core.exceptions import ImproperlyConfigured
-from django.dispatch import Signal
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.csrf import get_token
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
 from django_project import passports
 from django_project.testapp import model_passport
+from test_django_adapter import receiving
 from users import PASSWORD, UserStore, local_passport
 
 from passport_py import Authenticator, AuthRequest, Outcome, Strategy
@@ -253,21 +252,6 @@ def urls() -> Iterator[None]:
 @pytest.fixture
 def kit() -> Kit:
     return make_kit()
-
-
-@contextmanager
-def receiving(signal: Signal) -> Iterator[list[dict[str, Any]]]:
-    """Every sending of `signal` while the block runs, as keyword dicts."""
-    calls: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        calls.append({"sender": sender, **kwargs})
-
-    signal.connect(receiver)
-    try:
-        yield calls
-    finally:
-        signal.disconnect(receiver)
 
 
 def returning(kit: Kit, value: str = "v1") -> Client:

@@ -33,7 +33,7 @@ from behaviour.tokens import FRAMEWORKS, token_client
 from engine_helpers import USER, authenticate, headers_named, make_passport
 from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
-from test_http_basic import assert_refused, send_raw
+from test_http_basic import assert_refused, failure, send_raw
 from users import UserStore
 
 from passport_py import Authenticator, AuthResult, ConfigurationError, Handoff, Respond
@@ -130,14 +130,6 @@ def run(digest: DigestStrategy, req: TestRequest) -> Any:
 
 def succeeds(digest: DigestStrategy, req: TestRequest) -> None:
     assert run(digest, req) == Handoff(AuthResult(user=USER, info=None))
-
-
-def failure(decision: Any) -> tuple[Any, Any]:
-    assert isinstance(decision, Handoff)
-    assert decision.result.user is None and decision.result.error is None
-    [challenge] = decision.result.challenges
-    [status] = decision.result.statuses
-    return challenge, status
 
 
 def challenged(decision: Any, *, stale: bool = False) -> str:

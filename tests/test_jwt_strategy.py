@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 import pytest
 from behaviour.tokens import FRAMEWORKS, token_client
-from engine_helpers import headers_named
+from engine_helpers import USER, Verify, headers_named
 from jwt_helpers import (
     AUDIENCE,
     CHALLENGE,
@@ -81,20 +81,6 @@ from passport_py.strategies.jwt import (
 from passport_py.testing import TestRequest
 
 STORE = UserStore.default()
-
-
-class Verify:
-    """A verify callable recording the arguments of each call."""
-
-    def __init__(self, result: Any = "user") -> None:
-        self.result = result
-        self.calls: list[tuple[Any, ...]] = []
-
-    def __call__(self, *args: Any) -> Any:
-        self.calls.append(args)
-        if isinstance(self.result, BaseException):
-            raise self.result
-        return self.result
 
 
 def strategy(verify: Any = None, **options: Any) -> JwtStrategy:
@@ -174,7 +160,7 @@ def test_algorithms_is_a_required_argument() -> None:
 
 
 def test_the_configured_key_verifies_the_signature_J6() -> None:
-    assert user_of(decide(strategy(), hs256())) == "user"
+    assert user_of(decide(strategy(), hs256())) == USER
     assert refused(decide(strategy(), hs256(secret=b"x" * 32))) == Reason.SIGNATURE
 
 
@@ -191,7 +177,7 @@ def test_only_listed_algorithms_are_accepted_J9() -> None:
     long_secret = SECRET * 2
     hs384 = forge({"alg": "HS384"}, claims(), long_secret)
     two = strategy(algorithms=["HS256", "HS384"], key=long_secret)
-    assert user_of(decide(two, hs384)) == "user"
+    assert user_of(decide(two, hs384)) == USER
     assert refused(decide(strategy(key=long_secret), hs384)) == Reason.ALGORITHM
 
 
@@ -203,16 +189,16 @@ def test_expiration_is_always_checked_J10() -> None:
 def test_a_maximum_age_is_checked_in_verify_J11() -> None:
     def verify(token_claims: dict[str, Any]) -> Any:
         too_old = token_claims["iat"] < time.time() - 3600
-        return Rejected("The token is too old") if too_old else "user"
+        return Rejected("The token is too old") if too_old else USER
 
     old = hs256(claims(iat=int(time.time()) - 7200))
     assert refused(decide(strategy(verify), old)) == "The token is too old"
-    assert user_of(decide(strategy(verify), hs256())) == "user"
+    assert user_of(decide(strategy(verify), hs256())) == USER
 
 
 def test_leeway_tolerates_clock_skew_J12() -> None:
     token = hs256(claims(exp=int(time.time()) - 5))
-    assert user_of(decide(strategy(leeway=10), token)) == "user"
+    assert user_of(decide(strategy(leeway=10), token)) == USER
     assert refused(decide(strategy(), token)) == Reason.EXPIRED
 
 
@@ -305,7 +291,7 @@ def test_the_providers_key_verifies_the_token_J23() -> None:
         return keys.get(header.get("kid", ""))
 
     by_kid = strategy(key=None, key_provider=provider)
-    assert user_of(decide(by_kid, hs256(kid="k1"))) == "user"
+    assert user_of(decide(by_kid, hs256(kid="k1"))) == USER
     assert refused(decide(by_kid, hs256(kid="k2"))) == Reason.SIGNATURE
 
 
