@@ -1,12 +1,14 @@
-"""Framework-neutral pieces every adapter shares: who gets a login page, and where it sends them."""
+"""Framework-neutral pieces every adapter shares: who gets a login page, where it sends them,
+and what `login` accepts."""
 
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
+from passport_py.errors import ConfigurationError
 from passport_py.redirects import safe_redirect
 
-__all__ = ["login_redirect_url", "return_to_target", "wants_login_page"]
+__all__ = ["check_remember", "login_redirect_url", "return_to_target", "wants_login_page"]
 
 # Characters a path may keep unescaped (RFC 3986 pchar plus "/"); everything else is encoded.
 _PATH_SAFE = "/:@!$&'()*+,;=~"
@@ -35,3 +37,12 @@ def login_redirect_url(login_url: str, target: str) -> str:
     """`login_url` with `next=<target>` added to its query string."""
     sep = "&" if "?" in login_url else "?"
     return f"{login_url}{sep}{urlencode({'next': target})}"
+
+
+def check_remember(session: bool, remember: bool) -> None:
+    """`login(..., session=False, remember=True)` is a mistake: only a session login is
+    remembered. Raised by every adapter's `login` before anything changes."""
+    if remember and not session:
+        raise ConfigurationError(
+            "login(..., remember=True) remembers a session login: drop session=False"
+        )

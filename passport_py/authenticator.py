@@ -223,10 +223,13 @@ class Authenticator(Generic[UserT]):
         *,
         keep_session_info: bool = False,
         fresh: bool = True,
-    ) -> None:
+        remember: bool = False,
+    ) -> tuple[Cookie, ...]:
         """Write `user` into a regenerated session (the adapters' `login` calls this).
 
-        `fresh=False` records a login restored without credentials (remember-me).
+        `fresh=False` records a login restored without credentials (remember-me);
+        `remember=True` also starts a remembered login, whose cookie is returned for the
+        response (see `remember`).
         """
         session = request.session
         if session is None:
@@ -239,6 +242,7 @@ class Authenticator(Generic[UserT]):
             flash_keys=request.flash_keys,
             fresh=fresh,
         )
+        return await self.remember(request, user) if remember else ()
 
     async def logout(
         self, request: AuthRequest, *, keep_session_info: bool = False

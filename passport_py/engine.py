@@ -124,11 +124,14 @@ async def _succeeded(
         )
 
     if options.session:
-        await passport.login(
-            request, user, keep_session_info=options.keep_session_info, fresh=outcome.fresh
+        remember = bool(options.remember) and await _wants_remember(request, options.remember)
+        cookies += await passport.login(
+            request,
+            user,
+            keep_session_info=options.keep_session_info,
+            fresh=outcome.fresh,
+            remember=remember,
         )
-        if options.remember and await _wants_remember(request, options.remember):
-            cookies += await passport.remember(request, user)
     # Flash after the login: Passport flashes first and loses it to the regeneration.
     _flash_and_message(
         passport, request, options.success_flash, options.success_message, info, "success"

@@ -13,12 +13,12 @@ from django.contrib.auth.signals import user_logged_out, user_login_failed
 from django.http import HttpRequest
 
 from passport_py._async import run_sync
+from passport_py.adapters._web import check_remember
 from passport_py.adapters.django._request import DjangoAuthRequest
 from passport_py.adapters.django._signals import alogged_in, is_model_user, logged_in
 from passport_py.adapters.django._state import RequestState, passport_state
 from passport_py.authenticator import Authenticator
 from passport_py.engine import StrategySpec
-from passport_py.errors import ConfigurationError
 from passport_py.request import pop_session_flashes
 from passport_py.strategy import Strategy
 
@@ -53,13 +53,17 @@ def login(
     also sets the remember-me cookie (needs a registered `RememberMeStrategy`).
     """
     state = passport_state(request)
-    _check_remember(session, remember)
+    check_remember(session, remember)
     if session:
         passport = state.config.passport
         neutral = DjangoAuthRequest(request, state.config)
-        run_sync(passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh))
-        if remember:
-            state.add_cookies(run_sync(passport.remember(neutral, user)))
+        cookies = run_sync(
+            passport.login(
+                neutral, user, keep_session_info=keep_session_info, fresh=fresh, remember=remember
+            )
+        )
+        if cookies:
+            state.add_cookies(cookies)
     set_user(state, user, info)
     if session:
         logged_in(state, user)
@@ -77,15 +81,17 @@ async def alogin(
 ) -> None:
     """`login` for async views: the session store is used without blocking the event loop."""
     state = passport_state(request)
-    _check_remember(session, remember)
+    check_remember(session, remember)
     if session:
         passport = state.config.passport
         neutral = DjangoAuthRequest(request, state.config, deferred=True)
         await preload_session(request)
         try:
-            await passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh)
-            if remember:
-                state.add_cookies(await passport.remember(neutral, user))
+            cookies = await passport.login(
+                neutral, user, keep_session_info=keep_session_info, fresh=fresh, remember=remember
+            )
+            if cookies:
+                state.add_cookies(cookies)
         finally:
             await settle(neutral)
     set_user(state, user, info)
@@ -198,10 +204,3 @@ async def settle(neutral: DjangoAuthRequest) -> None:
 def is_user(user: Any) -> bool:
     """True for a logged-in user: not None and not Django's `AnonymousUser`."""
     return user is not None and getattr(user, "is_anonymous", False) is not True
-
-
-def _check_remember(session: bool, remember: bool) -> None:
-    if remember and not session:
-        raise ConfigurationError(
-            "login(..., remember=True) needs a session login: drop session=False"
-        )

@@ -15,7 +15,12 @@ import flask
 from flask import Request, Response
 
 from passport_py._async import is_async_callable, maybe_await, run_sync
-from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
+from passport_py.adapters._web import (
+    check_remember,
+    login_redirect_url,
+    return_to_target,
+    wants_login_page,
+)
 from passport_py.adapters.flask._request import FlaskAuthRequest, native_session
 from passport_py.adapters.flask.extension import (
     ANONYMOUS,
@@ -40,7 +45,6 @@ from passport_py.decisions import (
     status_response,
 )
 from passport_py.engine import StrategySpec
-from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 
 __all__ = [
@@ -80,18 +84,17 @@ async def alogin(
     remember: bool = False,
 ) -> None:
     """`login` for async views whose serializer (or remember-me store) awaits real I/O."""
+    check_remember(session, remember)
     request = _request()
     ext = passport_extension()
     if session:
         neutral = FlaskAuthRequest(request, ext.max_body_size)
-        await ext.passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh)
-        mark_session_used(request)
-        if remember:
-            defer_cookies(request, await ext.passport.remember(neutral, user))
-    elif remember:
-        raise ConfigurationError(
-            "login(user, remember=True) remembers a session login: drop session=False"
+        cookies = await ext.passport.login(
+            neutral, user, keep_session_info=keep_session_info, fresh=fresh, remember=remember
         )
+        mark_session_used(request)
+        if cookies:
+            defer_cookies(request, cookies)
     set_user(request, user, fresh=fresh)
 
 

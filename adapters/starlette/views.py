@@ -14,7 +14,12 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from passport_py._async import is_async_callable, maybe_await
-from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
+from passport_py.adapters._web import (
+    check_remember,
+    login_redirect_url,
+    return_to_target,
+    wants_login_page,
+)
 from passport_py.adapters.starlette._request import StarletteAuthRequest
 from passport_py.adapters.starlette.middleware import (
     ANONYMOUS,
@@ -34,7 +39,6 @@ from passport_py.decisions import (
     status_response,
 )
 from passport_py.engine import StrategySpec
-from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.request import pop_session_flashes
 
@@ -76,16 +80,15 @@ async def login(
     this request ends with carries it.
     """
     state = passport_state(request)
-    if remember and not session:
-        raise ConfigurationError(
-            "login(..., remember=True) remembers a session login: drop session=False"
-        )
+    check_remember(session, remember)
     if session:
         neutral = StarletteAuthRequest(request, state.max_body_size)
-        await state.passport.login(neutral, user, keep_session_info=keep_session_info, fresh=fresh)
+        cookies = await state.passport.login(
+            neutral, user, keep_session_info=keep_session_info, fresh=fresh, remember=remember
+        )
         request.scope[TOUCHED_KEY] = True
-        if remember:
-            queue_response_extras(request.scope, await state.passport.remember(neutral, user))
+        if cookies:
+            queue_response_extras(request.scope, cookies)
     _set_user(request, user, info)
 
 
