@@ -97,7 +97,8 @@ def _cookies_of(failures: list[Fail], last: Success[Any] | Pass | None) -> tuple
     return tuple(c for f in failures for c in f.cookies) + mine
 
 
-def _with_vary(response: Respond, vary: tuple[str, ...], cookies: tuple[Cookie, ...]) -> Respond:
+def _with_extras(response: Respond, vary: tuple[str, ...], cookies: tuple[Cookie, ...]) -> Respond:
+    """`response` naming the request headers the strategies read, and carrying their cookies."""
     if not vary and not cookies:
         return response
     headers = response.headers + ((("Vary", ", ".join(vary)),) if vary else ())
@@ -145,7 +146,7 @@ async def _succeeded(
         target = options.success_redirect
     if target is not None:
         response = replace(redirect_response(target), result=AuthResult(user=user, info=auth_info))
-        return _with_vary(response, vary, cookies)
+        return _with_extras(response, vary, cookies)
     return Proceed(user, auth_info, True, options.session, None, cookies, vary, outcome.fresh)
 
 
@@ -199,7 +200,7 @@ def _all_failed(
     cookies = tuple(c for f in failures for c in f.cookies)
     if options.failure_redirect:
         response = replace(redirect_response(options.failure_redirect), result=failed)
-        return _with_vary(response, vary, cookies)
+        return _with_extras(response, vary, cookies)
     status = next((f.status for f in failures if f.status), None) or 401
     # On a 401 every string challenge is a WWW-Authenticate value (Passport); on another
     # status only those of the failures that chose it and asked for the header (RFC 6750's
@@ -212,7 +213,7 @@ def _all_failed(
     ]
     if options.fail_with_error:
         raise AuthenticationError(status, challenges)
-    return _with_vary(replace(status_response(status, challenges), result=failed), vary, cookies)
+    return _with_extras(replace(status_response(status, challenges), result=failed), vary, cookies)
 
 
 def _message_of(source: Any) -> str | None:
