@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from passport_py.outcomes import Challenge, Cookies, Fail, Outcome, Pass, Redirect, Success
 
@@ -25,10 +25,12 @@ class Strategy:
     local variables, never on `self`. Raising an exception reports an error.
     """
 
-    name: ClassVar[str | None] = None
+    #: The name `passport.use()` registers it under (an instance may set its own).
+    name: str | None = None
     #: Request headers the strategy reads credentials from (`("Authorization",)`). Responses
-    #: to requests it authenticated name them in `Vary` and are not stored by caches.
-    vary: ClassVar[tuple[str, ...]] = ()
+    #: to requests it authenticated name them in `Vary` and are not stored by caches. An
+    #: instance whose headers depend on its configuration sets its own.
+    vary: tuple[str, ...] = ()
 
     def authenticate(
         self, request: AuthRequest, options: AuthenticateOptions

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from passport_py._async import call
 from passport_py.errors import BadRequest
@@ -65,7 +65,7 @@ class ApiKeyStrategy(Strategy):
     """
 
     name = "apikey"
-    vary: ClassVar[tuple[str, ...]] = ("X-API-Key",)
+    vary: tuple[str, ...] = ("X-API-Key",)
 
     def __init__(
         self,
@@ -85,9 +85,8 @@ class ApiKeyStrategy(Strategy):
         self.query = query
         self.pass_request = pass_request
         self.max_length = max_length
-        # Responses depend on this instance's header, not the class default. Strategy.vary is a
-        # ClassVar for the usual fixed case; an instance value shadows it on purpose.
-        self.vary = (header,) if header else ()  # type: ignore[misc]
+        # Responses depend on this instance's header, not the class default.
+        self.vary = (header,) if header else ()
 
     async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
         """Read the one key of the request, check its shape, and ask `verify`."""

@@ -45,11 +45,10 @@ class CustomStrategy(Strategy):
             raise ConfigurationError("CustomStrategy needs a non-empty name, such as 'api-key'")
         self.fn = fn
         self.pass_options = pass_options
-        # `name` and `vary` are ClassVars on Strategy because most strategies fix them; this
-        # one is configured per instance, so the instance values shadow them, and
-        # `passport.use(CustomStrategy(fn, "partner"))` registers it as "partner".
-        self.name = name  # type: ignore[misc]
-        self.vary = tuple(vary)  # type: ignore[misc]
+        # Configured per instance: `passport.use(CustomStrategy(fn, "partner"))` registers it
+        # as "partner".
+        self.name = name
+        self.vary = tuple(vary)
 
     async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
         """Call `fn` and map what it returns to an outcome."""

@@ -169,8 +169,8 @@ class JwtStrategy(Strategy):
                 jwks_url, transport, jwks_lifespan, jwks_cooldown, jwks_timeout
             )
         self.answers = BearerAnswers(realm)
-        # `vary` is a class attribute on Strategy; this strategy's depends on its extractor.
-        object.__setattr__(self, "vary", tuple(getattr(extractor, "vary", ())))
+        # The headers to name in `Vary` are the extractor's.
+        self.vary = tuple(getattr(extractor, "vary", ()))
 
     def _jwks_keys(
         self,
