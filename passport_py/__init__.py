@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from passport_py._async import call, maybe_await, run_sync
 from passport_py.authenticator import Authenticator
+from passport_py.cookies import Cookie
 from passport_py.decisions import AuthResult, Decision, Handoff, Proceed, Respond
 from passport_py.errors import (
     AuthenticationError,
@@ -41,6 +42,7 @@ __all__ = [
     "Authenticator",
     "BadRequest",
     "ConfigurationError",
+    "Cookie",
     "Decision",
     "Fail",
     "Handoff",
