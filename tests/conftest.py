@@ -32,3 +32,9 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
     store = UserStore.default()
     with app.make_client(store) as client:
         yield Site(request.param, store, client, app)
+
+
+@pytest.fixture(scope="module", params=FRAMEWORKS)
+def framework(request: pytest.FixtureRequest) -> str:
+    """Each framework's name in turn, for module-scoped clients of tests/behaviour/tokens.py."""
+    return str(request.param)

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 import pytest
-from behaviour.tokens import FRAMEWORKS, token_client
+from behaviour.tokens import token_client
 from engine_helpers import USER, Verify, authenticate, headers_named, make_passport
 from users import UserStore
 
@@ -451,11 +451,6 @@ def verify_token(token: str) -> Any:
 
 def bearer_passport(**options: Any) -> Authenticator[Any]:
     return Authenticator().use(BearerStrategy(verify_token, **options))
-
-
-@pytest.fixture(scope="module", params=FRAMEWORKS)
-def framework(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 import pytest
-from behaviour.tokens import FRAMEWORKS, token_client
+from behaviour.tokens import token_client
 from engine_helpers import USER, Verify, headers_named
 from jwt_helpers import (
     AUDIENCE,
@@ -522,11 +522,6 @@ def jwt_passport(**options: Any) -> Authenticator[Any]:
     passport.use(strategy(verify_user, **options))
     passport.use(AnonymousStrategy())
     return passport
-
-
-@pytest.fixture(scope="module", params=FRAMEWORKS)
-def framework(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")
