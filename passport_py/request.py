@@ -57,6 +57,10 @@ class Session(MutableMapping[str, Any]):
     def regenerate(self) -> None:
         """Start a new session: clear the data and, where there are ids, change the id."""
 
+    def bind_user(self, serialized: Any) -> None:
+        """Say whose session this is (a serialized user; None for nobody). Stores that index
+        sessions by user (`passport_py.sessions`) need it to log a user out everywhere."""
+
 
 class DictSession(Session):
     """A `Session` over a framework's own session mapping, shared as is; subclasses define
@@ -70,6 +74,11 @@ class DictSession(Session):
 
     def __init__(self, data: MutableMapping[str, Any]) -> None:
         self._data = data
+
+    def bind_user(self, serialized: Any) -> None:
+        bind = getattr(self._data, "bind_user", None)
+        if callable(bind):
+            bind(serialized)
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]

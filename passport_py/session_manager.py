@@ -65,6 +65,7 @@ class SessionManager:
         else:
             passport["fresh"] = False
         session[self.key] = passport
+        session.bind_user(serialized)
 
     def is_fresh(self, session: Mapping[str, Any] | None) -> bool:
         """True when the session holds a user who logged in with credentials (not remembered)."""
@@ -95,3 +96,6 @@ class SessionManager:
         data = session.get(self.key)
         if isinstance(data, dict):
             session[self.key] = {k: v for k, v in data.items() if k != "user"}
+        bind = getattr(session, "bind_user", None)
+        if callable(bind):
+            bind(None)

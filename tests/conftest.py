@@ -7,8 +7,11 @@ import importlib
 from collections.abc import Iterator
 
 import pytest
+import redis_helpers
 from behaviour.site import FRAMEWORKS, Site
 from users import UserStore
+
+from passport_py.sessions.redis import RedisStore
 
 
 @pytest.fixture
@@ -38,3 +41,23 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
 def framework(request: pytest.FixtureRequest) -> str:
     """Each framework's name in turn, for module-scoped clients of tests/behaviour/tokens.py."""
     return str(request.param)
+
+
+# -- the real Redis server (tests/redis_helpers.py) ---------------------------------------
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the real Redis; its keys are deleted afterwards.
+
+    Skips (one line) without a reachable Redis, except with CI=true, where that fails.
+    """
+    yield from redis_helpers.unique_prefix()
+
+
+@pytest.fixture
+def redis_store(redis_prefix: str) -> Iterator[RedisStore]:
+    """A `RedisStore` on the real Redis under this test's own prefix."""
+    store = RedisStore(redis_helpers.REDIS_URL, prefix=redis_prefix)
+    yield store
+    store.sync_close()

@@ -1,5 +1,5 @@
 """Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
-`login`, `logout`, `login_required` and `is_authenticated` (API.md section 7).
+`login`, `logout`, `logout_everywhere`, `login_required` and `is_authenticated` (API.md section 7).
 
 `request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
 otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`
@@ -24,6 +24,7 @@ from passport_py.adapters.starlette.views import (
     login,
     login_required,
     logout,
+    logout_everywhere,
     pop_flashes,
 )
 
@@ -38,5 +39,6 @@ __all__ = [
     "login",
     "login_required",
     "logout",
+    "logout_everywhere",
     "pop_flashes",
 ]

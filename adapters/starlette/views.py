@@ -39,8 +39,10 @@ from passport_py.decisions import (
     status_response,
 )
 from passport_py.engine import StrategySpec
+from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.request import pop_session_flashes
+from passport_py.sessions import ServerSession, destroy_user_sessions
 
 __all__ = [
     "authenticate",
@@ -49,6 +51,7 @@ __all__ = [
     "login",
     "login_required",
     "logout",
+    "logout_everywhere",
     "pop_flashes",
 ]
 
@@ -107,6 +110,24 @@ async def logout(request: Request, *, keep_session_info: bool = False) -> None:
     request.scope[TOUCHED_KEY] = True
     if cookies:
         queue_response_extras(request.scope, cookies)
+
+
+async def logout_everywhere(request: Request, *, keep_session_info: bool = False) -> int:
+    """Log the current user out of every session they have (every browser and device), this
+    one included; returns how many sessions ended. Needs `passport_py.sessions`'
+    `SessionMiddleware`: only a server-side store knows a user's other sessions.
+    """
+    state = passport_state(request)
+    session = request.scope.get("session")
+    if not isinstance(session, ServerSession) or session.store is None:
+        raise ConfigurationError(
+            "logout_everywhere needs server-side sessions: use "
+            "passport_py.sessions.SessionMiddleware instead of Starlette's SessionMiddleware"
+        )
+    present, serialized = state.passport.sessions.stored_user(session)
+    ended = await destroy_user_sessions(session.store, serialized) if present else 0
+    await logout(request, keep_session_info=keep_session_info)
+    return ended
 
 
 def pop_flashes(request: Request) -> list[tuple[str, str]]:

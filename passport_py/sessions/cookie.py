@@ -1,0 +1,128 @@
+"""`SessionCookie`: the session cookie's settings, and its value: the id, signed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from itsdangerous import BadSignature, Signer
+
+from passport_py.cookies import Cookie
+from passport_py.errors import ConfigurationError
+
+__all__ = ["SessionCookie"]
+
+SameSite = Literal["lax", "strict", "none"]
+
+_SALT = "passport_py.sessions.id"
+_MIN_SECRET_BYTES = 32
+# A signed id is 87 characters; anything much longer is not ours and not worth verifying.
+_MAX_VALUE_LENGTH = 256
+
+
+def _secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> list[bytes]:
+    keys = [secret_key] if isinstance(secret_key, str | bytes) else list(secret_key)
+    if not keys:
+        raise ConfigurationError("secret_key= needs at least one key")
+    encoded = [k.encode("utf-8") if isinstance(k, str) else k for k in keys]
+    for key in encoded:
+        if len(key) < _MIN_SECRET_BYTES:
+            raise ConfigurationError(
+                "the session secret_key must be at least 32 bytes of random data, the same in "
+                "every process of the app (e.g. secrets.token_urlsafe(32) kept in your "
+                "settings); pass a list to rotate keys: the first signs, all verify"
+            )
+    return encoded
+
+
+class SessionCookie:
+    """Signs and reads the session cookie, and builds its `Set-Cookie`.
+
+    `secret_key` may be a list for rotation: the first key signs, every key verifies, and a
+    cookie signed with an older key is signed again with the first. A `__Host-` name forces
+    Secure, Path=/ and no Domain (browsers refuse it otherwise); `__Secure-` forces Secure.
+    """
+
+    def __init__(
+        self,
+        secret_key: str | bytes | Sequence[str | bytes],
+        *,
+        name: str = "session",
+        max_age: int | None = 14 * 24 * 60 * 60,
+        same_site: SameSite = "lax",
+        https_only: bool | None = None,
+        path: str = "/",
+        domain: str | None = None,
+    ) -> None:
+        keys = _secret_keys(secret_key)
+        if same_site not in ("lax", "strict", "none"):
+            raise ConfigurationError("same_site must be 'lax', 'strict' or 'none'")
+        if max_age is not None and max_age < 1:
+            raise ConfigurationError("max_age must be a positive number of seconds, or None")
+        if name.startswith("__Host-"):
+            if path != "/" or domain is not None or https_only is False:
+                raise ConfigurationError(
+                    f"a {name!r} cookie needs path='/', no domain and https: browsers "
+                    "refuse __Host- cookies otherwise"
+                )
+            https_only = True
+        elif name.startswith("__Secure-"):
+            if https_only is False:
+                raise ConfigurationError(f"a {name!r} cookie needs https_only=True or None")
+            https_only = True
+        if same_site == "none" and https_only is False:
+            raise ConfigurationError("same_site='none' needs https: browsers require Secure")
+        self.name = name
+        self.max_age = max_age
+        self.same_site: SameSite = same_site
+        self.https_only = https_only
+        self.path = path
+        self.domain = domain
+        self._signer = Signer(keys[0], salt=_SALT, digest_method=hashlib.sha256)
+        # itsdangerous signs with the last key of a list: oldest first, so the first of ours
+        # is the one it signs with.
+        self._all = (
+            Signer(keys[::-1], salt=_SALT, digest_method=hashlib.sha256) if len(keys) > 1 else None
+        )
+
+    def sign(self, session_id: str) -> str:
+        """The cookie value for `session_id`."""
+        return self._signer.sign(session_id).decode("ascii")
+
+    def read(self, values: Iterable[str]) -> tuple[str | None, bool]:
+        """`(id, signed with an older key)` from the first of `values` that verifies, or
+        `(None, False)`. Several values are a browser sending cookies of several paths or
+        domains, most specific first."""
+        for value in values:
+            if len(value) > _MAX_VALUE_LENGTH or not value.isascii():
+                continue
+            try:
+                return self._signer.unsign(value).decode("ascii"), False
+            except BadSignature:
+                pass
+            if self._all is not None:
+                try:
+                    return self._all.unsign(value).decode("ascii"), True
+                except BadSignature:
+                    pass
+        return None, False
+
+    def cookie(self, session_id: str, https: bool) -> Cookie:
+        """The `Set-Cookie` that stores `session_id` in the browser."""
+        return self._cookie(self.sign(session_id), self.max_age, https)
+
+    def deletion(self, https: bool) -> Cookie:
+        """The `Set-Cookie` that removes the cookie, with the attributes it was set with."""
+        return self._cookie("", 0, https)
+
+    def _cookie(self, value: str, max_age: int | None, https: bool) -> Cookie:
+        return Cookie(
+            self.name,
+            value,
+            max_age=max_age,
+            path=self.path,
+            domain=self.domain,
+            secure=https if self.https_only is None else self.https_only,
+            samesite=self.same_site,
+        )

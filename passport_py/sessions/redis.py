@@ -1,0 +1,325 @@
+"""`RedisStore`: sessions in Redis (or Redis Cluster / Sentinel), shared by every process."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from passport_py.sessions.session import MAX_SESSION_BYTES
+from passport_py.sessions.stores import SessionStoreUnavailable
+
+try:
+    import redis
+    import redis.asyncio
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError("RedisStore needs redis-py: pip install 'passport-py[redis]'") from exc
+
+__all__ = ["RedisStore", "SyncRedisStore"]
+
+logger = logging.getLogger("passport_py.sessions")
+
+T = TypeVar("T")
+
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+# Keys deleted per DEL when logging a user out everywhere.
+_BATCH = 500
+
+
+class _Keys:
+    """Key names: `<prefix><sha256(id)>` for a session, `<prefix>user:<sha256(user)>` for the
+    set of a user's session keys. Ids never reach Redis as they are: a key listing or an app
+    key equal to a live id reveals or touches nothing."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def session(self, session_id: str) -> str:
+        return self.prefix + hashlib.sha256(session_id.encode()).hexdigest()
+
+    def user(self, user: str) -> str:
+        return f"{self.prefix}user:{hashlib.sha256(user.encode()).hexdigest()}"
+
+
+def _decode(value: Any) -> str | None:
+    if value is None:
+        return None
+    if len(value) > MAX_SESSION_BYTES:
+        logger.warning("a stored session is over %d bytes: ignored", MAX_SESSION_BYTES)
+        return None
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        logger.warning("a stored session is not UTF-8 text (never unpickled): ignored")
+        return None
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for error messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
+def _client_options(socket_timeout: float, connect_timeout: float) -> dict[str, Any]:
+    # One retry, only on a dropped connection (a pooled connection Redis closed while it
+    # restarted), with no backoff: a timeout is answered at once rather than waited out twice.
+    return {
+        "socket_timeout": socket_timeout,
+        "socket_connect_timeout": connect_timeout,
+        "retry": redis.retry.Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    }
+
+
+class SyncRedisStore:
+    """The sync side of `RedisStore` (what Flask uses); one thread-safe connection pool."""
+
+    def __init__(self, owner: RedisStore) -> None:
+        self._owner = owner
+        self._keys = owner._keys
+
+    def _call(self, work: Callable[[Any], T]) -> T:
+        client = self._owner._sync_client()
+        try:
+            return work(client)
+        except _UNREACHABLE as exc:
+            raise self._owner._unavailable(exc) from None
+
+    def get(self, session_id: str) -> str | None:
+        key = self._keys.session(session_id)
+        try:
+            return _decode(self._call(lambda r: r.get(key)))
+        except ResponseError:
+            logger.warning("a stored session has the wrong Redis type: ignored")
+            return None
+
+    def set(
+        self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
+    ) -> bool:
+        key = self._keys.session(session_id)
+        written = self._call(lambda r: r.set(key, value, ex=ttl, nx=new, xx=not new))
+        if written and user is not None:
+            index = self._keys.user(user)
+
+            def add(r: Any) -> Any:
+                pipe = r.pipeline(transaction=False)
+                pipe.sadd(index, key)
+                pipe.expire(index, ttl)
+                return pipe.execute()
+
+            self._call(add)
+        return bool(written)
+
+    def delete(self, session_id: str, *, user: str | None = None) -> None:
+        key = self._keys.session(session_id)
+
+        def remove(r: Any) -> Any:
+            pipe = r.pipeline(transaction=False)
+            pipe.delete(key)
+            if user is not None:
+                pipe.srem(self._keys.user(user), key)
+            return pipe.execute()
+
+        self._call(remove)
+
+    def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
+        key = self._keys.session(session_id)
+
+        def extend(r: Any) -> Any:
+            pipe = r.pipeline(transaction=False)
+            pipe.expire(key, ttl)
+            if user is not None:
+                pipe.expire(self._keys.user(user), ttl)
+            return pipe.execute()
+
+        return bool(self._call(extend)[0])
+
+    def destroy_user(self, user: str) -> int:
+        index = self._keys.user(user)
+        members = sorted(self._call(lambda r: r.smembers(index)))
+        ended = 0
+        for start in range(0, len(members), _BATCH):
+
+            def end(r: Any, batch: list[Any] = members[start : start + _BATCH]) -> int:
+                count = int(r.delete(*batch))
+                # Only the members read: a session added meanwhile keeps its index entry.
+                r.srem(index, *batch)
+                return count
+
+            ended += self._call(end)
+        return ended
+
+
+class RedisStore:
+    """Sessions in Redis: every app process pointed at the same Redis shares them.
+
+    Give a `url` (`redis://`, `rediss://`, `unix://`): clients are made when first needed, one
+    per event loop for async code and one pool for sync code, with `socket_timeout` and
+    `connect_timeout` (seconds) bounding how long a request waits before its 503. Or give
+    `client=`, any redis-py client, async (`redis.asyncio.Redis`, `RedisCluster`, a Sentinel
+    `master_for(...)`) for the ASGI middleware or sync for Flask; its own timeouts apply.
+    Values are JSON text (never pickle), written with their TTL in the same command.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        client: Any = None,
+        prefix: str = "session:",
+        socket_timeout: float = 0.5,
+        connect_timeout: float = 0.5,
+    ) -> None:
+        if (url is None) == (client is None):
+            raise ValueError("RedisStore needs a url or a client (one of them)")
+        self.url = url
+        self.prefix = prefix
+        self._keys = _Keys(prefix)
+        self._options = _client_options(socket_timeout, connect_timeout)
+        self._async_client: Any = None
+        self._sync: Any = None
+        if client is not None:
+            if isinstance(client, redis.asyncio.Redis | redis.asyncio.RedisCluster):
+                self._async_client = client
+            else:
+                self._sync = client
+        self._loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._sync_side = SyncRedisStore(self)
+
+    @property
+    def sync(self) -> SyncRedisStore:
+        """The same sessions, for sync code (Flask)."""
+        return self._sync_side
+
+    def _describe(self) -> str:
+        return _redacted(self.url) if self.url else f"the Redis client given ({self.prefix!r})"
+
+    def _unavailable(self, exc: BaseException) -> SessionStoreUnavailable:
+        reason = str(exc) or type(exc).__name__
+        return SessionStoreUnavailable(f"Redis at {self._describe()} did not answer: {reason}")
+
+    def _sync_client(self) -> Any:
+        if self._sync is None:
+            if self.url is None:
+                raise TypeError(
+                    "this RedisStore was given an async client: give RedisStore(url) or a sync "
+                    "client (redis.Redis) to use it from sync code"
+                )
+            self._sync = redis.Redis.from_url(self.url, **self._options)
+        return self._sync
+
+    def _client(self) -> Any:
+        if self._async_client is not None:
+            return self._async_client
+        if self.url is None:
+            raise TypeError(
+                "this RedisStore was given a sync client: give RedisStore(url) or an async "
+                "client (redis.asyncio.Redis) to use it from async code"
+            )
+        # redis.asyncio connections belong to the loop that opened them: one client per loop.
+        loop = asyncio.get_running_loop()
+        client = self._loop_clients.get(loop)
+        if client is None:
+            client = redis.asyncio.Redis.from_url(self.url, **self._options)
+            self._loop_clients[loop] = client
+        return client
+
+    async def _call(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        try:
+            return await work(self._client())
+        except _UNREACHABLE as exc:
+            raise self._unavailable(exc) from None
+
+    async def get(self, session_id: str) -> str | None:
+        key = self._keys.session(session_id)
+        try:
+            return _decode(await self._call(lambda r: r.get(key)))
+        except ResponseError:
+            logger.warning("a stored session has the wrong Redis type: ignored")
+            return None
+
+    async def set(
+        self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
+    ) -> bool:
+        key = self._keys.session(session_id)
+        written = await self._call(lambda r: r.set(key, value, ex=ttl, nx=new, xx=not new))
+        if written and user is not None:
+            index = self._keys.user(user)
+
+            async def add(r: Any) -> Any:
+                pipe = r.pipeline(transaction=False)
+                pipe.sadd(index, key)
+                pipe.expire(index, ttl)
+                return await pipe.execute()
+
+            await self._call(add)
+        return bool(written)
+
+    async def delete(self, session_id: str, *, user: str | None = None) -> None:
+        key = self._keys.session(session_id)
+
+        async def remove(r: Any) -> Any:
+            pipe = r.pipeline(transaction=False)
+            pipe.delete(key)
+            if user is not None:
+                pipe.srem(self._keys.user(user), key)
+            return await pipe.execute()
+
+        await self._call(remove)
+
+    async def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
+        key = self._keys.session(session_id)
+
+        async def extend(r: Any) -> Any:
+            pipe = r.pipeline(transaction=False)
+            pipe.expire(key, ttl)
+            if user is not None:
+                pipe.expire(self._keys.user(user), ttl)
+            return await pipe.execute()
+
+        return bool((await self._call(extend))[0])
+
+    async def destroy_user(self, user: str) -> int:
+        index = self._keys.user(user)
+        members = sorted(await self._call(lambda r: r.smembers(index)))
+        ended = 0
+        for start in range(0, len(members), _BATCH):
+
+            async def end(r: Any, batch: list[Any] = members[start : start + _BATCH]) -> int:
+                count = int(await r.delete(*batch))
+                # Only the members read: a session added meanwhile keeps its index entry.
+                await r.srem(index, *batch)
+                return count
+
+            ended += await self._call(end)
+        return ended
+
+    def sync_close(self) -> None:
+        """Close the sync pool this store made (for shutdown code and tests)."""
+        if self.url is not None and self._sync is not None:
+            self._sync.close()
+            self._sync = None
+
+    async def aclose(self) -> None:
+        """Close the connections this store made for the running event loop, and its sync
+        pool (`SessionMiddleware` calls this when the app shuts down). A client it was given
+        is left to its owner."""
+        if self.url is None:
+            return
+        client = self._loop_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
+        self.sync_close()

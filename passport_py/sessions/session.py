@@ -1,0 +1,216 @@
+"""`ServerSession`: the session dict an app sees, and what saving it does to the store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Generator
+from typing import Any, Literal
+
+from passport_py.sessions.stores import SessionStore, SyncSessionStore, user_key
+
+__all__ = ["MAX_SESSION_BYTES", "ServerSession", "new_session_id", "save", "save_sync"]
+
+logger = logging.getLogger("passport_py.sessions")
+
+MAX_SESSION_BYTES = 1024 * 1024
+
+# A store operation the commit wants done: (method name, positional args, keyword args).
+StoreOp = tuple[str, tuple[Any, ...], dict[str, Any]]
+CookieAction = Literal["set", "delete"] | None
+
+
+def new_session_id() -> str:
+    """256 bits from `secrets`, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+class ServerSession(dict[str, Any]):
+    """A request's session: a plain dict for the app (`request.session`, `flask.session`),
+    whose data lives in a store under an id the cookie carries.
+
+    Changes are found by comparing the JSON at the end of the request with what was loaded, so
+    changing a nested value (`session["cart"].append(...)`) is saved too. Values must be JSON:
+    str, int, float, bool, None, lists and dicts with string keys.
+    """
+
+    __slots__ = ("_accessed", "_ended", "_loaded", "id", "resign", "sent_cookie", "store", "user")
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        super().__init__(data or {})
+        self.id: str | None = None
+        """The stored session's id; None until a new session is first saved."""
+        self.user: str | None = None
+        """The owner's `user_key`, for the per-user index (None: nobody is logged in)."""
+        self.sent_cookie = False
+        """The request came with a session cookie (valid or not)."""
+        self.resign = False
+        """The cookie verified with an older secret: sign it again with the current one."""
+        self.store: SessionStore | None = None
+        """The store it is kept in (set by the middleware; `logout_everywhere` uses it)."""
+        self._loaded: str | None = None
+        self._ended: list[tuple[str, str | None]] = []
+        self._accessed = False
+
+    @classmethod
+    def load(cls, session_id: str, stored: str | None) -> ServerSession:
+        """The session a store's value holds, or a new empty one when it holds none (expired,
+        ended, never issued) or something that is not a session (logged, never trusted)."""
+        record = _decode(stored) if stored is not None else None
+        if record is None:
+            return cls()
+        data, user = record
+        session = cls(data)
+        session.id = session_id
+        session.user = user
+        session._loaded = stored
+        return session
+
+    def regenerate(self, keep_data: bool = False) -> None:
+        """Start over under a new id: the old entry is deleted when the response goes out.
+
+        The data is cleared unless `keep_data`; the new session belongs to nobody until a
+        login says whose it is. Passport's login and logout call this.
+        """
+        if self.id is not None:
+            self._ended.append((self.id, self.user))
+        self.id = None
+        self.user = None
+        self._loaded = None
+        if not keep_data:
+            self.clear()
+
+    def destroy(self) -> None:
+        """End this session: its entry is deleted and the browser told to drop the cookie.
+
+        Anything written to the session afterwards in this request starts a new one.
+        """
+        self.regenerate()
+
+    def bind_user(self, serialized: Any) -> None:
+        """Record whose session this is (a serialized user; None for nobody), so that
+        `destroy_user_sessions` can find it. The session manager calls this on login."""
+        self.user = None if serialized is None else user_key(serialized)
+
+    def mark_accessed(self) -> None:
+        """The response depends on this session: it gets `Vary: Cookie`."""
+        self._accessed = True
+
+    @property
+    def accessed(self) -> bool:
+        """True when the response depends on the session (it came with one, or it was told)."""
+        return self._accessed or self.id is not None
+
+    def needs_save(self, rolling: bool) -> bool:
+        """True when `commit` has work: the fast path of a request that only read its session
+        (one JSON dump and a comparison) answers False."""
+        if self._ended or self.resign:
+            return True
+        if not self:
+            return self.id is not None or self.sent_cookie
+        return rolling or self.id is None or self.encode() != self._loaded
+
+    def encode(self) -> str:
+        """The store's value for this session (JSON: owner and data)."""
+        try:
+            return json.dumps({"user": self.user, "data": self}, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"session values must be JSON (str, int, float, bool, None, list, dict): {exc}"
+            ) from None
+
+    def commit(self, ttl: int, rolling: bool) -> Generator[StoreOp, Any, CookieAction]:
+        """The store operations that save this session, in order, as a generator: it yields
+        each operation, is sent the store's answer, and returns what the cookie should do.
+
+        One plan for the async middleware and the sync Flask interface: each runs it against
+        its side of the store.
+        """
+        for ended_id, owner in self._ended:
+            yield ("delete", (ended_id,), {"user": owner})
+        ended_any = bool(self._ended)
+        self._ended = []
+        if not self:
+            if self.id is not None:  # emptied by the app: nothing left to keep
+                yield ("delete", (self.id,), {"user": self.user})
+                self.id = None
+                return "delete"
+            return "delete" if ended_any or self.sent_cookie else None
+        value = self.encode()
+        if len(value) > MAX_SESSION_BYTES:
+            raise ValueError(
+                f"the session holds {len(value)} bytes of JSON; the limit is {MAX_SESSION_BYTES}"
+                ": keep large data elsewhere and its key in the session"
+            )
+        if self.id is None:
+            session_id = new_session_id()
+            # An unused id is all but certain (256 bits); the store still refuses a used one.
+            while not (yield ("set", (session_id, value, ttl), {"user": self.user, "new": True})):
+                session_id = new_session_id()
+            self.id = session_id
+            self._loaded = value
+            return "set"
+        if value != self._loaded:
+            saved = yield ("set", (self.id, value, ttl), {"user": self.user, "new": False})
+        elif rolling:
+            saved = yield ("touch", (self.id, ttl), {"user": self.user})
+        else:
+            return "set" if self.resign else None
+        if not saved:
+            # The session ended while this request ran (logout elsewhere, log out everywhere,
+            # expiry): never bring it back.
+            self.id = None
+            self.clear()
+            return "delete"
+        self._loaded = value
+        return "set"
+
+
+async def save(
+    store: SessionStore, session: ServerSession, ttl: int, rolling: bool
+) -> CookieAction:
+    """Run `session.commit` against an async store; returns what the cookie should do."""
+    steps = session.commit(ttl, rolling)
+    answer: Any = None
+    try:
+        while True:
+            name, args, kwargs = steps.send(answer)
+            answer = await getattr(store, name)(*args, **kwargs)
+    except StopIteration as done:
+        action: CookieAction = done.value
+        return action
+
+
+def save_sync(
+    store: SyncSessionStore, session: ServerSession, ttl: int, rolling: bool
+) -> CookieAction:
+    """`save` for sync code, against a store's sync side."""
+    steps = session.commit(ttl, rolling)
+    answer: Any = None
+    try:
+        while True:
+            name, args, kwargs = steps.send(answer)
+            answer = getattr(store, name)(*args, **kwargs)
+    except StopIteration as done:
+        action: CookieAction = done.value
+        return action
+
+
+def _decode(stored: str) -> tuple[dict[str, Any], str | None] | None:
+    """(data, owner) from a store's value, or None (and a warning) when it is not a session."""
+    if len(stored) > MAX_SESSION_BYTES:
+        logger.warning("a stored session is over %d bytes: ignored", MAX_SESSION_BYTES)
+        return None
+    try:
+        record = json.loads(stored)
+    except ValueError:
+        logger.warning("a stored session is not JSON: ignored, a new session starts")
+        return None
+    if type(record) is dict:
+        data = record.get("data")
+        user = record.get("user")
+        if type(data) is dict and (user is None or type(user) is str):
+            return data, user
+    logger.warning("a stored session does not have the expected shape: ignored")
+    return None

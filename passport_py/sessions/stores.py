@@ -1,0 +1,94 @@
+"""The interface every session store offers (async, with a sync twin) and logging out
+everywhere through a store's per-user index."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol, cast
+
+from passport_py.errors import PassportError
+
+__all__ = [
+    "SessionStore",
+    "SessionStoreUnavailable",
+    "SyncSessionStore",
+    "destroy_user_sessions",
+    "destroy_user_sessions_sync",
+    "user_key",
+]
+
+
+class SessionStoreUnavailable(PassportError):
+    """The session store did not answer in time (down, unreachable, timed out).
+
+    The session middleware answers the request with a 503 and logs this message; nothing is
+    treated as logged in and nothing is half-written.
+    """
+
+
+class SyncSessionStore(Protocol):
+    """A session store for sync code (Flask). Values are JSON text; ids are the raw ids.
+
+    `set(..., new=True)` creates the entry only when the id is unused; `new=False` replaces it
+    only when it still exists, so a request still running when its session ended (logout,
+    log out everywhere, expiry) cannot bring the session back. Both return whether they wrote.
+    `user` is the owner's `user_key`, kept in a per-user index that `destroy_user` reads.
+    Failures to reach the store raise `SessionStoreUnavailable`.
+    """
+
+    def get(self, session_id: str) -> str | None: ...
+
+    def set(
+        self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
+    ) -> bool: ...
+
+    def delete(self, session_id: str, *, user: str | None = None) -> None: ...
+
+    def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool: ...
+
+    def destroy_user(self, user: str) -> int: ...
+
+
+class SessionStore(Protocol):
+    """A session store for async code (the ASGI `SessionMiddleware`), with `sync`, the same
+    store for sync code. Same semantics as `SyncSessionStore`."""
+
+    @property
+    def sync(self) -> SyncSessionStore: ...
+
+    async def get(self, session_id: str) -> str | None: ...
+
+    async def set(
+        self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
+    ) -> bool: ...
+
+    async def delete(self, session_id: str, *, user: str | None = None) -> None: ...
+
+    async def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool: ...
+
+    async def destroy_user(self, user: str) -> int: ...
+
+
+def user_key(user_id: Any) -> str:
+    """The per-user index key of a serialized user: the id itself for strings and integers,
+    canonical JSON otherwise (so `{"id": 1, "kind": "a"}` is one key whatever its key order)."""
+    if isinstance(user_id, str):
+        return user_id
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        return str(user_id)
+    return json.dumps(user_id, sort_keys=True, separators=(",", ":"))
+
+
+async def destroy_user_sessions(store: SessionStore, user_id: Any) -> int:
+    """End every session of the user whose serialized id is `user_id` (log out everywhere).
+
+    Returns how many sessions were ended. Their cookies then find nothing: anonymous.
+    """
+    return await store.destroy_user(user_key(user_id))
+
+
+def destroy_user_sessions_sync(store: SessionStore | SyncSessionStore, user_id: Any) -> int:
+    """`destroy_user_sessions` for sync code (Flask views, scripts, admin commands)."""
+    side = getattr(store, "sync", None)
+    sync = cast(SyncSessionStore, store if side is None else side)
+    return sync.destroy_user(user_key(user_id))
