@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -194,9 +195,10 @@ class RedisStore:
                 self._async_client = client
             else:
                 self._sync = client
-        self._loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
+        # loop -> (client, the async generator that closes it when the loop shuts down)
+        self._loop_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[Any, AsyncGenerator[None, None]]
+        ] = weakref.WeakKeyDictionary()
         self._sync_side = SyncRedisStore(self)
 
     @property
@@ -231,11 +233,11 @@ class RedisStore:
             )
         # redis.asyncio connections belong to the loop that opened them: one client per loop.
         loop = asyncio.get_running_loop()
-        client = self._loop_clients.get(loop)
-        if client is None:
+        entry = self._loop_clients.get(loop)
+        if entry is None:
             client = redis.asyncio.Redis.from_url(self.url, **self._options)
-            self._loop_clients[loop] = client
-        return client
+            entry = self._loop_clients[loop] = (client, _closer(client))
+        return entry[0]
 
     async def _call(self, work: Callable[[Any], Awaitable[T]]) -> T:
         try:
@@ -319,7 +321,29 @@ class RedisStore:
         is left to its owner."""
         if self.url is None:
             return
-        client = self._loop_clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        entry = self._loop_clients.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()
         self.sync_close()
+
+
+def _closer(client: Any) -> AsyncGenerator[None, None]:
+    """An async generator, started on the running loop, that closes `client` when closed.
+
+    Loops shut down by `asyncio.run` (uvicorn, a test client's portal) close the async
+    generators started on them while they can still run, so the client's connections are
+    closed on their own loop even when no lifespan shutdown told the store.
+    """
+
+    async def close_on_shutdown() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await client.aclose()
+
+    closer = close_on_shutdown()
+    # Run to the first `yield` now (nothing awaits before it): this registers the generator
+    # with the running loop, which finalizes it at shutdown.
+    with contextlib.suppress(StopIteration):
+        closer.asend(None).send(None)
+    return closer
