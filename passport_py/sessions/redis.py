@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import logging
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Generator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -83,6 +83,83 @@ def _client_options(socket_timeout: float, connect_timeout: float) -> dict[str, 
     }
 
 
+Command = tuple[str, tuple[Any, ...], dict[str, Any]]
+# An operation as the Redis commands it sends: a generator yielding batches of commands (one
+# round trip each), sent each batch's replies, returning the operation's result. The async
+# and sync sides run the same plans.
+Plan = Generator[list[Command], list[Any], T]
+
+
+def _get(keys: _Keys, session_id: str) -> Plan[str | None]:
+    try:
+        (value,) = yield [("get", (keys.session(session_id),), {})]
+    except ResponseError:
+        logger.warning("a stored session has the wrong Redis type: ignored")
+        return None
+    return _decode(value)
+
+
+def _set(
+    keys: _Keys, session_id: str, value: str, ttl: int, user: str | None, new: bool
+) -> Plan[bool]:
+    key = keys.session(session_id)
+    (written,) = yield [("set", (key, value), {"ex": ttl, "nx": new, "xx": not new})]
+    if written and user is not None:
+        index = keys.user(user)
+        yield [("sadd", (index, key), {}), ("expire", (index, ttl), {})]
+    return bool(written)
+
+
+def _delete(keys: _Keys, session_id: str, user: str | None) -> Plan[None]:
+    key = keys.session(session_id)
+    batch: list[Command] = [("delete", (key,), {})]
+    if user is not None:
+        batch.append(("srem", (keys.user(user), key), {}))
+    yield batch
+
+
+def _touch(keys: _Keys, session_id: str, ttl: int, user: str | None) -> Plan[bool]:
+    batch: list[Command] = [("expire", (keys.session(session_id), ttl), {})]
+    if user is not None:
+        batch.append(("expire", (keys.user(user), ttl), {}))
+    replies = yield batch
+    return bool(replies[0])
+
+
+def _destroy_user(keys: _Keys, user: str) -> Plan[int]:
+    index = keys.user(user)
+    (members,) = yield [("smembers", (index,), {})]
+    ordered = sorted(members)
+    ended = 0
+    for start in range(0, len(ordered), _BATCH):
+        batch = tuple(ordered[start : start + _BATCH])
+        (count,) = yield [("delete", batch, {})]
+        # Only the members read: a session added meanwhile keeps its index entry.
+        yield [("srem", (index, *batch), {})]
+        ended += int(count)
+    return ended
+
+
+def _execute_sync(client: Any, batch: list[Command]) -> list[Any]:
+    if len(batch) == 1:
+        name, args, kwargs = batch[0]
+        return [getattr(client, name)(*args, **kwargs)]
+    pipe = client.pipeline(transaction=False)
+    for name, args, kwargs in batch:
+        getattr(pipe, name)(*args, **kwargs)
+    return list(pipe.execute())
+
+
+async def _execute(client: Any, batch: list[Command]) -> list[Any]:
+    if len(batch) == 1:
+        name, args, kwargs = batch[0]
+        return [await getattr(client, name)(*args, **kwargs)]
+    pipe = client.pipeline(transaction=False)
+    for name, args, kwargs in batch:
+        getattr(pipe, name)(*args, **kwargs)
+    return list(await pipe.execute())
+
+
 class SyncRedisStore:
     """The sync side of `RedisStore` (what Flask uses); one thread-safe connection pool."""
 
@@ -90,76 +167,41 @@ class SyncRedisStore:
         self._owner = owner
         self._keys = owner._keys
 
-    def _call(self, work: Callable[[Any], T]) -> T:
+    def _run(self, plan: Plan[T]) -> T:
         client = self._owner._sync_client()
-        try:
-            return work(client)
-        except _UNREACHABLE as exc:
-            raise self._owner._unavailable(exc) from None
+        replies: list[Any] | None = None
+        error: ResponseError | None = None
+        while True:
+            try:
+                batch = plan.send(replies) if error is None else plan.throw(error)  # type: ignore[arg-type]
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            error = None
+            try:
+                replies = _execute_sync(client, batch)
+            except ResponseError as exc:
+                error = exc
+            except _UNREACHABLE as exc:
+                plan.close()
+                raise self._owner._unavailable(exc) from None
 
     def get(self, session_id: str) -> str | None:
-        key = self._keys.session(session_id)
-        try:
-            return _decode(self._call(lambda r: r.get(key)))
-        except ResponseError:
-            logger.warning("a stored session has the wrong Redis type: ignored")
-            return None
+        return self._run(_get(self._keys, session_id))
 
     def set(
         self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
     ) -> bool:
-        key = self._keys.session(session_id)
-        written = self._call(lambda r: r.set(key, value, ex=ttl, nx=new, xx=not new))
-        if written and user is not None:
-            index = self._keys.user(user)
-
-            def add(r: Any) -> Any:
-                pipe = r.pipeline(transaction=False)
-                pipe.sadd(index, key)
-                pipe.expire(index, ttl)
-                return pipe.execute()
-
-            self._call(add)
-        return bool(written)
+        return self._run(_set(self._keys, session_id, value, ttl, user, new))
 
     def delete(self, session_id: str, *, user: str | None = None) -> None:
-        key = self._keys.session(session_id)
-
-        def remove(r: Any) -> Any:
-            pipe = r.pipeline(transaction=False)
-            pipe.delete(key)
-            if user is not None:
-                pipe.srem(self._keys.user(user), key)
-            return pipe.execute()
-
-        self._call(remove)
+        self._run(_delete(self._keys, session_id, user))
 
     def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
-        key = self._keys.session(session_id)
-
-        def extend(r: Any) -> Any:
-            pipe = r.pipeline(transaction=False)
-            pipe.expire(key, ttl)
-            if user is not None:
-                pipe.expire(self._keys.user(user), ttl)
-            return pipe.execute()
-
-        return bool(self._call(extend)[0])
+        return self._run(_touch(self._keys, session_id, ttl, user))
 
     def destroy_user(self, user: str) -> int:
-        index = self._keys.user(user)
-        members = sorted(self._call(lambda r: r.smembers(index)))
-        ended = 0
-        for start in range(0, len(members), _BATCH):
-
-            def end(r: Any, batch: list[Any] = members[start : start + _BATCH]) -> int:
-                count = int(r.delete(*batch))
-                # Only the members read: a session added meanwhile keeps its index entry.
-                r.srem(index, *batch)
-                return count
-
-            ended += self._call(end)
-        return ended
+        return self._run(_destroy_user(self._keys, user))
 
 
 class RedisStore:
@@ -239,75 +281,41 @@ class RedisStore:
             entry = self._loop_clients[loop] = (client, _closer(client))
         return entry[0]
 
-    async def _call(self, work: Callable[[Any], Awaitable[T]]) -> T:
-        try:
-            return await work(self._client())
-        except _UNREACHABLE as exc:
-            raise self._unavailable(exc) from None
+    async def _run(self, plan: Plan[T]) -> T:
+        client = self._client()
+        replies: list[Any] | None = None
+        error: ResponseError | None = None
+        while True:
+            try:
+                batch = plan.send(replies) if error is None else plan.throw(error)  # type: ignore[arg-type]
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            error = None
+            try:
+                replies = await _execute(client, batch)
+            except ResponseError as exc:
+                error = exc
+            except _UNREACHABLE as exc:
+                plan.close()
+                raise self._unavailable(exc) from None
 
     async def get(self, session_id: str) -> str | None:
-        key = self._keys.session(session_id)
-        try:
-            return _decode(await self._call(lambda r: r.get(key)))
-        except ResponseError:
-            logger.warning("a stored session has the wrong Redis type: ignored")
-            return None
+        return await self._run(_get(self._keys, session_id))
 
     async def set(
         self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
     ) -> bool:
-        key = self._keys.session(session_id)
-        written = await self._call(lambda r: r.set(key, value, ex=ttl, nx=new, xx=not new))
-        if written and user is not None:
-            index = self._keys.user(user)
-
-            async def add(r: Any) -> Any:
-                pipe = r.pipeline(transaction=False)
-                pipe.sadd(index, key)
-                pipe.expire(index, ttl)
-                return await pipe.execute()
-
-            await self._call(add)
-        return bool(written)
+        return await self._run(_set(self._keys, session_id, value, ttl, user, new))
 
     async def delete(self, session_id: str, *, user: str | None = None) -> None:
-        key = self._keys.session(session_id)
-
-        async def remove(r: Any) -> Any:
-            pipe = r.pipeline(transaction=False)
-            pipe.delete(key)
-            if user is not None:
-                pipe.srem(self._keys.user(user), key)
-            return await pipe.execute()
-
-        await self._call(remove)
+        await self._run(_delete(self._keys, session_id, user))
 
     async def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
-        key = self._keys.session(session_id)
-
-        async def extend(r: Any) -> Any:
-            pipe = r.pipeline(transaction=False)
-            pipe.expire(key, ttl)
-            if user is not None:
-                pipe.expire(self._keys.user(user), ttl)
-            return await pipe.execute()
-
-        return bool((await self._call(extend))[0])
+        return await self._run(_touch(self._keys, session_id, ttl, user))
 
     async def destroy_user(self, user: str) -> int:
-        index = self._keys.user(user)
-        members = sorted(await self._call(lambda r: r.smembers(index)))
-        ended = 0
-        for start in range(0, len(members), _BATCH):
-
-            async def end(r: Any, batch: list[Any] = members[start : start + _BATCH]) -> int:
-                count = int(await r.delete(*batch))
-                # Only the members read: a session added meanwhile keeps its index entry.
-                await r.srem(index, *batch)
-                return count
-
-            ended += await self._call(end)
-        return ended
+        return await self._run(_destroy_user(self._keys, user))
 
     def sync_close(self) -> None:
         """Close the sync pool this store made (for shutdown code and tests)."""
