@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis_helpers
-from behaviour.site import FRAMEWORKS, Site
+from behaviour.site import FRAMEWORKS, VARIANT_BY_NAME, VARIANTS, Site
 from users import UserStore
 
 from passport_py.sessions.redis import RedisStore
@@ -28,13 +28,19 @@ def loops_created(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return created
 
 
-@pytest.fixture(params=FRAMEWORKS)
+@pytest.fixture(params=[variant.name for variant in VARIANTS])
 def site(request: pytest.FixtureRequest) -> Iterator[Site]:
-    """The behaviour app (tests/behaviour/) of each framework in turn, with alice and bob."""
-    app = importlib.import_module(f"behaviour.{request.param}_app")
+    """The behaviour app (tests/behaviour/) of each variant in turn, with alice and bob.
+
+    A variant with its sessions in Redis gets a key prefix of the test's own (`redis_prefix`:
+    skipped without Redis, failed with CI=true; its keys are deleted afterwards).
+    """
+    variant = VARIANT_BY_NAME[request.param]
+    app = importlib.import_module(variant.module_name)
     store = UserStore.default()
-    with app.make_client(store) as client:
-        yield Site(request.param, store, client, app)
+    options = {"redis_prefix": request.getfixturevalue("redis_prefix")} if variant.redis else {}
+    with app.make_client(store, **options) as client:
+        yield Site(variant.name, variant.framework, store, client, app)
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)

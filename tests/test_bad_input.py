@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from behaviour.site import Site
+from behaviour.site import Site, sites_of
 from users import PASSWORD, User
 
 FORM = "application/x-www-form-urlencoded"
@@ -278,7 +278,7 @@ def test_too_many_urlencoded_fields_is_400(site: Site, count: int) -> None:
     assert site.store.verify_calls == []
 
 
-@pytest.mark.parametrize("site", ["flask", "django"], indirect=True)
+@pytest.mark.parametrize("site", sites_of("flask", "django"), indirect=True)
 def test_a_bogus_content_length_is_400_under_wsgi(site: Site) -> None:
     # A WSGI server may hand the header on as CONTENT_LENGTH unchecked (wsgiref does); ASGI
     # servers refuse such a request before the app sees it, so Starlette is not asked.
@@ -290,7 +290,7 @@ def test_a_bogus_content_length_is_400_under_wsgi(site: Site) -> None:
     assert site.store.verify_calls == []
 
 
-@pytest.mark.parametrize("site", ["flask", "django"], indirect=True)
+@pytest.mark.parametrize("site", sites_of("flask", "django"), indirect=True)
 def test_a_chunked_body_without_length_is_411_under_wsgi(site: Site) -> None:
     # Plain WSGI gives the app no way to read a chunked body to its end (unless the server
     # de-chunks it and sets wsgi.input_terminated): answer 411 rather than read it as empty.

@@ -3,9 +3,11 @@
 Each test runs against the small app of `tests/behaviour/` in Starlette, Flask and Django (the
 route contract is in `tests/behaviour/common.py`; the `site` fixture of `tests/conftest.py`
 serves each in turn), through real HTTP handling: Starlette's TestClient, and httpx over WSGI
-for Flask and Django. This is the adapter conformance suite of security.md section 0: a test
-that passes for one framework and fails for another is an adapter bug. Bad input has its own
-catalogue over the same apps, `tests/test_bad_input.py`.
+for Flask and Django; and again on passport_py's server-side sessions (`starlette_server`:
+Starlette with `SessionMiddleware` and `RedisStore` on the real Redis). This is the adapter
+conformance suite of security.md section 0 (and, over the session variants, of section 5.5): a
+test that passes for one framework or session and fails for another is an adapter bug. Bad
+input has its own catalogue over the same apps, `tests/test_bad_input.py`.
 """
 
 from __future__ import annotations
@@ -122,15 +124,24 @@ def test_authorize_with_wrong_credentials_is_401_and_keeps_the_user(site: Site) 
 # -- session regeneration ----------------------------------------------------------------------
 
 
+def assert_ended(site: Site, cookie: str) -> None:
+    """The session this cookie named holds nothing any more (sessions with ids only: a cookie
+    session cannot be revoked)."""
+    site.use_session_cookie(cookie)
+    assert site.session()["data"] == {}
+    assert site.who() == "hello anonymous"
+
+
 def test_login_drops_pre_login_session_data(site: Site) -> None:
     site.post_form("/cart", item="book")
-    before = site.session()
+    before, before_cookie = site.session(), site.session_cookie()
     assert before["data"] == {"cart": "book"}
     site.login()
     after = site.session()
     assert after["data"] == {"passport": {"user": 1}}
-    if before["id"] is not None:  # a session with ids (Django) gets a new one
+    if before["id"] is not None:  # a session with ids (Django, server-side) gets a new one
         assert after["id"] not in (None, before["id"])
+        assert_ended(site, before_cookie)  # no session fixation through the old id
 
 
 def test_login_keeps_the_return_to_url(site: Site) -> None:
@@ -143,15 +154,16 @@ def test_login_keeps_the_return_to_url(site: Site) -> None:
 
 def test_logout_removes_the_user_and_regenerates(site: Site) -> None:
     site.login()
-    before = site.session()
+    before, before_cookie = site.session(), site.session_cookie()
     response = site.client.post("/logout")
     assert response.status_code == 302
     assert response.headers["location"] == "/"
     after = site.session()
     assert "user" not in after["data"].get("passport", {})
+    assert site.who() == "hello anonymous"
     if before["id"] is not None:
         assert after["id"] != before["id"]
-    assert site.who() == "hello anonymous"
+        assert_ended(site, before_cookie)  # a copy of the logged-in cookie logs nobody in
 
 
 def test_a_deleted_user_is_logged_out_quietly(site: Site) -> None:

@@ -8,7 +8,8 @@ threads, each owning two of those jars, then interleave 1024 requests: `GET /` (
 jars is logged in as, so every answer is checked against exactly one expected user. The jars share
 one keep-alive connection pool, as behind a proxy, so a server thread serves one user after
 another. The deserializer sleeps 0-2 ms to widen the window in which requests overlap, and records
-which request (by an `X-Req-Id` header) asked it for which user.
+which request (by an `X-Req-Id` header) asked it for which user. Flask runs twice: on its
+cookie session and on our server-side sessions (`flask_server`, MemoryStore).
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from typing import Any
 
 import httpx
 import pytest
-from behaviour import django_app, flask_app
+from behaviour import django_app, flask_app, flask_server_app
 from users import PASSWORD, User, UserStore
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-FRAMEWORKS = ["flask", "django"]
+FRAMEWORKS = ["flask", "flask_server", "django"]
 MEMBERS = 64
 THREADS = 32
 REQUESTS_PER_THREAD = 32  # 32 x 32 = 1024 interleaved requests per framework, ~3.5 s
@@ -41,6 +42,7 @@ FIRST_MEMBER_ID = 100
 WSGIApp = Callable[[dict[str, Any], Any], Iterable[bytes]]
 APPS: dict[str, Callable[[UserStore], WSGIApp]] = {
     "flask": flask_app.make_app,
+    "flask_server": flask_server_app.make_app,
     "django": django_app.make_wsgi_app,
 }
 

@@ -1,6 +1,8 @@
 """Flask adapter: `FlaskPassport`, `current_user`, the `authenticate` / `authorize`
 decorators, `login`, `logout`, `login_required`, `fresh_login_required` and
 `is_authenticated` (API.md section 7), and `alogin` / `alogout` for async views.
+`ServerSideSessionInterface` keeps `flask.session` in a `passport_py.sessions` store (memory or
+Redis), which `logout_everywhere` needs.
 
 `current_user` is your user object when logged in and a falsy `AnonymousUser` otherwise;
 flash messages go through `flask.flash`, so `get_flashed_messages()` shows them.
@@ -24,9 +26,15 @@ from passport_py.adapters.flask.extension import (
     get_user,
     passport_extension,
 )
+from passport_py.adapters.flask.sessions import (
+    FlaskServerSession,
+    ServerSideSessionInterface,
+    UnavailableSession,
+)
 from passport_py.adapters.flask.views import (
     alogin,
     alogout,
+    alogout_everywhere,
     authenticate,
     authorize,
     fresh_login_required,
@@ -34,16 +42,21 @@ from passport_py.adapters.flask.views import (
     login,
     login_required,
     logout,
+    logout_everywhere,
 )
 
 __all__ = [
     "AnonymousUser",
     "FlaskAuthRequest",
     "FlaskPassport",
+    "FlaskServerSession",
     "FlaskSession",
+    "ServerSideSessionInterface",
+    "UnavailableSession",
     "aget_user",
     "alogin",
     "alogout",
+    "alogout_everywhere",
     "authenticate",
     "authorize",
     "current_user",
@@ -53,5 +66,6 @@ __all__ = [
     "login",
     "login_required",
     "logout",
+    "logout_everywhere",
     "passport_extension",
 ]

@@ -131,7 +131,12 @@ class FlaskPassport(Generic[UserT]):
             # Reading the session makes Flask add `Vary: Cookie` to every response, which is
             # right: whether a response may be cached now depends on the cookie.
             session = flask.session._get_current_object()  # type: ignore[attr-defined]
-            touched = self.passport.sessions.stored_user(session)[0]
+            # A server-side session whose store did not answer (`UnavailableSession`) is not
+            # read: the page did not use it (that would have made it a 503).
+            touched = (
+                not getattr(session, "unavailable", False)
+                and (self.passport.sessions.stored_user(session)[0])
+            )
         if touched:
             # One pass over the headers, then appends: this runs on every logged-in page, and
             # Werkzeug's lookups (`in`, `response.vary`) cost microseconds each. With `Vary:

@@ -1,5 +1,5 @@
 """The words of API.md section 7 for Flask: `authenticate`, `authorize`, `login`, `logout`,
-`login_required`, `fresh_login_required` and `is_authenticated`.
+`login_required`, `fresh_login_required` and `is_authenticated`, plus `logout_everywhere`.
 
 Every decorator works on plain views, where the core's coroutines are driven by `run_sync`
 without an event loop, and on `async def` views, where they are awaited on the running loop.
@@ -35,6 +35,7 @@ from passport_py.adapters.flask.extension import (
     set_cookie,
     set_user,
 )
+from passport_py.adapters.flask.sessions import ServerSideSessionInterface
 from passport_py.decisions import (
     AuthResult,
     Decision,
@@ -45,11 +46,14 @@ from passport_py.decisions import (
     status_response,
 )
 from passport_py.engine import StrategySpec
+from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
+from passport_py.sessions import destroy_user_sessions_sync
 
 __all__ = [
     "alogin",
     "alogout",
+    "alogout_everywhere",
     "authenticate",
     "authorize",
     "fresh_login_required",
@@ -57,6 +61,7 @@ __all__ = [
     "login",
     "login_required",
     "logout",
+    "logout_everywhere",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -142,6 +147,36 @@ def logout(*, keep_session_info: bool = False) -> None:
     """Log the user out: remove them from the session and regenerate it. Cookies the
     strategies clear on logout (remember-me) are deleted on the response."""
     run_sync(alogout(keep_session_info=keep_session_info))
+
+
+def _end_every_session() -> int:
+    """End every stored session of the user this request's session holds; how many ended."""
+    app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+    interface = app.session_interface
+    if not isinstance(interface, ServerSideSessionInterface):
+        raise ConfigurationError(
+            "logout_everywhere needs server-side sessions: set app.session_interface = "
+            "passport_py.adapters.flask.ServerSideSessionInterface(store), with a "
+            "passport_py.sessions store (RedisStore in production)"
+        )
+    present, serialized = passport_extension(app).passport.sessions.stored_user(native_session(app))
+    return destroy_user_sessions_sync(interface.store, serialized) if present else 0
+
+
+def logout_everywhere(*, keep_session_info: bool = False) -> int:
+    """Log the current user out of every session they have (every browser and device), this
+    one included, then log this request out; returns how many sessions ended. Needs
+    `ServerSideSessionInterface`: only a server-side store knows a user's other sessions."""
+    ended = _end_every_session()
+    logout(keep_session_info=keep_session_info)
+    return ended
+
+
+async def alogout_everywhere(*, keep_session_info: bool = False) -> int:
+    """`logout_everywhere` for async views whose strategies forget tokens with async I/O."""
+    ended = _end_every_session()
+    await alogout(keep_session_info=keep_session_info)
+    return ended
 
 
 # -- authenticate and authorize -------------------------------------------------------------

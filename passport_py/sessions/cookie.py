@@ -41,7 +41,8 @@ class SessionCookie:
 
     `secret_key` may be a list for rotation: the first key signs, every key verifies, and a
     cookie signed with an older key is signed again with the first. A `__Host-` name forces
-    Secure, Path=/ and no Domain (browsers refuse it otherwise); `__Secure-` forces Secure.
+    Secure, Path=/ and no Domain (browsers refuse it otherwise); `__Secure-` and
+    `same_site="none"` force Secure.
     """
 
     def __init__(
@@ -71,8 +72,10 @@ class SessionCookie:
             if https_only is False:
                 raise ConfigurationError(f"a {name!r} cookie needs https_only=True or None")
             https_only = True
-        if same_site == "none" and https_only is False:
-            raise ConfigurationError("same_site='none' needs https: browsers require Secure")
+        if same_site == "none":
+            if https_only is False:
+                raise ConfigurationError("same_site='none' needs https: browsers require Secure")
+            https_only = True  # browsers drop a SameSite=None cookie that is not Secure
         self.name = name
         self.max_age = max_age
         self.same_site: SameSite = same_site

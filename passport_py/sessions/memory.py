@@ -50,7 +50,8 @@ class SyncMemoryStore:
             return None
         if entry[2] <= self._clock():
             with self._lock:
-                self._drop(session_id)
+                if self._entries.get(session_id) is entry:  # not written again meanwhile
+                    self._drop(session_id)
             return None
         return entry[0]
 

@@ -17,6 +17,8 @@ from passport_py.sessions.stores import SessionStoreUnavailable
 try:
     import redis
     import redis.asyncio
+    import redis.asyncio.retry
+    import redis.retry
     from redis.backoff import NoBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import ResponseError
@@ -73,13 +75,18 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + netloc))
 
 
-def _client_options(socket_timeout: float, connect_timeout: float) -> dict[str, Any]:
+def _client_options(
+    socket_timeout: float, connect_timeout: float, *, asynchronous: bool
+) -> dict[str, Any]:
     # One retry, only on a dropped connection (a pooled connection Redis closed while it
     # restarted), with no backoff: a timeout is answered at once rather than waited out twice.
+    # redis.asyncio needs its own Retry: the sync one returns the coroutine unawaited, so an
+    # async client given it never retries at all.
+    retry = redis.asyncio.retry.Retry if asynchronous else redis.retry.Retry
     return {
         "socket_timeout": socket_timeout,
         "socket_connect_timeout": connect_timeout,
-        "retry": redis.retry.Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        "retry": retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     }
 
 
@@ -229,7 +236,8 @@ class RedisStore:
         self.url = url
         self.prefix = prefix
         self._keys = _Keys(prefix)
-        self._options = _client_options(socket_timeout, connect_timeout)
+        self._options = _client_options(socket_timeout, connect_timeout, asynchronous=False)
+        self._async_options = _client_options(socket_timeout, connect_timeout, asynchronous=True)
         self._async_client: Any = None
         self._sync: Any = None
         if client is not None:
@@ -277,7 +285,7 @@ class RedisStore:
         loop = asyncio.get_running_loop()
         entry = self._loop_clients.get(loop)
         if entry is None:
-            client = redis.asyncio.Redis.from_url(self.url, **self._options)
+            client = redis.asyncio.Redis.from_url(self.url, **self._async_options)
             entry = self._loop_clients[loop] = (client, _closer(client))
         return entry[0]
 

@@ -6,7 +6,7 @@ import json
 import logging
 import secrets
 from collections.abc import Generator
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from passport_py.sessions.stores import SessionStore, SyncSessionStore, user_key
 
@@ -54,7 +54,7 @@ class ServerSession(dict[str, Any]):
         self._accessed = False
 
     @classmethod
-    def load(cls, session_id: str, stored: str | None) -> ServerSession:
+    def load(cls, session_id: str, stored: str | None) -> Self:
         """The session a store's value holds, or a new empty one when it holds none (expired,
         ended, never issued) or something that is not a session (logged, never trusted)."""
         record = _decode(stored) if stored is not None else None
@@ -91,7 +91,12 @@ class ServerSession(dict[str, Any]):
     def bind_user(self, serialized: Any) -> None:
         """Record whose session this is (a serialized user; None for nobody), so that
         `destroy_user_sessions` can find it. The session manager calls this on login."""
-        self.user = None if serialized is None else user_key(serialized)
+        user = None if serialized is None else user_key(serialized)
+        if user != self.user and self.id is not None:
+            # A stored session changing hands (a deleted user forgotten) moves to a new id,
+            # so the old owner's index never points at it.
+            self.regenerate(keep_data=True)
+        self.user = user
 
     def mark_accessed(self) -> None:
         """The response depends on this session: it gets `Vary: Cookie`."""
@@ -99,8 +104,13 @@ class ServerSession(dict[str, Any]):
 
     @property
     def accessed(self) -> bool:
-        """True when the response depends on the session (it came with one, or it was told)."""
+        """True when the response depends on the session (it came with one, or it was used):
+        it then gets `Vary: Cookie`. Settable, as Flask sets it on every use of its session."""
         return self._accessed or self.id is not None
+
+    @accessed.setter
+    def accessed(self, value: bool) -> None:
+        self._accessed = bool(value)
 
     def needs_save(self, rolling: bool) -> bool:
         """True when `commit` has work: the fast path of a request that only read its session
@@ -159,10 +169,13 @@ class ServerSession(dict[str, Any]):
             return "set" if self.resign else None
         if not saved:
             # The session ended while this request ran (logout elsewhere, log out everywhere,
-            # expiry): never bring it back.
+            # expiry): never bring it back. Nor delete the cookie: the browser may hold a newer
+            # session's by now (a login in another tab); a dead cookie goes with the next
+            # request that finds nothing under it.
             self.id = None
             self.clear()
-            return "delete"
+            self._accessed = True  # the response still depended on the session it loaded
+            return None
         self._loaded = value
         return "set"
 

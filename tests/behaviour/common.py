@@ -2,16 +2,25 @@
 
 `tests/test_behaviour.py` and `tests/test_bad_input.py` drive one small app per framework
 (Starlette, Flask, Django) through the same HTTP requests and expect the same answers (through
-`behaviour.site.Site`). Each `<framework>_app.py` module exports:
+`behaviour.site.Site`), each on the framework's own session and again, in the variants that
+`behaviour.site.VARIANTS` lists (e.g. `starlette_server`), on passport_py's server-side sessions.
+Each `<variant>_app.py` module exports:
 
 - `make_client(store: users.UserStore) -> httpx.Client` (base URL `http://testserver`,
   redirects not followed) over an app that serves the routes below with the passport from
-  `make_passport(store)`, the framework's own session and the adapter's default body limit
+  `make_passport(store)`, the variant's session and the adapter's default body limit
   (1 MiB). A server error reaches the test as an exception where the client allows it
-  (Starlette's TestClient; Flask with `testing` on); Django answers it with a 500.
+  (Starlette's TestClient; Flask with `testing` on); Django answers it with a 500. A variant
+  with `redis=True` takes `make_client(store, redis_prefix=...)` and keeps its sessions in the
+  real Redis under that prefix (the test's own, deleted afterwards).
 - `SESSION_COOKIE`: the name of the app's session cookie.
 - `session_cookie(data) -> str`: a session cookie value the app accepts as a session holding
-  `data` (Starlette, Flask: signed with the app's key; Django: the key of a saved session).
+  `data` (Starlette, Flask: signed with the app's key; Django: the key of a saved session;
+  server-side sessions: `SessionCookie(key).sign(id)` of an entry saved under a new id in the
+  store of the app `make_client` built last).
+
+Sessions with ids (Django's, passport_py's server-side ones) report the id at `/session` and
+get a new one on login and logout; the old id then holds nothing. Cookie sessions report None.
 
 | route                 | what it does                                                         |
 |-----------------------|----------------------------------------------------------------------|

@@ -1,7 +1,8 @@
-"""`Site`: one framework's behaviour app as the cross-framework suites drive it.
+"""`Site`: one behaviour app as the cross-framework suites drive it.
 
-The `site` fixture (in `tests/conftest.py`) builds one per framework of `FRAMEWORKS`, so a test
-that takes `site` runs against Starlette, Flask and Django alike.
+The `site` fixture (in `tests/conftest.py`) builds one per entry of `VARIANTS`, so a test that
+takes `site` runs against Starlette, Flask and Django alike, each on its own session, and again
+on passport_py's server-side sessions (`passport_py.sessions`), where a variant keeps them.
 """
 
 from __future__ import annotations
@@ -16,15 +17,52 @@ from users import PASSWORD, UserStore
 FRAMEWORKS = ["starlette", "flask", "django"]
 
 
+@dataclass(frozen=True)
+class Variant:
+    """One app the suites run against: `behaviour.<module>_app`, in `framework`."""
+
+    name: str
+    """The `site` fixture's parameter (the test id)."""
+    framework: str
+    """What per-framework expectations are looked up by (one of `FRAMEWORKS`)."""
+    redis: bool = False
+    """Sessions in the real Redis: the module's `make_client` takes `redis_prefix=`, a key
+    prefix of the test's own (deleted afterwards); without Redis the test skips (CI fails)."""
+    module: str = ""
+    """The app module's prefix when it is not `name` (one module serving two variants)."""
+
+    @property
+    def module_name(self) -> str:
+        return f"behaviour.{self.module or self.name}_app"
+
+
+VARIANTS = [
+    Variant("starlette", "starlette"),
+    Variant("flask", "flask"),
+    Variant("django", "django"),
+    Variant("starlette_server", "starlette", redis=True),
+    Variant("flask_server", "flask"),
+]
+VARIANT_BY_NAME = {variant.name: variant for variant in VARIANTS}
+
+
+def sites_of(*frameworks: str) -> list[str]:
+    """The variants in these frameworks, for `parametrize("site", ..., indirect=True)`."""
+    return [variant.name for variant in VARIANTS if variant.framework in frameworks]
+
+
 @dataclass
 class Site:
-    """One framework's behaviour app, its users and a client with its own cookie jar."""
+    """One behaviour app, its users and a client with its own cookie jar."""
 
+    variant: str
+    """The app's `Variant.name` (the test id)."""
     framework: str
+    """Its framework (`Variant.framework`): per-framework expectations are keyed by this."""
     store: UserStore
     client: httpx.Client
     app: ModuleType
-    """The `<framework>_app` module: `SESSION_COOKIE`, `session_cookie(data)`."""
+    """The `<variant>_app` module: `SESSION_COOKIE`, `session_cookie(data)`."""
 
     def login(self, username: str = "alice", password: str = PASSWORD) -> httpx.Response:
         response = self.post_form("/login", username=username, password=password)

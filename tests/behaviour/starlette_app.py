@@ -96,7 +96,8 @@ async def custom_async(request: Request) -> Response:
 
 
 async def session_view(request: Request) -> Response:
-    return JSONResponse(session_snapshot(None, request.session))
+    # passport_py's server-side session has an id; Starlette's cookie session (a dict) has none.
+    return JSONResponse(session_snapshot(getattr(request.session, "id", None), request.session))
 
 
 async def cart(request: Request) -> Response:
@@ -104,7 +105,11 @@ async def cart(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def make_app(store: UserStore) -> Starlette:
+def make_app(store: UserStore, sessions: Middleware | None = None) -> Starlette:
+    """The app over `store`'s users, with Starlette's cookie sessions unless `sessions` gives
+    another session middleware."""
+    if sessions is None:
+        sessions = Middleware(SessionMiddleware, secret_key=SECRET)
     return Starlette(
         routes=[
             Route("/", home),
@@ -123,7 +128,7 @@ def make_app(store: UserStore) -> Starlette:
             Route("/cart", cart, methods=["POST"]),
         ],
         middleware=[
-            Middleware(SessionMiddleware, secret_key=SECRET),
+            sessions,
             Middleware(PassportMiddleware, passport=make_passport(store), login_url="/login"),
         ],
     )
