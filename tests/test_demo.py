@@ -1,10 +1,12 @@
-"""The demo app: its login flow through Starlette's TestClient, and `python -m passport_py.demo`.
+"""The demo app: its login flow through Starlette's TestClient (with its sessions in memory
+and in the real Redis), log out everywhere with two browsers, and `python -m passport_py.demo`.
 
 `demo_process()` is shared with test_demo_browser.py, which drives the same flow in Chromium.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -17,19 +19,45 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import redis_helpers
 from starlette.testclient import TestClient
 
-from passport_py.demo.app import DEMO_USERS, build_app
+from passport_py.demo.app import DEMO_USERS, REDIS_PREFIX, build_app, session_store
+from passport_py.sessions import MemoryStore
+from passport_py.sessions.redis import RedisStore
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 ERROR = "Incorrect username or password."
 NAME, PASSWORD = next(iter(DEMO_USERS.items()))
+SECRET = "demo-tests-secret-of-32-bytes-or-more"
+IN_MEMORY = "Sessions live in the memory of this process; set REDIS_URL to keep them in Redis."
+IN_REDIS = "Sessions live in Redis (REDIS_URL), shared by every process that uses it."
+LOGGED_IN = f"Logged in as <b>{NAME}</b>."
+ANONYMOUS = "Nobody is logged in."
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    with TestClient(build_app("demo-tests-secret"), follow_redirects=False) as test_client:
+    """A browser on the demo, with its sessions in memory whatever REDIS_URL says."""
+    app = build_app(SECRET, store=MemoryStore())
+    with TestClient(app, follow_redirects=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def browsers() -> Iterator[tuple[TestClient, TestClient]]:
+    """Two browsers (a laptop and a phone) on a demo of their own."""
+    app = build_app(SECRET, store=MemoryStore())
+    with (
+        TestClient(app, follow_redirects=False) as laptop,
+        TestClient(app, follow_redirects=False) as phone,
+    ):
+        yield laptop, phone
+
+
+def log_in(browser: TestClient, name: str = NAME, password: str = PASSWORD, **extra: str) -> None:
+    response = browser.post("/login", data={"username": name, "password": password, **extra})
+    assert response.headers["location"] == "/"
 
 
 @pytest.fixture(autouse=True)
@@ -146,6 +174,131 @@ def test_the_api_refuses_a_missing_or_wrong_token(client: TestClient) -> None:
     assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
 
 
+# -- server-side sessions and log out everywhere ----------------------------------------------
+
+
+def test_the_cookie_carries_only_a_signed_id_and_the_store_holds_the_login() -> None:
+    store = MemoryStore()
+    with TestClient(build_app(SECRET, store=store), follow_redirects=False) as browser:
+        log_in(browser)
+        session_id, signature = browser.cookies["session"].split(".")
+    assert len(session_id) == 43 and signature
+    stored = store.sync.get(session_id)
+    assert stored is not None
+    record = json.loads(stored)
+    assert record["user"] == "1"
+    assert record["data"]["passport"] == {"user": 1}
+
+
+def test_the_home_page_says_where_the_sessions_live(client: TestClient) -> None:
+    assert IN_MEMORY in client.get("/", headers=HTML).text
+
+
+def test_without_redis_url_the_sessions_live_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert isinstance(session_store(), MemoryStore)
+
+
+def test_with_redis_url_the_sessions_live_in_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6399/3")
+    store = session_store()  # connects on first use only
+    assert isinstance(store, RedisStore)
+    assert (store.url, store.prefix) == ("redis://127.0.0.1:6399/3", REDIS_PREFIX)
+
+
+def test_a_logged_in_user_sees_the_log_out_everywhere_button(client: TestClient) -> None:
+    log_in(client)
+    home = client.get("/", headers=HTML).text
+    assert (
+        '<form method="post" action="/logout-everywhere">'
+        "<button>Log out everywhere</button></form>" in home
+    )
+    client.cookies.clear()
+    assert "/logout-everywhere" not in client.get("/", headers=HTML).text
+
+
+def test_log_out_everywhere_logs_the_other_browser_out(
+    browsers: tuple[TestClient, TestClient],
+) -> None:
+    laptop, phone = browsers
+    log_in(laptop)
+    log_in(phone)
+    assert LOGGED_IN in laptop.get("/", headers=HTML).text
+    response = phone.post("/logout-everywhere")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    home = phone.get("/", headers=HTML).text
+    assert ANONYMOUS in home
+    assert "Logged out of 2 sessions." in home
+    assert ANONYMOUS in laptop.get("/", headers=HTML).text
+    assert laptop.get("/secret", headers=HTML).status_code == 302
+
+
+def test_log_out_everywhere_revokes_the_remember_me_cookies_too(
+    browsers: tuple[TestClient, TestClient],
+) -> None:
+    laptop, phone = browsers
+    log_in(laptop, remember_me="on")
+    remembered = laptop.cookies["remember_me"]
+    log_in(phone)
+    phone.post("/logout-everywhere")
+    home = laptop.get("/", headers=HTML)  # its session ended; its remember-me cookie is revoked
+    assert ANONYMOUS in home.text
+    assert "remember_me=; " in "\n".join(home.headers.get_list("set-cookie"))
+    laptop.cookies.clear()  # the browser restarted with only its remember-me cookie
+    again = laptop.get("/", headers={**HTML, "cookie": f"remember_me={remembered}"})
+    assert ANONYMOUS in again.text
+
+
+def test_log_out_everywhere_leaves_other_users_logged_in(
+    browsers: tuple[TestClient, TestClient],
+) -> None:
+    laptop, phone = browsers
+    log_in(laptop, "bob", DEMO_USERS["bob"], remember_me="on")
+    log_in(phone)
+    phone.post("/logout-everywhere")
+    assert "Logged in as <b>bob</b>." in laptop.get("/", headers=HTML).text
+    laptop.cookies.delete("session")  # bob's remember-me series survived as well
+    assert "Logged in as <b>bob</b>." in laptop.get("/", headers=HTML).text
+
+
+def test_log_out_everywhere_without_a_login_only_redirects(client: TestClient) -> None:
+    response = client.post("/logout-everywhere")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    assert "set-cookie" not in response.headers
+
+
+def test_log_out_everywhere_takes_only_post(client: TestClient) -> None:
+    log_in(client)
+    assert client.get("/logout-everywhere").status_code == 405
+    assert LOGGED_IN in client.get("/", headers=HTML).text
+
+
+def test_with_redis_log_out_everywhere_reaches_another_demo_process(
+    redis_store: RedisStore, redis_prefix: str
+) -> None:
+    # Two demo apps on one Redis stand for two processes behind a load balancer.
+    other_store = RedisStore(redis_helpers.REDIS_URL, prefix=redis_prefix)
+    first, second = build_app(SECRET, store=redis_store), build_app(SECRET, store=other_store)
+    try:
+        with (
+            TestClient(first, follow_redirects=False) as laptop,
+            TestClient(second, follow_redirects=False) as phone,
+        ):
+            log_in(laptop)
+            home = laptop.get("/", headers=HTML).text
+            assert LOGGED_IN in home and IN_REDIS in home
+            phone.cookies.set("session", laptop.cookies["session"])
+            assert LOGGED_IN in phone.get("/", headers=HTML).text  # the same session
+            phone.cookies.clear()
+            log_in(phone)
+            phone.post("/logout-everywhere")
+            assert ANONYMOUS in laptop.get("/", headers=HTML).text
+    finally:
+        other_store.sync_close()
+
+
 # -- the process ------------------------------------------------------------------------------
 
 
@@ -175,9 +328,10 @@ def demo_process(log: Path, timeout: float = 20.0) -> Iterator[DemoProcess]:
         **os.environ,
         "DEMO_HOST": "127.0.0.1",
         "DEMO_PORT": str(port),
-        "DEMO_SECRET": "demo-process-tests-secret",
+        "DEMO_SECRET": "demo-process-tests-secret-of-32-bytes",
         "PYTHONUNBUFFERED": "1",
     }
+    env.pop("REDIS_URL", None)  # sessions in memory: a test's demo leaves nothing in Redis
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "passport_py.demo"],
@@ -214,3 +368,4 @@ def test_python_m_passport_py_demo_serves_and_prints_the_users(tmp_path: Path) -
     assert f"passport_py demo on {demo.url}/" in printed
     for name, password in DEMO_USERS.items():
         assert f"  {name} / {password}\n" in printed
+    assert f"{IN_MEMORY}\n" in printed

@@ -1,4 +1,5 @@
-"""The demo end to end in headless Chromium: login form, wrong and right password, logout.
+"""The demo end to end in headless Chromium: login form, wrong and right password, logout,
+remember me, and the "Log out everywhere" button (with a second browser that is not Chromium).
 
 Drives Debian's Chromium (/usr/bin/chromium) through its matching ChromeDriver
 (/usr/bin/chromedriver) with Selenium; nothing is downloaded. Without them the test skips,
@@ -14,8 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from test_demo import ERROR, NAME, PASSWORD, DemoProcess, demo_process
+from test_demo import ANONYMOUS, ERROR, HTML, NAME, PASSWORD, DemoProcess, demo_process
+
+from passport_py.demo.app import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "build" / "screenshots" / "demo-login-error.png"
@@ -164,3 +168,30 @@ def test_remember_me_survives_the_end_of_the_session_in_chromium(
     driver.get(f"{demo.url}/")
     assert driver.get_cookie("remember_me") is None
     assert "Nobody is logged in." in driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_log_out_everywhere_in_chromium_logs_the_other_browser_out(
+    demo: DemoProcess, driver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    bob = {"username": "bob", "password": DEMO_USERS["bob"]}  # no other test logs bob in
+    driver.delete_all_cookies()
+    driver.get(f"{demo.url}/login")
+    submit_login(driver, bob["username"], bob["password"])
+    with httpx.Client(base_url=demo.url, headers=HTML) as phone:
+        phone.post("/login", data=bob)
+        assert "Logged in as <b>bob</b>." in phone.get("/").text
+
+        driver.get(f"{demo.url}/")
+        button = driver.find_element(By.CSS_SELECTOR, "form[action='/logout-everywhere'] button")
+        assert button.text == "Log out everywhere"
+        button.click()
+        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+        assert path_of(driver, demo) == "/"
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert ANONYMOUS in body
+        assert "Logged out of 2 sessions." in body
+        assert ANONYMOUS in phone.get("/").text

@@ -86,6 +86,10 @@ def test_cookie_name_path_domain_same_site_and_max_age_are_as_configured() -> No
     )
 
 
+def test_session_cookie_is_taken_for_cookie_name_as_in_starlettes_middleware() -> None:
+    assert created_cookie(session_cookie="sid")[0] == "sid"
+
+
 def test_max_age_none_makes_a_browser_session_cookie_while_the_store_keeps_the_data() -> None:
     store = MemoryStore()
     with TestClient(session_app(store, max_age=None)) as client:

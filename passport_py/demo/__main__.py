@@ -1,10 +1,15 @@
-"""Run the demo on http://127.0.0.1:8000."""
+"""Run the demo on http://127.0.0.1:8000 (`DEMO_HOST`, `DEMO_PORT`).
+
+Sessions are kept in memory, or in Redis when `REDIS_URL` is set; `DEMO_SECRET` (32 bytes or
+more) fixes the key that signs the session cookie, so cookies survive a restart and several
+processes accept each other's.
+"""
 
 from __future__ import annotations
 
 import os
 
-from passport_py.demo.app import DEMO_USERS, build_app
+from passport_py.demo.app import DEMO_USERS, build_app, describe_store, session_store
 
 
 def main() -> None:
@@ -18,7 +23,9 @@ def main() -> None:
     )
     for name, password in DEMO_USERS.items():
         print(f"  {name} / {password}", flush=True)
-    uvicorn.run(build_app(), host=host, port=port, log_level="info")
+    store = session_store()
+    print(describe_store(store), flush=True)
+    uvicorn.run(build_app(store=store), host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
 """The demo: a Starlette app with a login form (and "remember me"), a page that needs login,
-logout, and a JSON API that takes each user's bearer token."""
+logout, "log out everywhere", and a JSON API that takes each user's bearer token.
+
+Sessions are server-side (`passport_py.sessions`): in this process's memory, or in Redis when
+the `REDIS_URL` environment variable is set.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from html import escape
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -24,9 +27,12 @@ from passport_py.adapters.starlette import (
     is_authenticated,
     login_required,
     logout,
+    logout_everywhere,
     pop_flashes,
 )
 from passport_py.redirects import safe_redirect
+from passport_py.request import queue_session_flash
+from passport_py.sessions import MemoryStore, SessionMiddleware, SessionStore
 from passport_py.strategies.apikey import hash_key
 from passport_py.strategies.bearer import BearerStrategy
 from passport_py.strategies.local import LocalStrategy
@@ -36,6 +42,9 @@ from passport_py.strategies.remember_me import RememberMeStrategy, RememberToken
 DEMO_USERS = {"alice": "wonderland", "bob": "builder"}
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+#: Where the demo keeps its sessions in Redis (so they never mix with an app's own keys).
+REDIS_PREFIX = "passport-py-demo:session:"
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,33 @@ def make_users() -> dict[str, User]:
     return users
 
 
-def build_app(secret_key: str | None = None) -> Starlette:
-    """The demo app; `secret_key` signs the session cookie (random per process by default)."""
+def session_store() -> SessionStore:
+    """`RedisStore` on `REDIS_URL` when that is set (sessions then outlive the process and are
+    shared by every process using that Redis), else a `MemoryStore`."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        from passport_py.sessions import RedisStore
+
+        return RedisStore(url, prefix=REDIS_PREFIX)
+    return MemoryStore()
+
+
+def describe_store(store: SessionStore) -> str:
+    """One sentence on where `store` keeps the sessions (shown on the home page)."""
+    if isinstance(store, MemoryStore):
+        return "Sessions live in the memory of this process; set REDIS_URL to keep them in Redis."
+    from passport_py.sessions import RedisStore  # imported only when not in memory: needs redis
+
+    if isinstance(store, RedisStore):
+        return "Sessions live in Redis (REDIS_URL), shared by every process that uses it."
+    return f"Sessions live in a {type(store).__name__}."
+
+
+def build_app(secret_key: str | None = None, store: SessionStore | None = None) -> Starlette:
+    """The demo app. `secret_key` signs the session cookie (`DEMO_SECRET`, else random per
+    process); `store` keeps the sessions (`session_store()` by default)."""
+    store = store if store is not None else session_store()
+    where = escape(describe_store(store))
     users = make_users()
     by_id = {user.id: user for user in users.values()}
     dummy_salt = secrets.token_bytes(16)
@@ -95,6 +129,11 @@ def build_app(secret_key: str | None = None) -> Starlette:
     def delete_token(series: str) -> None:
         remembered.pop(series, None)
 
+    def forget_remembered(user_id: int) -> None:
+        """Revoke every remember-me series of the user (every browser that ticked the box)."""
+        for series in [s for s, (owner, _) in remembered.items() if owner == user_id]:
+            delete_token(series)
+
     passport.use(RememberMeStrategy(load_token, save_token, revoke=delete_token))
 
     # One API token per user for the JSON API; only their SHA-256 digests are kept.
@@ -119,6 +158,8 @@ def build_app(secret_key: str | None = None) -> Starlette:
                 f"<p>Your API token: <code>{token}</code><br>"
                 f"<code>curl -H 'Authorization: Bearer {token}' {request.base_url}api/me</code></p>"
                 '<form method="post" action="/logout"><button>Log out</button></form>'
+                '<form method="post" action="/logout-everywhere">'
+                "<button>Log out everywhere</button></form>"
             )
         else:
             body = (
@@ -126,7 +167,7 @@ def build_app(secret_key: str | None = None) -> Starlette:
                 '<p><a href="/secret">The secret page</a> (needs login) or '
                 '<a href="/login">log in</a>.</p>'
             )
-        return _page("passport_py demo", body, request)
+        return _page("passport_py demo", f"{body}<p><small>{where}</small></p>", request)
 
     async def login_form(request: Request) -> Response:
         target = safe_redirect(request.query_params.get("next"), "")
@@ -165,6 +206,17 @@ def build_app(secret_key: str | None = None) -> Starlette:
         await logout(request)
         return RedirectResponse("/", 303)
 
+    async def logout_everywhere_post(request: Request) -> Response:
+        # A POST form like logout: SameSite=Lax keeps the session cookie off cross-site posts.
+        if not is_authenticated(request):
+            return RedirectResponse("/", 303)
+        # Tokens first: no browser can be recalled by its remember-me cookie meanwhile.
+        forget_remembered(request.user.id)
+        ended = await logout_everywhere(request)
+        plural = "" if ended == 1 else "s"
+        queue_session_flash(request.session, "success", f"Logged out of {ended} session{plural}.")
+        return RedirectResponse("/", 303)
+
     return Starlette(
         routes=[
             Route("/", home),
@@ -172,12 +224,14 @@ def build_app(secret_key: str | None = None) -> Starlette:
             Route("/login", login_post, methods=["POST"]),
             Route("/secret", secret),
             Route("/logout", logout_post, methods=["POST"]),
+            Route("/logout-everywhere", logout_everywhere_post, methods=["POST"]),
             Route("/api/me", api_me),
         ],
         middleware=[
             Middleware(
                 SessionMiddleware,
                 secret_key=secret_key or os.environ.get("DEMO_SECRET") or secrets.token_hex(32),
+                store=store,
                 same_site="lax",
                 https_only=False,
             ),

@@ -33,7 +33,8 @@ class SessionMiddleware:
     cookie set only when the session changed (or on every response with `rolling=True`). A new
     session that stays empty creates nothing. When the store does not answer, the request gets
     a 503 and nothing is saved. `max_age=None` makes a browser-session cookie (the store keeps
-    the data 14 days after its last change).
+    the data 14 days after its last change). `session_cookie=` is accepted for `cookie_name=`,
+    as Starlette's middleware calls it.
     """
 
     def __init__(
@@ -48,7 +49,10 @@ class SessionMiddleware:
         https_only: bool | None = None,
         path: str = "/",
         domain: str | None = None,
+        session_cookie: str | None = None,
     ) -> None:
+        if session_cookie is not None:  # Starlette's name for it: a drop-in takes both
+            cookie_name = session_cookie
         self.app = app
         self.store: SessionStore = store if store is not None else MemoryStore()
         self.cookie = SessionCookie(
