@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import weakref
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from passport_py._async import run_sync
 from passport_py.sessions.session import MAX_SESSION_BYTES
 from passport_py.sessions.stores import SessionStoreUnavailable
 
@@ -167,6 +169,31 @@ async def _execute(client: Any, batch: list[Command]) -> list[Any]:
     return list(await pipe.execute())
 
 
+async def _drive(
+    plan: Plan[T],
+    execute: Callable[[list[Command]], Awaitable[list[Any]]],
+    unavailable: Callable[[BaseException], SessionStoreUnavailable],
+) -> T:
+    """Run `plan`, each batch through `execute`. A command Redis refused (a wrong type) is
+    thrown into the plan; an unreachable Redis ends it with `SessionStoreUnavailable`."""
+    replies: list[Any] | None = None
+    error: ResponseError | None = None
+    while True:
+        try:
+            batch = plan.send(replies) if error is None else plan.throw(error)  # type: ignore[arg-type]
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        error = None
+        try:
+            replies = await execute(batch)
+        except ResponseError as exc:
+            error = exc
+        except _UNREACHABLE as exc:
+            plan.close()
+            raise unavailable(exc) from None
+
+
 class SyncRedisStore:
     """The sync side of `RedisStore` (what Flask uses); one thread-safe connection pool."""
 
@@ -176,22 +203,12 @@ class SyncRedisStore:
 
     def _run(self, plan: Plan[T]) -> T:
         client = self._owner._sync_client()
-        replies: list[Any] | None = None
-        error: ResponseError | None = None
-        while True:
-            try:
-                batch = plan.send(replies) if error is None else plan.throw(error)  # type: ignore[arg-type]
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            error = None
-            try:
-                replies = _execute_sync(client, batch)
-            except ResponseError as exc:
-                error = exc
-            except _UNREACHABLE as exc:
-                plan.close()
-                raise self._owner._unavailable(exc) from None
+
+        async def execute(batch: list[Command]) -> list[Any]:
+            return _execute_sync(client, batch)
+
+        # The async driver, run without an event loop: nothing in it awaits real async I/O.
+        return run_sync(_drive(plan, execute, self._owner._unavailable))
 
     def get(self, session_id: str) -> str | None:
         return self._run(_get(self._keys, session_id))
@@ -290,23 +307,7 @@ class RedisStore:
         return entry[0]
 
     async def _run(self, plan: Plan[T]) -> T:
-        client = self._client()
-        replies: list[Any] | None = None
-        error: ResponseError | None = None
-        while True:
-            try:
-                batch = plan.send(replies) if error is None else plan.throw(error)  # type: ignore[arg-type]
-            except StopIteration as done:
-                result: T = done.value
-                return result
-            error = None
-            try:
-                replies = await _execute(client, batch)
-            except ResponseError as exc:
-                error = exc
-            except _UNREACHABLE as exc:
-                plan.close()
-                raise self._unavailable(exc) from None
+        return await _drive(plan, functools.partial(_execute, self._client()), self._unavailable)
 
     async def get(self, session_id: str) -> str | None:
         return await self._run(_get(self._keys, session_id))

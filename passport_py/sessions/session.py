@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Literal, Self
 
+from passport_py._async import run_sync
 from passport_py.sessions.stores import SessionStore, SyncSessionStore, user_key
 
 __all__ = ["MAX_SESSION_BYTES", "ServerSession", "new_session_id", "save", "save_sync"]
@@ -184,27 +185,32 @@ async def save(
     store: SessionStore, session: ServerSession, ttl: int, rolling: bool
 ) -> CookieAction:
     """Run `session.commit` against an async store; returns what the cookie should do."""
-    steps = session.commit(ttl, rolling)
-    answer: Any = None
-    try:
-        while True:
-            name, args, kwargs = steps.send(answer)
-            answer = await getattr(store, name)(*args, **kwargs)
-    except StopIteration as done:
-        action: CookieAction = done.value
-        return action
+
+    async def call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return await getattr(store, name)(*args, **kwargs)
+
+    return await _perform(session.commit(ttl, rolling), call)
 
 
 def save_sync(
     store: SyncSessionStore, session: ServerSession, ttl: int, rolling: bool
 ) -> CookieAction:
-    """`save` for sync code, against a store's sync side."""
-    steps = session.commit(ttl, rolling)
+    """`save` for sync code, against a store's sync side (driven without an event loop)."""
+
+    async def call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return getattr(store, name)(*args, **kwargs)
+
+    return run_sync(_perform(session.commit(ttl, rolling), call))
+
+
+async def _perform(
+    steps: Generator[StoreOp, Any, CookieAction],
+    call: Callable[[str, tuple[Any, ...], dict[str, Any]], Awaitable[Any]],
+) -> CookieAction:
     answer: Any = None
     try:
         while True:
-            name, args, kwargs = steps.send(answer)
-            answer = getattr(store, name)(*args, **kwargs)
+            answer = await call(*steps.send(answer))
     except StopIteration as done:
         action: CookieAction = done.value
         return action
