@@ -11,6 +11,7 @@ import redis_helpers
 from behaviour.site import FRAMEWORKS, VARIANT_BY_NAME, VARIANTS, Site
 from users import UserStore
 
+from passport_py.sessions import MemoryStore, SessionStore
 from passport_py.sessions.redis import RedisStore
 
 
@@ -67,3 +68,13 @@ def redis_store(redis_prefix: str) -> Iterator[RedisStore]:
     store = RedisStore(redis_helpers.REDIS_URL, prefix=redis_prefix)
     yield store
     store.sync_close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> SessionStore:
+    """Each session store in turn: a fresh `MemoryStore`, then a `RedisStore` on the real Redis
+    under this test's own prefix."""
+    if request.param == "memory":
+        return MemoryStore()
+    redis_store: RedisStore = request.getfixturevalue("redis_store")
+    return redis_store

@@ -81,14 +81,6 @@ class Recording:
         return self._call("destroy_user", *args)
 
 
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> SessionStore:
-    """A `MemoryStore`, then a `RedisStore` on the real Redis."""
-    if request.param == "memory":
-        return MemoryStore()
-    return cast(RedisStore, request.getfixturevalue("redis_store"))
-
-
 def make_app(store: SessionStore | Recording, secret: str | None = SECRET, **options: Any) -> Flask:
     app = Flask(__name__)
     app.testing = True  # server errors reach the test as exceptions

@@ -31,19 +31,9 @@ from starlette.testclient import TestClient
 
 from passport_py import ConfigurationError
 from passport_py.sessions import MemoryStore, SessionCookie, SessionMiddleware, SessionStore
-from passport_py.sessions.redis import RedisStore
 
 TWO_WEEKS = 14 * 24 * 60 * 60
 NEW_SECRET = "session-tests-new-secret-7d1e9b3a5c2f8e4b6a0d"
-
-
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> SessionStore:
-    """Each store in turn: a fresh MemoryStore, then a RedisStore under this test's prefix."""
-    if request.param == "memory":
-        return MemoryStore()
-    redis_store: RedisStore = request.getfixturevalue("redis_store")
-    return redis_store
 
 
 def created_cookie(base_url: str = "http://testserver", **options: Any) -> tuple[str, list[str]]:

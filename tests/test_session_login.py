@@ -36,7 +36,6 @@ from users import PASSWORD, UserStore, local_passport
 from passport_py import ConfigurationError
 from passport_py.adapters.starlette import PassportMiddleware
 from passport_py.sessions import (
-    MemoryStore,
     SessionCookie,
     SessionStore,
     SessionStoreUnavailable,
@@ -91,15 +90,6 @@ class ReplyLostStore:
 
 
 # -- fixtures and helpers ----------------------------------------------------------------
-
-
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> SessionStore:
-    """Each store in turn: a fresh `MemoryStore`, then a `RedisStore` on the real Redis."""
-    if request.param == "memory":
-        return MemoryStore()
-    redis_store: RedisStore = request.getfixturevalue("redis_store")
-    return redis_store
 
 
 @pytest.fixture

@@ -45,16 +45,6 @@ from passport_py.sessions import MemoryStore, SessionCookie, SessionStore
 from passport_py.sessions.redis import RedisStore
 from passport_py.sessions.session import new_session_id
 
-
-@pytest.fixture(params=["memory", "redis"])
-def store(request: pytest.FixtureRequest) -> SessionStore:
-    """Each store in turn: a fresh MemoryStore, then a RedisStore under this test's prefix."""
-    if request.param == "memory":
-        return MemoryStore()
-    redis_store: RedisStore = request.getfixturevalue("redis_store")
-    return redis_store
-
-
 # -- a drop-in for Starlette's SessionMiddleware -------------------------------------------
 
 
