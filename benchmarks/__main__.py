@@ -8,11 +8,12 @@ import os
 import platform
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 
-from . import apps, django_apps, flask_apps
+from . import apps, django_apps, flask_apps, sessions
 from .asgi import asgi_variant, get_scope
 from .jwt import jwt_variants
 from .loops import measure_sync_authentication
@@ -79,6 +80,12 @@ COMPARISONS = (
     ),
     Comparison(
         "8", "JwtStrategy RS256 (iss, aud): vs jwt.decode", "jwt_rs_ours", "jwt_rs_plain", 1.10
+    ),
+    Comparison(
+        "9", "Starlette logged-in GET: MemoryStore vs cookie session", "ss_memory", "st_ours", 1.00
+    ),
+    Comparison(
+        "10", "Starlette logged-in GET: RedisStore vs cookie session", "ss_redis", "st_ours"
     ),
 )
 
@@ -158,6 +165,17 @@ def loops_per_wsgi_request(variants: dict[str, Variant], n: int) -> int:
     )
 
 
+def _round_trips(trips: sessions.RoundTrips) -> str:
+    """Row 10's result: Redis round trips per request, and the commands they carried."""
+    each = ", ".join(f"{count / trips.requests:g} {name}" for name, count in trips.commands.items())
+    return f"{trips.per_request:.2f} round trips/request ({each})"
+
+
+def _counts(counts: Counter[str], sign: str = "") -> str:
+    """`GET 20, SET 1`: a count of commands, in name order."""
+    return ", ".join(f"{name} {sign}{n}" for name, n in sorted(counts.items())) or "none"
+
+
 def _row(cells: Sequence[str]) -> str:
     number, label, ours, base, ratio, goal, result = cells
     return f"{number:<2} {label:<56} {ours:>8} {base:>8} {ratio:>9}  {goal:<8} {result}".rstrip()
@@ -173,12 +191,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     rounds = args.rounds or (2 if args.quick else 15)
     per_round = args.requests or (100 if args.quick else 4000)
     sync_n = 100 if args.quick else 5000
+    footprint_n = 5_000 if args.quick else 100_000
+    trips_n = 20 if args.quick else 1000
 
     variants = build_variants()
     variants.update(jwt_variants())
-    measure(list(variants.values()), rounds, per_round)
+    variants["ss_memory"] = sessions.memory_variant()
+    redis_reason = sessions.redis_unreachable()
+    redis_sessions = None if redis_reason else sessions.redis_variant()
+    trips: sessions.RoundTrips | None = None
+    try:
+        if redis_sessions is not None:
+            variants["ss_redis"] = redis_sessions.variant
+        measure(list(variants.values()), rounds, per_round)
+        if redis_sessions is not None:
+            trips = redis_sessions.count_round_trips(trips_n)
+    finally:
+        if redis_sessions is not None:
+            redis_sessions.close()  # deletes its keys, all under a prefix of its own
     loops, sync_us = measure_sync_authentication(sync_n)
     wsgi_loops = loops_per_wsgi_request(variants, 100)
+    footprint = sessions.memory_footprint(footprint_n)
 
     print(
         f"passport_py benchmarks: Python {platform.python_version()}, "
@@ -196,9 +229,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(_row(("#", "measurement", "ours µs", "base µs", "ratio", "goal", "result")))
     for row in COMPARISONS:
+        if row.ours not in variants:  # row 10 without Redis
+            print(_row((row.number, row.label, "", "", "", "", f"skipped: {redis_reason}")))
+            continue
         ours, base, ratio = row.figures(variants)
         if row.goal is None:
-            goal_text, verdict = "info", ""
+            goal_text = "info"
+            verdict = _round_trips(trips) if row.ours == "ss_redis" and trips else ""
         else:
             goal_text, verdict = f"<= {row.goal:.2f}", "PASS" if ratio <= row.goal else "MISS"
         cells = (row.number, row.label, f"{ours:.2f}", f"{base:.2f}", f"{ratio:.2f}")
@@ -209,16 +246,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     label = "event loops created by 100 Flask + 100 Django requests"
     cells = ("6", label, "", "", f"{wsgi_loops} loops", "== 0")
     print(_row((*cells, "PASS" if wsgi_loops == 0 else "MISS")))
+    label = "MemoryStore: MB held by 100,000 login sessions"
+    megabytes = f"{footprint.megabytes_per(100_000):.1f}"
+    print(_row(("11", label, megabytes, "", "", "info", f"{footprint.per_session:.0f} B each")))
     print("(line 3: ours µs is one run_sync(passport.authenticate(...)) with an async verify;")
     print(" line 4: each side is its extension's µs over the same app without authentication;")
     print(" lines 7-8: ours is run_sync(passport.authenticate(...)) on one prebuilt request;")
+    print(" lines 9-10: base is line 1's ours: the same app on Starlette's cookie session;")
+    if trips is not None:
+        print(
+            f" line 10: {trips.requests} requests made {trips.round_trips} round trips to Redis"
+            f" ({_counts(trips.commands)}); Redis's commandstats: {_counts(trips.server, '+')};"
+        )
+    scaled = "" if footprint.sessions == 100_000 else f", x {100_000 / footprint.sessions:g}"
+    print(f" line 11: tracemalloc over {footprint.sessions:,} logins saved by the store{scaled};")
     print(" table figures are medians over the rounds, each ratio paired round by round)")
 
     if args.profile:
         from .profiling import profile_variants
 
-        ours = ("st_ours", "st_anon", "fl_ours", "dj_ours", "jwt_hs_ours", "jwt_rs_ours")
-        profile_variants([variants[key] for key in ours], per_round)
+        profiled = (
+            "st_ours",
+            "st_anon",
+            "fl_ours",
+            "dj_ours",
+            "jwt_hs_ours",
+            "jwt_rs_ours",
+            "ss_memory",
+        )
+        profile_variants([variants[key] for key in profiled], per_round)
     return 0
 
 

@@ -1,18 +1,24 @@
 """`python -m benchmarks --quick` runs and reports; the headers its fast paths must keep.
 
-No timing is asserted here: benchmarks inform, they don't gate. The header tests pin what
+No timing is asserted here: benchmarks inform, they don't gate. The Redis row (10) runs on the
+real Redis and must count one GET per request; without Redis it is skipped with its reason,
+and the rest of the table still prints. The header tests pin what
 `PassportMiddleware`'s send wrapper (optimised for the benchmark) gives in each of its
 branches, so a faster version cannot change behaviour unnoticed.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import redis_helpers
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -29,10 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 USERS = {1: "alice"}
 
 
-def run_quick_benchmark() -> str:
+def run_quick_benchmark(redis_url: str = redis_helpers.REDIS_URL) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick"],
         cwd=ROOT,
+        env={**os.environ, "REDIS_URL": redis_url},
         capture_output=True,
         text=True,
         timeout=120,
@@ -40,6 +47,16 @@ def run_quick_benchmark() -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+@functools.cache
+def quick_benchmark() -> str:
+    """One quick run, shared by the tests that read it (each run takes seconds)."""
+    return run_quick_benchmark()
+
+
+def numbered_lines(output: str) -> dict[str, str]:
+    return {line.split()[0]: line for line in output.splitlines() if re.match(r"\d+ ", line)}
 
 
 #: Each numbered line of the quick benchmark: what it measures and the verdict it ends with.
@@ -52,16 +69,43 @@ QUICK_LINES = {
     "6": ("Flask + 100 Django requests", r" 0 loops\s+== 0\s+PASS$"),
     "7": ("JwtStrategy HS256 (iss, aud): vs jwt.decode", r"<= 1\.10\s+(PASS|MISS)$"),
     "8": ("JwtStrategy RS256 (iss, aud): vs jwt.decode", r"<= 1\.10\s+(PASS|MISS)$"),
+    "9": ("Starlette logged-in GET: MemoryStore vs cookie session", r"<= 1\.00\s+(PASS|MISS)$"),
+    "10": ("Starlette logged-in GET: RedisStore vs cookie session", r"\S$"),
+    "11": ("MemoryStore: MB held by 100,000 login sessions", r" \d+\.\d\s+info\s+\d+ B each$"),
 }
 
 
 def test_quick_benchmark_prints_every_measurement_and_creates_no_event_loop() -> None:
-    lines = run_quick_benchmark().splitlines()
-    numbered = {line.split()[0]: line for line in lines if re.match(r"[1-8] ", line)}
+    numbered = numbered_lines(quick_benchmark())
     assert sorted(numbered) == sorted(QUICK_LINES)
     for number, (title, verdict) in QUICK_LINES.items():
         assert title in numbered[number]
         assert re.search(verdict, numbered[number]), numbered[number]
+
+
+def test_quick_benchmark_times_redis_sessions_at_one_get_per_request() -> None:
+    redis_helpers.require_redis()
+    output = quick_benchmark()
+    row = numbered_lines(output)["10"]
+    assert re.search(r"info\s+1\.00 round trips/request \(1 GET\)$", row), row
+    counted = re.search(
+        r" line 10: (\d+) requests made (\d+) round trips to Redis \(GET (\d+)\)", output
+    )
+    assert counted is not None, output
+    assert counted[1] == counted[2] == counted[3]
+
+
+def test_quick_benchmark_skips_the_redis_row_with_its_reason_when_redis_is_unreachable() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    output = run_quick_benchmark(f"redis://127.0.0.1:{port}/0")
+    row = numbered_lines(output)["10"]
+    assert re.search(
+        rf"skipped: no Redis at redis://127\.0\.0\.1:{port}/0 \(\w+; set REDIS_URL\)$", row
+    )
+    assert "line 10:" not in output
+    assert sorted(numbered_lines(output)) == sorted(QUICK_LINES)  # every other row still runs
 
 
 # -- the send wrapper's branches ---------------------------------------------------------------

@@ -19,6 +19,8 @@ _SALT = "passport_py.sessions.id"
 _MIN_SECRET_BYTES = 32
 # A signed id is 87 characters; anything much longer is not ours and not worth verifying.
 _MAX_VALUE_LENGTH = 256
+# Cookie values known to verify with the signing key (value -> id); cleared when full.
+_VERIFIED_CACHE_SIZE = 4096
 
 
 def _secret_keys(secret_key: str | bytes | Sequence[str | bytes]) -> list[bytes]:
@@ -83,6 +85,7 @@ class SessionCookie:
         self.path = path
         self.domain = domain
         self._signer = Signer(keys[0], salt=_SALT, digest_method=hashlib.sha256)
+        self._verified: dict[str, str] = {}
         # itsdangerous signs with the last key of a list: oldest first, so the first of ours
         # is the one it signs with.
         self._all = (
@@ -97,13 +100,24 @@ class SessionCookie:
         """`(id, signed with an older key)` from the first of `values` that verifies, or
         `(None, False)`. Several values are a browser sending cookies of several paths or
         domains, most specific first."""
+        verified = self._verified
         for value in values:
+            known = verified.get(value)
+            if known is not None:
+                return known, False
             if len(value) > _MAX_VALUE_LENGTH or not value.isascii():
                 continue
             try:
-                return self._signer.unsign(value).decode("ascii"), False
+                session_id = self._signer.unsign(value).decode("ascii")
             except BadSignature:
                 pass
+            else:
+                # Verifying costs a key derivation and an HMAC on every request; a value that
+                # verified once verifies again, so remember a bounded number of them.
+                if len(verified) >= _VERIFIED_CACHE_SIZE:
+                    verified.clear()
+                verified[value] = session_id
+                return session_id, False
             if self._all is not None:
                 try:
                     return self._all.unsign(value).decode("ascii"), True

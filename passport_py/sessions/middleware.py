@@ -78,8 +78,9 @@ class SessionMiddleware:
         values = _cookie_values(scope["headers"], self._name)
         if values:
             session_id, resign = self.cookie.read(values)
-            session = ServerSession()
-            if session_id is not None:
+            if session_id is None:
+                session = ServerSession()
+            else:
                 try:
                     stored = await self.store.get(session_id)
                 except SessionStoreUnavailable as exc:

@@ -17,6 +17,9 @@ logger = logging.getLogger("passport_py.sessions")
 
 MAX_SESSION_BYTES = 1024 * 1024
 
+# One encoder for every session: `json.dumps` with options builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
 # A store operation the commit wants done: (method name, positional args, keyword args).
 StoreOp = tuple[str, tuple[Any, ...], dict[str, Any]]
 CookieAction = Literal["set", "delete"] | None
@@ -125,7 +128,7 @@ class ServerSession(dict[str, Any]):
     def encode(self) -> str:
         """The store's value for this session (JSON: owner and data)."""
         try:
-            return json.dumps({"user": self.user, "data": self}, separators=(",", ":"))
+            return _encode({"user": self.user, "data": self})
         except (TypeError, ValueError) as exc:
             raise TypeError(
                 f"session values must be JSON (str, int, float, bool, None, list, dict): {exc}"
