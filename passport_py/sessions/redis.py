@@ -10,7 +10,6 @@ import logging
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from passport_py._async import run_sync
 from passport_py.sessions.session import MAX_SESSION_BYTES
@@ -19,12 +18,11 @@ from passport_py.sessions.stores import SessionStoreUnavailable
 try:
     import redis
     import redis.asyncio
-    import redis.asyncio.retry
-    import redis.retry
-    from redis.backoff import NoBackoff
+    from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
     from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import ResponseError
     from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from passport_py.sessions._redis_clients import Connector, aclose, redacted
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("RedisStore needs redis-py: pip install 'passport-py[redis]'") from exc
 
@@ -34,7 +32,17 @@ logger = logging.getLogger("passport_py.sessions")
 
 T = TypeVar("T")
 
-_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+# ClusterDownError and TryAgainError are ResponseErrors too: a cluster without a quorum or
+# mid-resharding is unreachable, not a wrong value. RedisClusterException: no node answered.
+_UNREACHABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    asyncio.TimeoutError,
+    ClusterError,
+    TryAgainError,
+    RedisClusterException,
+)
 # Keys deleted per DEL when logging a user out everywhere.
 _BATCH = 500
 
@@ -65,31 +73,6 @@ def _decode(value: Any) -> str | None:
     except UnicodeDecodeError:
         logger.warning("a stored session is not UTF-8 text (never unpickled): ignored")
         return None
-
-
-def _redacted(url: str) -> str:
-    """The URL without its password, for error messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    return urlunsplit(parts._replace(netloc=user + netloc))
-
-
-def _client_options(
-    socket_timeout: float, connect_timeout: float, *, asynchronous: bool
-) -> dict[str, Any]:
-    # One retry, only on a dropped connection (a pooled connection Redis closed while it
-    # restarted), with no backoff: a timeout is answered at once rather than waited out twice.
-    # redis.asyncio needs its own Retry: the sync one returns the coroutine unawaited, so an
-    # async client given it never retries at all.
-    retry = redis.asyncio.retry.Retry if asynchronous else redis.retry.Retry
-    return {
-        "socket_timeout": socket_timeout,
-        "socket_connect_timeout": connect_timeout,
-        "retry": retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-    }
 
 
 Command = tuple[str, tuple[Any, ...], dict[str, Any]]
@@ -187,11 +170,11 @@ async def _drive(
         error = None
         try:
             replies = await execute(batch)
-        except ResponseError as exc:
-            error = exc
-        except _UNREACHABLE as exc:
+        except _UNREACHABLE as exc:  # first: some cluster errors are ResponseErrors too
             plan.close()
             raise unavailable(exc) from None
+        except ResponseError as exc:
+            error = exc
 
 
 class SyncRedisStore:
@@ -231,18 +214,23 @@ class SyncRedisStore:
 class RedisStore:
     """Sessions in Redis: every app process pointed at the same Redis shares them.
 
-    Give a `url` (`redis://`, `rediss://`, `unix://`): clients are made when first needed, one
-    per event loop for async code and one pool for sync code, with `socket_timeout` and
-    `connect_timeout` (seconds) bounding how long a request waits before its 503. Or give
-    `client=`, any redis-py client, async (`redis.asyncio.Redis`, `RedisCluster`, a Sentinel
-    `master_for(...)`) for the ASGI middleware or sync for Flask; its own timeouts apply.
-    Values are JSON text (never pickle), written with their TTL in the same command.
+    Give a `url`: `redis://`, `rediss://` (TLS) or `unix://` for one Redis; with
+    `cluster=True`, `redis://` or `rediss://` naming any node of a Redis Cluster; or
+    `redis+sentinel://[user:password@]host[:port][,host2[:port2]...]/service_name[/db]`
+    (`rediss+sentinel://` for TLS) to reach the primary those Sentinels name. Clients are
+    made when first needed, one per event loop for async code and one pool for sync code,
+    with `socket_timeout` and `connect_timeout` (seconds) bounding how long a request waits
+    before its 503. Or give `client=`, any redis-py client, async (`redis.asyncio.Redis`,
+    `RedisCluster`, a Sentinel `master_for(...)`) for the ASGI middleware or sync for Flask;
+    its own timeouts apply. Values are JSON text (never pickle), written with their TTL in
+    the same command.
     """
 
     def __init__(
         self,
         url: str | None = None,
         *,
+        cluster: bool = False,
         client: Any = None,
         prefix: str = "session:",
         socket_timeout: float = 0.5,
@@ -250,13 +238,25 @@ class RedisStore:
     ) -> None:
         if (url is None) == (client is None):
             raise ValueError("RedisStore needs a url or a client (one of them)")
+        if cluster and client is not None:
+            raise ValueError(
+                "cluster=True is for RedisStore(url): a client you give is used as it is"
+            )
+        # Checks the URL now: a typo fails at startup, not at the first request.
+        self._connector = (
+            Connector(
+                url, cluster=cluster, socket_timeout=socket_timeout, connect_timeout=connect_timeout
+            )
+            if url is not None
+            else None
+        )
         self.url = url
+        self.cluster = cluster
         self.prefix = prefix
         self._keys = _Keys(prefix)
-        self._options = _client_options(socket_timeout, connect_timeout, asynchronous=False)
-        self._async_options = _client_options(socket_timeout, connect_timeout, asynchronous=True)
         self._async_client: Any = None
         self._sync: Any = None
+        self._sync_sentinels: list[Any] = []
         if client is not None:
             if isinstance(client, redis.asyncio.Redis | redis.asyncio.RedisCluster):
                 self._async_client = client
@@ -274,7 +274,7 @@ class RedisStore:
         return self._sync_side
 
     def _describe(self) -> str:
-        return _redacted(self.url) if self.url else f"the Redis client given ({self.prefix!r})"
+        return redacted(self.url) if self.url else f"the Redis client given ({self.prefix!r})"
 
     def _unavailable(self, exc: BaseException) -> SessionStoreUnavailable:
         reason = str(exc) or type(exc).__name__
@@ -282,18 +282,21 @@ class RedisStore:
 
     def _sync_client(self) -> Any:
         if self._sync is None:
-            if self.url is None:
+            if self._connector is None:
                 raise TypeError(
                     "this RedisStore was given an async client: give RedisStore(url) or a sync "
                     "client (redis.Redis) to use it from sync code"
                 )
-            self._sync = redis.Redis.from_url(self.url, **self._options)
+            try:  # a sync cluster client asks a node for the cluster's layout when made
+                self._sync, self._sync_sentinels = self._connector.connect(asynchronous=False)
+            except _UNREACHABLE as exc:
+                raise self._unavailable(exc) from None
         return self._sync
 
     def _client(self) -> Any:
         if self._async_client is not None:
             return self._async_client
-        if self.url is None:
+        if self._connector is None:
             raise TypeError(
                 "this RedisStore was given a sync client: give RedisStore(url) or an async "
                 "client (redis.asyncio.Redis) to use it from async code"
@@ -302,8 +305,8 @@ class RedisStore:
         loop = asyncio.get_running_loop()
         entry = self._loop_clients.get(loop)
         if entry is None:
-            client = redis.asyncio.Redis.from_url(self.url, **self._async_options)
-            entry = self._loop_clients[loop] = (client, _closer(client))
+            client, sentinels = self._connector.connect(asynchronous=True)
+            entry = self._loop_clients[loop] = (client, _closer([client, *sentinels]))
         return entry[0]
 
     async def _run(self, plan: Plan[T]) -> T:
@@ -329,8 +332,9 @@ class RedisStore:
     def sync_close(self) -> None:
         """Close the sync pool this store made (for shutdown code and tests)."""
         if self.url is not None and self._sync is not None:
-            self._sync.close()
-            self._sync = None
+            for client in [self._sync, *self._sync_sentinels]:
+                client.close()
+            self._sync, self._sync_sentinels = None, []
 
     async def aclose(self) -> None:
         """Close the connections this store made for the running event loop, and its sync
@@ -344,8 +348,8 @@ class RedisStore:
         self.sync_close()
 
 
-def _closer(client: Any) -> AsyncGenerator[None, None]:
-    """An async generator, started on the running loop, that closes `client` when closed.
+def _closer(clients: list[Any]) -> AsyncGenerator[None, None]:
+    """An async generator, started on the running loop, that closes `clients` when closed.
 
     Loops shut down by `asyncio.run` (uvicorn, a test client's portal) close the async
     generators started on them while they can still run, so the client's connections are
@@ -356,7 +360,8 @@ def _closer(client: Any) -> AsyncGenerator[None, None]:
         try:
             yield
         finally:
-            await client.aclose()
+            for client in clients:
+                await aclose(client)
 
     closer = close_on_shutdown()
     # Run to the first `yield` now (nothing awaits before it): this registers the generator
