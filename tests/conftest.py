@@ -70,6 +70,15 @@ def redis_store(redis_prefix: str) -> Iterator[RedisStore]:
     store.sync_close()
 
 
+@pytest.fixture
+def unreachable_store() -> Iterator[RedisStore]:
+    """A `RedisStore` pointed at a loopback port nothing listens on: every call meets a real
+    connection refusal."""
+    store = RedisStore(f"redis://127.0.0.1:{redis_helpers.unused_port()}/0", connect_timeout=0.2)
+    yield store
+    store.sync_close()
+
+
 @pytest.fixture(params=["memory", "redis"])
 def store(request: pytest.FixtureRequest) -> SessionStore:
     """Each session store in turn: a fresh `MemoryStore`, then a `RedisStore` on the real Redis

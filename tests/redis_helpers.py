@@ -6,13 +6,18 @@ Each test gets its own key prefix, and its keys are deleted afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import redis
+
+from passport_py.sessions import SessionStoreUnavailable
+from passport_py.sessions.redis import RedisStore
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -49,3 +54,30 @@ def unique_prefix() -> Iterator[str]:
             client.delete(*keys[start : start + 500])
     finally:
         client.close()
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound once, then released): connecting is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def unavailable_error(store: RedisStore, side: str) -> SessionStoreUnavailable:
+    """The `SessionStoreUnavailable` a read raises on the store's `side` ("sync" or "async");
+    the store's connections are closed afterwards."""
+
+    async def read() -> None:
+        try:
+            await store.get("s1")
+        finally:
+            await store.aclose()
+
+    with pytest.raises(SessionStoreUnavailable) as caught:
+        if side == "sync":
+            store.sync.get("s1")
+        else:
+            asyncio.run(read())
+    store.sync_close()
+    return caught.value

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -96,9 +95,7 @@ def test_quick_benchmark_times_redis_sessions_at_one_get_per_request() -> None:
 
 
 def test_quick_benchmark_skips_the_redis_row_with_its_reason_when_redis_is_unreachable() -> None:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = redis_helpers.unused_port()
     output = run_quick_benchmark(f"redis://127.0.0.1:{port}/0")
     row = numbered_lines(output)["10"]
     assert re.search(

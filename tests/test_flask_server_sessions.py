@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
-from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
@@ -142,21 +140,6 @@ def stored(store: SessionStore | Recording, sid: str | None) -> Any:
 
 def set_cookies(response: TestResponse) -> list[str]:
     return response.headers.getlist("Set-Cookie")
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: connecting to it is refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def unreachable() -> Iterator[RedisStore]:
-    """A `RedisStore` pointed at a closed port: every call meets a real connection refusal."""
-    store = RedisStore(f"redis://127.0.0.1:{closed_port()}/0", connect_timeout=0.2)
-    yield store
-    store.sync_close()
 
 
 # -- the session's life ------------------------------------------------------------------------
@@ -453,9 +436,9 @@ def assert_unavailable(response: TestResponse) -> None:
 
 
 def test_a_session_cookie_with_the_store_unreachable_is_503(
-    unreachable: RedisStore, caplog: pytest.LogCaptureFixture
+    unreachable_store: RedisStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = make_app(unreachable).test_client()
+    client = make_app(unreachable_store).test_client()
     sid = "a-session-id-the-store-cannot-be-asked-about"
     client.set_cookie("session", SessionCookie(SECRET).sign(sid))
     with caplog.at_level(logging.ERROR, logger="passport_py.sessions"):
@@ -468,9 +451,9 @@ def test_a_session_cookie_with_the_store_unreachable_is_503(
 
 
 def test_hooks_reading_the_session_after_its_503_do_not_make_it_a_500(
-    unreachable: RedisStore,
+    unreachable_store: RedisStore,
 ) -> None:
-    app = make_app(unreachable)
+    app = make_app(unreachable_store)
     seen: list[dict[str, Any]] = []
 
     @app.after_request
@@ -486,9 +469,9 @@ def test_hooks_reading_the_session_after_its_503_do_not_make_it_a_500(
 
 
 def test_pages_that_do_not_use_the_session_work_with_the_store_unreachable(
-    unreachable: RedisStore,
+    unreachable_store: RedisStore,
 ) -> None:
-    client = make_app(unreachable).test_client()
+    client = make_app(unreachable_store).test_client()
     assert client.get("/").json == {"user": None}  # no cookie: the store is not asked
     client.set_cookie("session", SessionCookie(SECRET).sign("some-session-id"))
     response = client.get("/public")
@@ -497,9 +480,9 @@ def test_pages_that_do_not_use_the_session_work_with_the_store_unreachable(
 
 
 def test_login_with_the_store_unreachable_is_503_without_a_cookie(
-    unreachable: RedisStore, caplog: pytest.LogCaptureFixture
+    unreachable_store: RedisStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = make_app(unreachable).test_client()
+    client = make_app(unreachable_store).test_client()
     with caplog.at_level(logging.ERROR, logger="passport_py.sessions"):
         response = client.post("/login", data=ALICE)
     assert_unavailable(response)

@@ -12,10 +12,8 @@ import asyncio
 import hashlib
 import json
 import logging
-import socket
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -254,17 +252,6 @@ def test_a_slow_request_cannot_bring_back_a_session_ended_while_it_ran(
 # -- the store down: 503, nothing half-written ---------------------------------------------
 
 
-@pytest.fixture
-def down_store() -> Iterator[RedisStore]:
-    """A RedisStore pointed at a loopback port nobody listens on (connection refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    store = RedisStore(f"redis://127.0.0.1:{port}/0")
-    yield store
-    store.sync_close()
-
-
 def a_signed_cookie() -> tuple[str, str]:
     """(id, cookie value): a validly signed id, so the middleware must ask the store."""
     raw_id = new_session_id()
@@ -272,10 +259,10 @@ def a_signed_cookie() -> tuple[str, str]:
 
 
 def test_store_down_a_request_with_a_session_cookie_gets_503_and_a_log_line_without_the_id(
-    down_store: RedisStore, caplog: pytest.LogCaptureFixture
+    unreachable_store: RedisStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     raw_id, value = a_signed_cookie()
-    with TestClient(session_app(down_store)) as client:
+    with TestClient(session_app(unreachable_store)) as client:
         response = client.get("/read", headers={"cookie": f"session={value}"})
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
@@ -288,17 +275,17 @@ def test_store_down_a_request_with_a_session_cookie_gets_503_and_a_log_line_with
     assert raw_id not in caplog.text and value not in caplog.text
 
 
-def test_store_down_cookie_less_requests_are_served_normally(down_store: RedisStore) -> None:
-    with TestClient(session_app(down_store)) as client:
+def test_store_down_cookie_less_requests_are_served_normally(unreachable_store: RedisStore) -> None:
+    with TestClient(session_app(unreachable_store)) as client:
         read, untouched = client.get("/read"), client.get("/untouched")
     assert (read.status_code, read.json()) == (200, {"is_dict": True, "data": {}})
     assert (untouched.status_code, untouched.text) == (200, "ok")
 
 
 def test_store_down_a_new_session_that_cannot_be_saved_is_a_503_without_a_cookie(
-    down_store: RedisStore,
+    unreachable_store: RedisStore,
 ) -> None:
-    with TestClient(session_app(down_store)) as client:
+    with TestClient(session_app(unreachable_store)) as client:
         response = client.post("/login/alice")
     assert response.status_code == 503
     assert "logged in" not in response.text  # the app's body is dropped
@@ -315,9 +302,11 @@ def test_a_websocket_endpoint_reads_the_session(store: SessionStore) -> None:
             assert websocket.receive_json() == {"theme": "dark"}
 
 
-def test_store_down_a_websocket_handshake_is_closed_with_1013(down_store: RedisStore) -> None:
+def test_store_down_a_websocket_handshake_is_closed_with_1013(
+    unreachable_store: RedisStore,
+) -> None:
     _, value = a_signed_cookie()
-    with TestClient(session_app(down_store)) as client:
+    with TestClient(session_app(unreachable_store)) as client:
         handshake = client.websocket_connect("/ws", headers={"cookie": f"session={value}"})
         with pytest.raises(WebSocketDisconnect) as closed, handshake:
             pass  # pragma: no cover - the handshake is refused

@@ -13,7 +13,6 @@ import hashlib
 import logging
 import os
 import pickle
-import socket
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,7 +24,7 @@ import redis.asyncio
 import redis_helpers
 from store_sides import AsyncSide
 
-from passport_py.sessions import ServerSession, SessionStoreUnavailable, SyncSessionStore
+from passport_py.sessions import ServerSession, SyncSessionStore
 from passport_py.sessions.redis import RedisStore
 from passport_py.sessions.session import new_session_id
 
@@ -340,27 +339,7 @@ def test_a_sync_client_serves_the_sync_side_and_not_the_async_one(redis_prefix: 
 
 @pytest.fixture
 def closed_port() -> int:
-    """A loopback port nothing listens on (bound once, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def failure_of(store: RedisStore, kind: str) -> SessionStoreUnavailable:
-    async def read() -> None:
-        try:
-            await store.get("s1")
-        finally:
-            await store.aclose()
-
-    with pytest.raises(SessionStoreUnavailable) as caught:
-        if kind == "sync":
-            store.sync.get("s1")
-        else:
-            asyncio.run(read())
-    store.sync_close()
-    return caught.value
+    return redis_helpers.unused_port()
 
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
@@ -369,7 +348,7 @@ def test_a_closed_port_fails_fast_with_session_store_unavailable(
 ) -> None:
     store = RedisStore(f"redis://127.0.0.1:{closed_port}/0")
     started = time.perf_counter()
-    error = failure_of(store, kind)
+    error = redis_helpers.unavailable_error(store, kind)
     assert time.perf_counter() - started < 2.0
     assert f"127.0.0.1:{closed_port}" in str(error)
 
@@ -377,7 +356,7 @@ def test_a_closed_port_fails_fast_with_session_store_unavailable(
 @pytest.mark.parametrize("kind", ["async", "sync"])
 def test_the_unavailable_error_never_shows_the_password(closed_port: int, kind: str) -> None:
     store = RedisStore(f"redis://user:secretpw@127.0.0.1:{closed_port}/0")
-    error = failure_of(store, kind)
+    error = redis_helpers.unavailable_error(store, kind)
     assert "user:***@127.0.0.1" in str(error)
     assert "secretpw" not in "".join(traceback.format_exception(error))
     assert "secretpw" not in repr(error)

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import hashlib
 import signal
-import socket
 import subprocess
 import time
 import traceback
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 import redis_servers
+from redis_helpers import unavailable_error, unused_port
 from session_server_app import build_app
 from starlette.testclient import TestClient
 from store_sides import AsyncSide
@@ -364,28 +364,7 @@ def test_cluster_true_with_a_client_given_is_refused() -> None:
 @pytest.fixture
 def closed_ports() -> tuple[int, int]:
     """Two loopback ports nothing listens on."""
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
-    return ports[0], ports[1]
-
-
-def unavailable(store: RedisStore, kind: str) -> SessionStoreUnavailable:
-    async def read() -> None:
-        try:
-            await store.get("s1")
-        finally:
-            await store.aclose()
-
-    with pytest.raises(SessionStoreUnavailable) as caught:
-        if kind == "sync":
-            store.sync.get("s1")
-        else:
-            asyncio.run(read())
-    store.sync_close()
-    return caught.value
+    return unused_port(), unused_port()
 
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
@@ -397,7 +376,7 @@ def test_unreachable_sentinels_are_unavailable_without_showing_any_password(
         f"redis+sentinel://app:data-pw@127.0.0.1:{first},127.0.0.1:{second}/mymaster/0"
         "?sentinel_password=sentinel-pw"
     )
-    error = unavailable(RedisStore(url), kind)
+    error = unavailable_error(RedisStore(url), kind)
     shown = (
         f"redis+sentinel://app:***@127.0.0.1:{first},127.0.0.1:{second}/mymaster/0"
         "?sentinel_password=***"
@@ -410,5 +389,7 @@ def test_unreachable_sentinels_are_unavailable_without_showing_any_password(
 
 @pytest.mark.parametrize("kind", ["async", "sync"])
 def test_an_unreachable_cluster_is_unavailable(closed_ports: tuple[int, int], kind: str) -> None:
-    error = unavailable(RedisStore(f"redis://127.0.0.1:{closed_ports[0]}", cluster=True), kind)
+    error = unavailable_error(
+        RedisStore(f"redis://127.0.0.1:{closed_ports[0]}", cluster=True), kind
+    )
     assert str(error).startswith(f"Redis at redis://127.0.0.1:{closed_ports[0]} did not answer")
