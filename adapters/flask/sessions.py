@@ -9,7 +9,6 @@ when the store does not answer.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
@@ -23,11 +22,9 @@ from passport_py.adapters.flask.extension import merge_vary
 from passport_py.sessions.cookie import SameSite, SessionCookie
 from passport_py.sessions.middleware import DEFAULT_TTL, UNAVAILABLE_BODY
 from passport_py.sessions.session import CookieAction, ServerSession, save_sync
-from passport_py.sessions.stores import SessionStore, SessionStoreUnavailable
+from passport_py.sessions.stores import SessionStore, SessionStoreUnavailable, log_unavailable
 
 __all__ = ["FlaskServerSession", "ServerSideSessionInterface", "UnavailableSession"]
-
-logger = logging.getLogger("passport_py.sessions")
 
 _DESCRIPTION = "The session store is not answering. Try again shortly."
 # Only used to check the cookie settings when the app's own key signs (known at request time).
@@ -216,19 +213,17 @@ class ServerSideSessionInterface(SessionInterface):
         if private and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         if action is not None:
-            cookie = self.cookie_for(app)
-            assert cookie is not None  # the session was opened with it
-            https = flask.request.is_secure
-            if action == "set" and session.id is not None:
-                headers.add("Set-Cookie", cookie.cookie(session.id, https).header_value())
-            else:
-                headers.add("Set-Cookie", cookie.deletion(https).header_value())
+            signer = self.cookie_for(app)
+            assert signer is not None  # the session was opened with it
+            cookie = signer.after_save(action, session.id, flask.request.is_secure)
+            if cookie is not None:
+                headers.add("Set-Cookie", cookie.header_value())
 
 
 def _answer_unavailable(response: Response, error: SessionStoreUnavailable) -> None:
     """Turn `response` into the 503 the middleware answers, keeping an app's own 503 page
     (an error handler's); no `Set-Cookie` survives: nothing is half-written."""
-    logger.error("session store unavailable, answering 503: %s", error)
+    log_unavailable(error)
     headers = response.headers
     if response.status_code != 503:
         close = getattr(response.response, "close", None)

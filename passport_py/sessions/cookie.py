@@ -133,6 +133,15 @@ class SessionCookie:
         """The `Set-Cookie` that removes the cookie, with the attributes it was set with."""
         return self._cookie("", 0, https)
 
+    def after_save(self, action: str | None, session_id: str | None, https: bool) -> Cookie | None:
+        """The `Set-Cookie` a save's outcome calls for: the id's cookie for "set", the
+        deletion for "delete" (or a "set" left without an id), none for None."""
+        if action is None:
+            return None
+        if action == "set" and session_id is not None:
+            return self.cookie(session_id, https)
+        return self.deletion(https)
+
     def _cookie(self, value: str, max_age: int | None, https: bool) -> Cookie:
         return Cookie(
             self.name,

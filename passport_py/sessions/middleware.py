@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
 from passport_py.sessions.cookie import SameSite, SessionCookie
 from passport_py.sessions.memory import MemoryStore
 from passport_py.sessions.session import CookieAction, ServerSession, save
-from passport_py.sessions.stores import SessionStore, SessionStoreUnavailable
+from passport_py.sessions.stores import SessionStore, SessionStoreUnavailable, log_unavailable
 
 __all__ = ["SessionMiddleware"]
-
-logger = logging.getLogger("passport_py.sessions")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -166,13 +163,8 @@ class SessionMiddleware:
                 headers[vary_at] = (b"vary", headers[vary_at][1] + b", Cookie")
         if private and not has_cache_control:
             headers.append((b"cache-control", b"no-store"))
-        if action is not None:
-            https = scope.get("scheme") in ("https", "wss")
-            cookie = (
-                self.cookie.cookie(session.id, https)
-                if action == "set" and session.id is not None
-                else self.cookie.deletion(https)
-            )
+        cookie = self.cookie.after_save(action, session.id, scope.get("scheme") in ("https", "wss"))
+        if cookie is not None:
             headers.append((b"set-cookie", cookie.header_value().encode("latin-1")))
         return {**message, "headers": headers}
 
@@ -195,7 +187,7 @@ def _cookie_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[
 
 async def _unavailable(kind: str, send: Send, exc: SessionStoreUnavailable) -> None:
     """Answer 503 (close 1013 for a websocket) and log why, without the session id."""
-    logger.error("session store unavailable, answering 503: %s", exc)
+    log_unavailable(exc)
     if kind == "websocket":
         await send({"type": "websocket.close", "code": 1013})
         return

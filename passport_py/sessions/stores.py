@@ -4,6 +4,7 @@ everywhere through a store's per-user index."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Protocol, cast
 
 from passport_py.errors import PassportError
@@ -14,8 +15,17 @@ __all__ = [
     "SyncSessionStore",
     "destroy_user_sessions",
     "destroy_user_sessions_sync",
+    "log_unavailable",
     "user_key",
 ]
+
+
+logger = logging.getLogger("passport_py.sessions")
+
+
+def log_unavailable(error: SessionStoreUnavailable) -> None:
+    """The one log line of a 503 for a store that did not answer (never the session id)."""
+    logger.error("session store unavailable, answering 503: %s", error)
 
 
 class SessionStoreUnavailable(PassportError):
