@@ -14,6 +14,7 @@ from passport_py.errors import (
     PassToNext,
     SerializationError,
     SessionRequiredError,
+    StrategyError,
     SyncContextError,
     UnknownStrategyError,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "Session",
     "SessionRequiredError",
     "Strategy",
+    "StrategyError",
     "Success",
     "SyncContextError",
     "UnknownStrategyError",

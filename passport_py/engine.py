@@ -7,6 +7,7 @@ docs/differences.md.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,12 @@ from passport_py.decisions import (
     redirect_response,
     status_response,
 )
-from passport_py.errors import AuthenticationError, BadRequest, SessionRequiredError
+from passport_py.errors import (
+    AuthenticationError,
+    BadRequest,
+    SessionRequiredError,
+    StrategyError,
+)
 from passport_py.options import AuthenticateOptions, FlashOption
 from passport_py.outcomes import Fail, Pass, Redirect, Success
 from passport_py.redirects import is_safe_redirect
@@ -34,6 +40,8 @@ if TYPE_CHECKING:
     from passport_py.request import AuthRequest
 
 __all__ = ["StrategySpec", "run_authentication"]
+
+logger = logging.getLogger("passport_py")
 
 StrategySpec = str | Strategy | Sequence[str | Strategy]
 
@@ -63,6 +71,11 @@ async def run_authentication(
         except Exception as exc:
             if callback:
                 return Handoff(AuthResult(error=exc), _cookies_of(failures, None), vary)
+            if isinstance(exc, StrategyError):
+                # An upstream failure is answered, not crashed on: the client learns the
+                # status, the log the details (which may quote the upstream's answer).
+                logger.warning("%s: %s", type(exc).__name__, exc.message)
+                return _with_extras(status_response(exc.status), vary, ())
             raise
         if type(outcome) is Fail:
             failures.append(outcome)

@@ -13,6 +13,7 @@ __all__ = [
     "PassportError",
     "SerializationError",
     "SessionRequiredError",
+    "StrategyError",
     "SyncContextError",
     "UnknownStrategyError",
 ]
@@ -76,6 +77,25 @@ class BadRequest(PassportError):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+class StrategyError(PassportError):
+    """A strategy could not reach a verdict because something outside the request failed (an
+    identity provider's error, an unusable token response, a network failure).
+
+    `status` is the HTTP status to answer with (502 for an upstream that failed, say). The
+    engine logs the message and answers with the status and its reason phrase; a custom
+    callback receives the error instead. The message may hold upstream details for the log
+    and is never shown to the client.
+    """
+
+    status: int = 500
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
 
 
 class AuthenticationError(PassportError):

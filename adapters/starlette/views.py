@@ -177,6 +177,7 @@ async def _apply(
     if decision.authenticated:
         if decision.assign_property:
             setattr(request.state, decision.assign_property, decision.user)
+            request.scope[decision.assign_property] = decision.user
             request.state.auth_info = decision.info
         else:
             if decision.logged_in:
@@ -206,7 +207,8 @@ def authorize(
     callback: Callback | None = None,
     **options: Any,
 ) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
-    """Like `authenticate`, but the user goes to `request.state.account` and nobody is logged in."""
+    """Like `authenticate`, but the result goes to `request.state.account` (and
+    `request.scope["account"]`) and the login, if any, is left as it is."""
     opts = AuthenticateOptions.build(**options)
     return _decorator(strategy, opts, callback, authorize=True)
 

@@ -1,0 +1,425 @@
+"""`OAuth2Strategy`: "Log in with ..." through the OAuth 2.0 authorization code flow.
+
+The base of every provider strategy (GitHub, Discord, ...) and of `OpenIDConnectStrategy`.
+One route serves both halves of the dance: a request without `code` or `error` is sent to the
+provider; the provider sends the user back to the same route with them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from passport_py._async import call, maybe_await
+from passport_py.errors import BadRequest, ConfigurationError
+from passport_py.options import AuthenticateOptions
+from passport_py.outcomes import Outcome, Success, outcome_from_verify
+from passport_py.request import AuthRequest, media_type
+from passport_py.strategies._oauth2_errors import (
+    AuthorizationError,
+    InternalOAuthError,
+    TokenError,
+    printable,
+)
+from passport_py.strategies._oauth2_profile import Profile, ProfileEmail
+from passport_py.strategies._oauth2_tokens import AuthMethod, OAuth2Tokens, request_tokens
+from passport_py.strategies._oauth2_transactions import (
+    begin_transaction,
+    consume_transaction,
+    new_secret,
+)
+from passport_py.strategy import Strategy
+from passport_py.transport import Transport, TransportError
+
+__all__ = [
+    "AuthorizationError",
+    "InternalOAuthError",
+    "OAuth2Strategy",
+    "OAuth2Tokens",
+    "Profile",
+    "ProfileEmail",
+    "TokenError",
+]
+
+Verify = Callable[..., Any]
+ParamsHook = Callable[[AuthenticateOptions], Mapping[str, str]]
+ProfileHook = Callable[[OAuth2Tokens], Any]
+SkipProfile = bool | Callable[[OAuth2Tokens], bool | Awaitable[bool]]
+
+_CALLBACK_FIELDS = ("code", "state", "error", "error_description", "error_uri", "iss")
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+#: Longest authorization code accepted (Microsoft's run to about 1,500 characters).
+MAX_CODE_LENGTH = 4096
+
+
+def require_https(url: str, option: str) -> None:
+    """ConfigurationError unless `url` is absolute https (http only on a loopback host)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK:
+        return
+    raise ConfigurationError(
+        f"{option}={url!r} must be an absolute https:// URL (http:// only on 127.0.0.1, "
+        "::1 or localhost, for development)"
+    )
+
+
+class OAuth2Strategy(Strategy):
+    """Authenticate with an OAuth 2.0 provider (authorization code flow, RFC 6749).
+
+    `verify(tokens, profile)` (or `verify(request, tokens, profile)` with `pass_request=True`)
+    gets the `OAuth2Tokens` and the profile (`user_profile`'s result, None when skipped) and
+    returns the user, None/False, `Verified` or `Rejected`. State is always sent and checked;
+    PKCE (S256) is on unless `pkce=False`. Subclasses override `authorization_params`,
+    `token_params` and `user_profile`; the keyword arguments of the same names do the same
+    for one instance.
+    """
+
+    name = "oauth2"
+
+    def __init__(
+        self,
+        verify: Verify,
+        *,
+        authorization_url: str,
+        token_url: str,
+        client_id: str,
+        client_secret: str | None = None,
+        callback_url: str | None = None,
+        trust_proxy: bool = False,
+        scope: str | Sequence[str] | None = None,
+        scope_separator: str = " ",
+        pkce: bool | Literal["S256"] = True,
+        token_endpoint_auth_method: AuthMethod = "client_secret_basic",
+        authorization_params: ParamsHook | None = None,
+        token_params: ParamsHook | None = None,
+        user_profile: ProfileHook | None = None,
+        skip_user_profile: SkipProfile = False,
+        pass_request: bool = False,
+        session_key: str | None = None,
+        state_max_age: float = 600.0,
+        timeout: float = 10.0,
+        transport: Transport | None = None,
+        name: str | None = None,
+    ) -> None:
+        if not callable(verify):
+            raise TypeError(f"{type(self).__name__} requires a verify callable")
+        for option, value in (
+            ("authorization_url", authorization_url),
+            ("token_url", token_url),
+            ("client_id", client_id),
+        ):
+            if not isinstance(value, str) or not value:
+                raise ConfigurationError(f"{type(self).__name__} requires {option}=")
+        if pkce not in (True, False, "S256"):
+            # RFC 7636 4.2 / RFC 9700 2.1.1: S256 only; "plain" protects nothing.
+            raise ConfigurationError(f"pkce={pkce!r}: use True (S256, the default) or False")
+        if token_endpoint_auth_method not in ("client_secret_basic", "client_secret_post", "none"):
+            raise ConfigurationError(
+                f"token_endpoint_auth_method={token_endpoint_auth_method!r}: use "
+                "'client_secret_basic', 'client_secret_post' or 'none'"
+            )
+        if token_endpoint_auth_method != "none" and not client_secret:
+            raise ConfigurationError(
+                f"{type(self).__name__} needs client_secret= with "
+                f"token_endpoint_auth_method={token_endpoint_auth_method!r} (a public client "
+                "without a secret uses token_endpoint_auth_method='none')"
+            )
+        require_https(authorization_url, "authorization_url")
+        require_https(token_url, "token_url")
+        if callback_url is not None:
+            _check_callback_url(callback_url)
+        self.verify = verify
+        self.authorization_url = authorization_url
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.callback_url = callback_url
+        self.trust_proxy = trust_proxy
+        self.scope = scope
+        self.scope_separator = scope_separator
+        self.pkce = bool(pkce)
+        self.token_endpoint_auth_method: AuthMethod = token_endpoint_auth_method
+        self._authorization_params = authorization_params
+        self._token_params = token_params
+        self._user_profile = user_profile
+        self.skip_user_profile = skip_user_profile
+        self.pass_request = pass_request
+        self.session_key = session_key or f"oauth2:{urlsplit(authorization_url).netloc}"
+        self.state_max_age = state_max_age
+        self.timeout = timeout
+        self._transport = transport
+        if name is not None:
+            self.name = name
+
+    # -- hooks -------------------------------------------------------------------------------
+
+    def authorization_params(self, options: AuthenticateOptions) -> Mapping[str, str]:
+        """Extra parameters for the authorization request (`prompt`, `login_hint`, ...)."""
+        return self._authorization_params(options) if self._authorization_params else {}
+
+    def token_params(self, options: AuthenticateOptions) -> Mapping[str, str]:
+        """Extra parameters for the token request."""
+        return self._token_params(options) if self._token_params else {}
+
+    async def user_profile(self, tokens: OAuth2Tokens) -> Any:
+        """The user's profile (a `Profile` for the providers); None in the base class."""
+        if self._user_profile is None:
+            return None
+        return await maybe_await(self._user_profile(tokens))
+
+    @property
+    def transport(self) -> Transport:
+        """The HTTP client for the provider's endpoints (httpx2 unless one was given)."""
+        if self._transport is None:
+            from passport_py.httpx2_transport import default_oauth_transport
+
+            self._transport = default_oauth_transport()
+        return self._transport
+
+    async def fetch_json(
+        self,
+        url: str,
+        tokens: OAuth2Tokens,
+        *,
+        headers: Mapping[str, str] | None = None,
+        what: str = "user profile",
+    ) -> Any:
+        """GET `url` with the access token; the JSON document, or `InternalOAuthError`."""
+        sent = {"Accept": "application/json", **(headers or {})}
+        sent["Authorization"] = f"Bearer {tokens.access_token}"
+        try:
+            response = await self.transport.request("GET", url, headers=sent, timeout=self.timeout)
+        except TransportError as exc:
+            raise InternalOAuthError(f"Failed to fetch {what}: {exc}") from None
+        text = response.body.decode("utf-8", "replace")
+        if response.status != 200:
+            raise InternalOAuthError(
+                f"Failed to fetch {what}", http_status=response.status, body=text
+            )
+        try:
+            return json.loads(response.body)
+        except (ValueError, RecursionError):
+            raise InternalOAuthError(
+                f"Failed to parse {what}", http_status=response.status, body=text
+            ) from None
+
+    # -- the dance ---------------------------------------------------------------------------
+
+    async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
+        """Send the user to the provider, or finish the login the provider sent back."""
+        params = await _callback_params(request)
+        if "error" in params:
+            return await self._provider_error(request, params)
+        if "code" in params:
+            return await self._callback(request, options, params)
+        return await self._start(request, options)
+
+    async def _start(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
+        authorization_url, _ = await self.endpoints()
+        redirect_uri = self._redirect_uri(request, options)
+        transaction: dict[str, Any] = {"provider": authorization_url}
+        if redirect_uri is not None:
+            transaction["redirect_uri"] = redirect_uri
+        verifier = new_secret() if self.pkce else None
+        if verifier is not None:
+            transaction["verifier"] = verifier
+        app_state = options.get("state")
+        if app_state is not None:
+            transaction["app_state"] = app_state
+        transaction.update(self.new_transaction(options))
+        state = begin_transaction(request, self.session_key, transaction)
+
+        query: list[tuple[str, str]] = list(self.authorization_params(options).items())
+        query.append(("response_type", "code"))
+        if redirect_uri is not None:
+            query.append(("redirect_uri", redirect_uri))
+        scope = self.scope_string(options.get("scope", self.scope))
+        if scope:
+            query.append(("scope", scope))
+        if verifier is not None:
+            query.append(("code_challenge", create_s256_code_challenge(verifier)))
+            query.append(("code_challenge_method", "S256"))
+        query.extend(self.transaction_params(transaction))
+        query.append(("state", state))
+        query.append(("client_id", self.client_id))
+        return self.redirect(merge_query(authorization_url, query))
+
+    async def _provider_error(self, request: AuthRequest, params: Mapping[str, str]) -> Outcome:
+        # The state is checked first: an error response is the provider's answer only to a
+        # request this user agent started (and it ends that request).
+        transaction = consume_transaction(
+            request, self.session_key, params.get("state"), self.state_max_age
+        )
+        if not isinstance(transaction, dict):
+            return transaction
+        refused = self.check_response(params, transaction)
+        if refused is not None:
+            return refused
+        error = printable(params["error"], 80)
+        description = params.get("error_description")
+        message = printable(description) if description else None
+        if error == "access_denied":
+            return self.fail({"message": message})
+        uri = params.get("error_uri")
+        raise AuthorizationError(message, error, printable(uri) if uri else None)
+
+    async def _callback(
+        self, request: AuthRequest, options: AuthenticateOptions, params: Mapping[str, str]
+    ) -> Outcome:
+        transaction = consume_transaction(
+            request, self.session_key, params.get("state"), self.state_max_age
+        )
+        if not isinstance(transaction, dict):
+            return transaction
+        code = params["code"]
+        if not 0 < len(code) <= MAX_CODE_LENGTH or not all(" " <= c <= "~" for c in code):
+            raise BadRequest("Malformed authorization response: the code is not a valid code")
+        refused = self.check_response(params, transaction)
+        if refused is not None:
+            return refused
+        _, token_url = await self.endpoints()
+        body = [("grant_type", "authorization_code"), ("code", code)]
+        if "redirect_uri" in transaction:
+            body.append(("redirect_uri", str(transaction["redirect_uri"])))
+        if "verifier" in transaction:
+            body.append(("code_verifier", str(transaction["verifier"])))
+        body.extend(self.token_params(options).items())
+        tokens = await request_tokens(
+            self.transport,
+            token_url,
+            body,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            auth_method=self.token_endpoint_auth_method,
+            timeout=self.timeout,
+        )
+        outcome = await self.complete(request, tokens, transaction)
+        app_state = transaction.get("app_state")
+        if app_state is not None and type(outcome) is Success:
+            info = outcome.info if isinstance(outcome.info, Mapping) else {}
+            outcome = Success(outcome.user, {**info, "state": app_state}, outcome.cookies)
+        return outcome
+
+    async def complete(
+        self, request: AuthRequest, tokens: OAuth2Tokens, transaction: Mapping[str, Any]
+    ) -> Outcome:
+        """With the tokens granted: load the profile (unless skipped) and ask verify."""
+        profile = None if await self._skip_profile(tokens) else await self.user_profile(tokens)
+        return await self.call_verify(request, tokens, profile)
+
+    async def call_verify(
+        self, request: AuthRequest, tokens: OAuth2Tokens, profile: Any
+    ) -> Outcome:
+        """`verify(tokens, profile)` (the request first with `pass_request`) as an outcome."""
+        if self.pass_request:
+            result = await call(self.verify, request, tokens, profile)
+        else:
+            result = await call(self.verify, tokens, profile)
+        return outcome_from_verify(result)
+
+    async def _skip_profile(self, tokens: OAuth2Tokens) -> bool:
+        skip = self.skip_user_profile
+        if callable(skip):
+            return bool(await call(skip, tokens))
+        return bool(skip)
+
+    # -- hooks for OpenID Connect ------------------------------------------------------------
+
+    async def endpoints(self) -> tuple[str, str]:
+        """The authorization and token endpoints (OpenID Connect discovers them)."""
+        return self.authorization_url, self.token_url
+
+    def new_transaction(self, options: AuthenticateOptions) -> Mapping[str, Any]:
+        """More to keep with a new authorization request (OpenID Connect: the nonce)."""
+        return {}
+
+    def transaction_params(self, transaction: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Authorization request parameters taken from the transaction (the nonce)."""
+        return []
+
+    def check_response(
+        self, params: Mapping[str, str], transaction: Mapping[str, Any]
+    ) -> Outcome | None:
+        """A failure for an authorization response this client must not use, else None
+        (OpenID Connect checks RFC 9207's `iss` here, before any token request)."""
+        return None
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def scope_string(self, scope: str | Sequence[str] | None) -> str | None:
+        """`scope` as sent: a list joined with `scope_separator`."""
+        if scope is None or isinstance(scope, str):
+            return scope or None
+        return self.scope_separator.join(scope) or None
+
+    def _redirect_uri(self, request: AuthRequest, options: AuthenticateOptions) -> str | None:
+        url = options.get("callback_url", self.callback_url)
+        if url is None:
+            return None
+        url = str(url)
+        if urlsplit(url).scheme:
+            return url
+        base = request.url
+        if self.trust_proxy:
+            base = _forwarded_base(request, base)
+        return urljoin(base, url)
+
+
+def _check_callback_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.fragment or "#" in url:
+        raise ConfigurationError(f"callback_url={url!r} must not have a fragment (RFC 6749 3.1.2)")
+    if parts.scheme and parts.scheme not in ("http", "https"):
+        raise ConfigurationError(f"callback_url={url!r} must be an http(s) URL or a path")
+
+
+def _forwarded_base(request: AuthRequest, base: str) -> str:
+    """`base` with the scheme and host a trusted proxy reports (the first hop's values)."""
+    parts = urlsplit(base)
+    proto = str(request.headers.get("x-forwarded-proto") or "").split(",")[0].strip().lower()
+    host = str(request.headers.get("x-forwarded-host") or "").split(",")[0].strip()
+    scheme = proto if proto in ("http", "https") else parts.scheme
+    return urlunsplit((scheme, host or parts.netloc, parts.path, parts.query, ""))
+
+
+def merge_query(url: str, params: Sequence[tuple[str, str]]) -> str:
+    """`url` with `params` added: a name already in its query keeps its place, with the new
+    value; new names follow in order. Spaces are written %20."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    for name, value in params:
+        for index, (existing, _) in enumerate(pairs):
+            if existing == name:
+                pairs[index] = (name, value)
+                break
+        else:
+            pairs.append((name, value))
+    query = urlencode(pairs, quote_via=quote)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+async def _callback_params(request: AuthRequest) -> dict[str, str]:
+    """The authorization response's parameters: the query, or a `form_post` body.
+
+    A parameter sent twice is a 400: frameworks disagree on which copy wins.
+    """
+    source: Any = request.query
+    if request.method == "POST" and media_type(request) == "application/x-www-form-urlencoded":
+        source = await request.form()
+    params: dict[str, str] = {}
+    for name in _CALLBACK_FIELDS:
+        values = source.getlist(name)
+        if len(values) > 1:
+            raise BadRequest(f"Malformed authorization response: {name} is repeated")
+        if values:
+            value = values[0]
+            if not isinstance(value, str):
+                raise BadRequest(f"Malformed authorization response: {name} is not text")
+            params[name] = value
+    return params

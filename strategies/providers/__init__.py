@@ -1,0 +1,1 @@
+"""Presets for popular providers: OAuth2 and OpenID Connect strategies with normalised profiles."""
