@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -303,7 +304,7 @@ class OAuth2Strategy(Strategy):
         app_state = transaction.get("app_state")
         if app_state is not None and type(outcome) is Success:
             info = outcome.info if isinstance(outcome.info, Mapping) else {}
-            outcome = Success(outcome.user, {**info, "state": app_state}, outcome.cookies)
+            outcome = replace(outcome, info={**info, "state": app_state})
         return outcome
 
     async def complete(
