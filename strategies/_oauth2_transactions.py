@@ -67,13 +67,18 @@ def begin_transaction(request: AuthRequest, key: str, transaction: Mapping[str, 
 
 
 def consume_transaction(
-    request: AuthRequest, key: str, state: str | None, max_age: float
+    request: AuthRequest,
+    key: str,
+    state: str | None,
+    max_age: float,
+    bound: Mapping[str, Any],
 ) -> dict[str, Any] | Fail:
     """The transaction `state` names, removed from the session; or the 403 failure.
 
-    No pending transaction: "Unable to verify ..."; a `state` that is missing or names none:
-    "Invalid ..."; one older than `max_age` seconds: expired. Every failure also drops the
-    provider's other pending transactions.
+    No pending transaction: "Unable to verify ..."; a `state` that is missing, names none, or
+    names one started by another client (its `bound` fields differ: another client id or
+    provider sharing the session key): "Invalid ..."; one older than `max_age` seconds:
+    expired. Every failure also drops the provider's other pending transactions.
     """
     session = _session(request)
     pending = session.get(key)
@@ -89,7 +94,9 @@ def consume_transaction(
             if hmac.compare_digest(str(candidate).encode("utf-8", "surrogatepass"), wanted):
                 found = candidate
     transaction = pending.get(found) if found is not None else None
-    if not isinstance(transaction, Mapping):
+    if not isinstance(transaction, Mapping) or any(
+        transaction.get(name) != value for name, value in bound.items()
+    ):
         del session[key]
         return Fail({"message": INVALID_STATE}, 403)
     rest = {s: t for s, t in pending.items() if s != found}

@@ -224,7 +224,7 @@ class OAuth2Strategy(Strategy):
     async def _start(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
         authorization_url, _ = await self.endpoints()
         redirect_uri = self._redirect_uri(request, options)
-        transaction: dict[str, Any] = {"provider": authorization_url}
+        transaction: dict[str, Any] = self._binding(authorization_url)
         if redirect_uri is not None:
             transaction["redirect_uri"] = redirect_uri
         verifier = new_secret() if self.pkce else None
@@ -254,9 +254,7 @@ class OAuth2Strategy(Strategy):
     async def _provider_error(self, request: AuthRequest, params: Mapping[str, str]) -> Outcome:
         # The state is checked first: an error response is the provider's answer only to a
         # request this user agent started (and it ends that request).
-        transaction = consume_transaction(
-            request, self.session_key, params.get("state"), self.state_max_age
-        )
+        transaction = await self._consume(request, params)
         if not isinstance(transaction, dict):
             return transaction
         refused = self.check_response(params, transaction)
@@ -273,9 +271,7 @@ class OAuth2Strategy(Strategy):
     async def _callback(
         self, request: AuthRequest, options: AuthenticateOptions, params: Mapping[str, str]
     ) -> Outcome:
-        transaction = consume_transaction(
-            request, self.session_key, params.get("state"), self.state_max_age
-        )
+        transaction = await self._consume(request, params)
         if not isinstance(transaction, dict):
             return transaction
         code = params["code"]
@@ -306,6 +302,23 @@ class OAuth2Strategy(Strategy):
             info = outcome.info if isinstance(outcome.info, Mapping) else {}
             outcome = replace(outcome, info={**info, "state": app_state})
         return outcome
+
+    async def _consume(
+        self, request: AuthRequest, params: Mapping[str, str]
+    ) -> dict[str, Any] | Outcome:
+        authorization_url, _ = await self.endpoints()
+        return consume_transaction(
+            request,
+            self.session_key,
+            params.get("state"),
+            self.state_max_age,
+            self._binding(authorization_url),
+        )
+
+    def _binding(self, authorization_url: str) -> dict[str, Any]:
+        # What ties a transaction to this strategy: another client of the same provider
+        # (its session key is the same) cannot finish it.
+        return {"provider": authorization_url, "client_id": self.client_id}
 
     async def complete(
         self, request: AuthRequest, tokens: OAuth2Tokens, transaction: Mapping[str, Any]
