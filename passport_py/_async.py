@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from types import CoroutineType
 from typing import Any, TypeVar, cast
 
@@ -69,3 +70,27 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
         if "'NoneType' object has no attribute 'create_future'" in str(exc):
             raise SyncContextError(_SYNC_IO_HINT) from exc
         raise
+
+
+def close_at_loop_shutdown(close: Callable[[], Awaitable[None]]) -> AsyncGenerator[None, None]:
+    """An async generator, started on the running loop, that awaits `close()` when closed.
+
+    Keep a reference to it for as long as the resource lives (the loop holds it weakly).
+    Loops shut down by `asyncio.run` (uvicorn, a test client's portal) close the async
+    generators started on them while they can still run, so a client bound to a loop is
+    closed on that loop even when no lifespan shutdown told its owner. `gen.aclose()` closes
+    it earlier.
+    """
+
+    async def close_on_shutdown() -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await close()
+
+    closer = close_on_shutdown()
+    # Run to the first `yield` now (nothing awaits before it): this registers the generator
+    # with the running loop (its first-iteration hook), which finalizes it at shutdown.
+    with contextlib.suppress(StopIteration):
+        closer.asend(None).send(None)
+    return closer

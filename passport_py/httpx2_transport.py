@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import contextlib
 import http.cookiejar
 import ssl
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
+from passport_py._async import close_at_loop_shutdown
 from passport_py.transport import DEFAULT_MAX_BYTES, HttpResponse, TransportError
 
 try:
@@ -207,30 +207,6 @@ class Httpx2Transport:
             client, self._sync = self._sync, None
         if client is not None:
             client.close()
-
-
-def close_at_loop_shutdown(close: Callable[[], Awaitable[None]]) -> AsyncGenerator[None, None]:
-    """An async generator, started on the running loop, that awaits `close()` when closed.
-
-    Keep a reference to it for as long as the resource lives (the loop holds it weakly).
-    Loops shut down by `asyncio.run` (uvicorn, a test client's portal) close the async
-    generators started on them while they can still run, so a client bound to a loop is
-    closed on that loop even when no lifespan shutdown told its owner. `gen.aclose()` closes
-    it earlier.
-    """
-
-    async def close_on_shutdown() -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await close()
-
-    closer = close_on_shutdown()
-    # Run to the first `yield` now (nothing awaits before it): this registers the generator
-    # with the running loop (its first-iteration hook), which finalizes it at shutdown.
-    with contextlib.suppress(StopIteration):
-        closer.asend(None).send(None)
-    return closer
 
 
 class _NoCookies(http.cookiejar.CookieJar):

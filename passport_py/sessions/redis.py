@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import logging
@@ -11,7 +10,7 @@ import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any, TypeVar
 
-from passport_py._async import run_sync
+from passport_py._async import close_at_loop_shutdown, run_sync
 from passport_py.sessions.session import MAX_SESSION_BYTES
 from passport_py.sessions.stores import SessionStoreUnavailable
 
@@ -306,7 +305,13 @@ class RedisStore:
         entry = self._loop_clients.get(loop)
         if entry is None:
             client, sentinels = self._connector.connect(asynchronous=True)
-            entry = self._loop_clients[loop] = (client, _closer([client, *sentinels]))
+            clients = [client, *sentinels]
+
+            async def close_all() -> None:
+                for each in clients:
+                    await aclose(each)
+
+            entry = self._loop_clients[loop] = (client, close_at_loop_shutdown(close_all))
         return entry[0]
 
     async def _run(self, plan: Plan[T]) -> T:
@@ -346,26 +351,3 @@ class RedisStore:
         if entry is not None:
             await entry[1].aclose()
         self.sync_close()
-
-
-def _closer(clients: list[Any]) -> AsyncGenerator[None, None]:
-    """An async generator, started on the running loop, that closes `clients` when closed.
-
-    Loops shut down by `asyncio.run` (uvicorn, a test client's portal) close the async
-    generators started on them while they can still run, so the client's connections are
-    closed on their own loop even when no lifespan shutdown told the store.
-    """
-
-    async def close_on_shutdown() -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            for client in clients:
-                await aclose(client)
-
-    closer = close_on_shutdown()
-    # Run to the first `yield` now (nothing awaits before it): this registers the generator
-    # with the running loop, which finalizes it at shutdown.
-    with contextlib.suppress(StopIteration):
-        closer.asend(None).send(None)
-    return closer
