@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from passport_py.errors import StrategyError
 
-__all__ = ["AuthorizationError", "InternalOAuthError", "TokenError", "printable"]
+__all__ = ["AuthorizationError", "InternalOAuthError", "TokenError", "printable", "redacted"]
+
+#: A token's value in a JSON or form-encoded body (`"access_token": "..."`, `refresh_token=...`).
+_TOKEN_VALUE = re.compile(r'(?i)((?:access|refresh|id)_token"?\s*[:=]\s*"?)[^"&,\s}\]]+')
 
 #: Provider-supplied text (error_description, a response body) is cut to this for messages.
 _MAX_TEXT = 300
@@ -14,6 +19,16 @@ def printable(text: object, limit: int = _MAX_TEXT) -> str:
     """Provider-supplied text as one bounded, printable line (safe in logs and flash messages)."""
     value = "".join(c if c.isprintable() else " " for c in str(text))
     return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def redacted(text: str) -> str:
+    """`text` with the values of access, refresh and ID tokens replaced: a refused token
+    response may still carry live tokens, and error messages end up in logs."""
+    return _TOKEN_VALUE.sub(r"\1[redacted]", text)
+
+
+def _data(body: str) -> str:
+    return printable(redacted(body))
 
 
 class AuthorizationError(StrategyError):
@@ -57,10 +72,10 @@ class TokenError(StrategyError):
         self.uri = uri
         self.http_status = http_status
         self.body = body
-        detail = f": {description}" if description else ""
+        detail = f": {printable(description)}" if description else ""
         super().__init__(
-            f"the token endpoint refused the code ({code}){detail} "
-            f"(status: {http_status} data: {printable(body)})",
+            f"the token endpoint refused the code ({printable(code, 80)}){detail} "
+            f"(status: {http_status} data: {_data(body)})",
             status=502,
         )
 
@@ -77,5 +92,5 @@ class InternalOAuthError(StrategyError):
         self.http_status = http_status
         self.body = body
         if http_status is not None:
-            message = f"{message} (status: {http_status} data: {printable(body)})"
+            message = f"{message} (status: {http_status} data: {_data(body)})"
         super().__init__(message, status=502)

@@ -8,6 +8,7 @@ provider; the provider sends the user back to the same route with them.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
@@ -45,6 +46,8 @@ __all__ = [
     "ProfileEmail",
     "TokenError",
 ]
+
+logger = logging.getLogger("passport_py.strategies.oauth2")
 
 Verify = Callable[..., Any]
 ParamsHook = Callable[[AuthenticateOptions], Mapping[str, str]]
@@ -131,6 +134,9 @@ class OAuth2Strategy(Strategy):
                 f"token_endpoint_auth_method={token_endpoint_auth_method!r} (a public client "
                 "without a secret uses token_endpoint_auth_method='none')"
             )
+        if not pkce:
+            # RFC 9700 2.1.1: PKCE is recommended for confidential clients too.
+            logger.warning("%s: PKCE is turned off (pkce=False)", type(self).__name__)
         require_https(authorization_url, "authorization_url")
         require_https(token_url, "token_url")
         if callback_url is not None:
