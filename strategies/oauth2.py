@@ -322,9 +322,10 @@ class OAuth2Strategy(Strategy):
         )
 
     def _binding(self, authorization_url: str) -> dict[str, Any]:
-        # What ties a transaction to this strategy: another client of the same provider
-        # (its session key is the same) cannot finish it.
-        return {"provider": authorization_url, "client_id": self.client_id}
+        # What ties a transaction to this strategy: another client of the same provider, or
+        # another strategy of this client (login and linking), shares the session key but
+        # cannot finish it.
+        return {"provider": authorization_url, "client_id": self.client_id, "strategy": self.name}
 
     async def complete(
         self, request: AuthRequest, tokens: OAuth2Tokens, transaction: Mapping[str, Any]

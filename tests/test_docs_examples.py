@@ -328,6 +328,11 @@ def test_every_page_with_examples_is_collected() -> None:
         "django.md",
         "coming-from-django-auth.md",
         "sessions.md",
+        "oauth.md",
+        "openid-connect.md",
+        "linking-accounts.md",
+        "oauth-deployment.md",
+        "providers.md",
     } <= files
 
 
