@@ -10,7 +10,7 @@ import json
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from passport_py.errors import BadRequest
 
@@ -20,6 +20,7 @@ __all__ = [
     "DictSession",
     "MultiMapping",
     "Session",
+    "is_cross_site",
     "media_type",
     "parse_json_body",
     "parse_urlencoded",
@@ -265,3 +266,23 @@ def ensure_text(value: Any, field: str) -> str:
     except UnicodeEncodeError:
         raise BadRequest(f"Field {field!r} is not valid text") from None
     return value
+
+
+def is_cross_site(request: AuthRequest) -> bool:
+    """True when a browser says the request comes from another site.
+
+    Browsers send `Sec-Fetch-Site` (refused: `cross-site`) and, on POST, `Origin` (refused: an
+    opaque `null` or a host other than this request's). Clients that send neither, such as
+    API clients and tests, are not browsers being abused and pass.
+    """
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    if origin == "null":
+        return True
+    try:
+        return urlsplit(str(origin)).netloc.lower() != urlsplit(request.url).netloc.lower()
+    except ValueError:  # a malformed Origin ("http://[::1") is no same-site browser's
+        return True

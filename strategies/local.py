@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from passport_py._async import call
 from passport_py.errors import BadRequest
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, outcome_from_verify
-from passport_py.request import AuthRequest, MultiMapping, ensure_text, media_type
+from passport_py.request import AuthRequest, MultiMapping, ensure_text, is_cross_site, media_type
 from passport_py.strategy import Strategy
 
 __all__ = ["LocalStrategy"]
@@ -18,26 +17,6 @@ __all__ = ["LocalStrategy"]
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 Verify = Callable[..., Any | Awaitable[Any]]
-
-
-def is_cross_site(request: AuthRequest) -> bool:
-    """True when a browser says the request comes from another site.
-
-    Browsers send `Sec-Fetch-Site` (refused: `cross-site`) and, on POST, `Origin` (refused: an
-    opaque `null` or a host other than this request's). Clients that send neither, such as
-    API clients and tests, are not browsers being abused and pass.
-    """
-    if request.headers.get("sec-fetch-site") == "cross-site":
-        return True
-    origin = request.headers.get("origin")
-    if origin is None:
-        return False
-    if origin == "null":
-        return True
-    try:
-        return urlsplit(str(origin)).netloc.lower() != urlsplit(request.url).netloc.lower()
-    except ValueError:  # a malformed Origin ("http://[::1") is no same-site browser's
-        return True
 
 
 def _has_body(request: AuthRequest) -> bool:

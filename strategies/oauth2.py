@@ -20,7 +20,7 @@ from passport_py._async import call, maybe_await
 from passport_py.errors import BadRequest, ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, Success, outcome_from_verify
-from passport_py.request import AuthRequest, media_type
+from passport_py.request import AuthRequest, is_cross_site, media_type
 from passport_py.strategies._oauth2_errors import (
     AuthorizationError,
     InternalOAuthError,
@@ -90,8 +90,8 @@ class OAuth2Strategy(Strategy):
         self,
         verify: Verify,
         *,
-        authorization_url: str,
-        token_url: str,
+        authorization_url: str | None = None,
+        token_url: str | None = None,
         client_id: str,
         client_secret: str | None = None,
         callback_url: str | None = None,
@@ -113,11 +113,13 @@ class OAuth2Strategy(Strategy):
     ) -> None:
         if not callable(verify):
             raise TypeError(f"{type(self).__name__} requires a verify callable")
-        for option, value in (
-            ("authorization_url", authorization_url),
-            ("token_url", token_url),
-            ("client_id", client_id),
-        ):
+        # A subclass that finds its endpoints itself (OpenID Connect discovery) overrides
+        # `endpoints()` and passes neither URL.
+        discovers = type(self).endpoints is not OAuth2Strategy.endpoints
+        required: list[tuple[str, str | None]] = [("client_id", client_id)]
+        if not discovers:
+            required += [("authorization_url", authorization_url), ("token_url", token_url)]
+        for option, value in required:
             if not isinstance(value, str) or not value:
                 raise ConfigurationError(f"{type(self).__name__} requires {option}=")
         if pkce not in (True, False, "S256"):
@@ -137,8 +139,11 @@ class OAuth2Strategy(Strategy):
         if not pkce:
             # RFC 9700 2.1.1: PKCE is recommended for confidential clients too.
             logger.warning("%s: PKCE is turned off (pkce=False)", type(self).__name__)
-        require_https(authorization_url, "authorization_url")
-        require_https(token_url, "token_url")
+        for option, url in (("authorization_url", authorization_url), ("token_url", token_url)):
+            if url is not None:
+                require_https(url, option)
+        if session_key is None and authorization_url is None:
+            raise ConfigurationError(f"{type(self).__name__} requires session_key=")
         if callback_url is not None:
             _check_callback_url(callback_url)
         self.verify = verify
@@ -157,7 +162,7 @@ class OAuth2Strategy(Strategy):
         self._user_profile = user_profile
         self.skip_user_profile = skip_user_profile
         self.pass_request = pass_request
-        self.session_key = session_key or f"oauth2:{urlsplit(authorization_url).netloc}"
+        self.session_key = session_key or f"oauth2:{urlsplit(authorization_url or '').netloc}"
         self.state_max_age = state_max_age
         self.timeout = timeout
         self._transport = transport
@@ -228,6 +233,10 @@ class OAuth2Strategy(Strategy):
         return await self._start(request, options)
 
     async def _start(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
+        if options.assign_property and is_cross_site(request):
+            # Another site must not make a logged-in user link an account it chose (login CSRF
+            # of account linking, OmniAuth CVE-2015-9284).
+            return self.fail({"message": "Cross-site account linking refused"}, 403)
         authorization_url, _ = await self.endpoints()
         redirect_uri = self._redirect_uri(request, options)
         transaction: dict[str, Any] = self._binding(authorization_url)
@@ -354,6 +363,8 @@ class OAuth2Strategy(Strategy):
 
     async def endpoints(self) -> tuple[str, str]:
         """The authorization and token endpoints (OpenID Connect discovers them)."""
+        # Both are set: __init__ requires them unless a subclass overrides this method.
+        assert self.authorization_url is not None and self.token_url is not None
         return self.authorization_url, self.token_url
 
     def new_transaction(self, options: AuthenticateOptions) -> Mapping[str, Any]:

@@ -149,11 +149,9 @@ class OpenIDConnectStrategy(OAuth2Strategy):
             raise ConfigurationError(f"issuer={issuer!r} must not have a query or fragment")
         discovery_url = discovery_url or issuer.rstrip("/") + "/.well-known/openid-configuration"
         require_https(discovery_url, "discovery_url")
-        # The endpoints are discovered; the issuer stands in for them until then.
+        # The endpoints are discovered (`endpoints()`), not configured.
         super().__init__(
             verify,
-            authorization_url=issuer,
-            token_url=issuer,
             client_id=client_id,
             client_secret=client_secret,
             callback_url=callback_url,

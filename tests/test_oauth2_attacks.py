@@ -410,3 +410,23 @@ def test_no_session_middleware_is_a_configuration_error_naming_the_fix(idp: Any)
     with pytest.raises(SessionRequiredError, match="add SessionMiddleware"):
         client.get("/auth/oauth2/callback?code=abc&state=def")
     assert token_requests(idp) == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"sec-fetch-site": "cross-site"}, {"origin": "https://evil.test"}, {"origin": "null"}],
+)
+def test_linking_started_by_another_site_is_refused(idp: Any, headers: dict[str, str]) -> None:
+    """OmniAuth CVE-2015-9284: authorize() does not send a browser that another site sent."""
+    client = client_for(strategy_for(idp), start_options={"assign_property": "account"})
+    response = client.get("/auth/oauth2", headers=headers)
+    assert response.status_code == 403
+    assert "oauth2:" not in str(client.get("/session").json())
+    assert token_requests(idp) == 0
+
+
+def test_linking_started_from_this_site_goes_to_the_provider(idp: Any) -> None:
+    client = client_for(strategy_for(idp), start_options={"assign_property": "account"})
+    response = client.get("/auth/oauth2", headers={"sec-fetch-site": "same-origin"})
+    assert response.status_code == 302
+    assert response.headers["location"].startswith(idp.issuer)
