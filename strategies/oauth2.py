@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -20,7 +20,7 @@ from passport_py._async import call, maybe_await
 from passport_py.errors import BadRequest, ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, Success, outcome_from_verify
-from passport_py.request import AuthRequest, is_cross_site, media_type
+from passport_py.request import AuthRequest, is_cross_site
 from passport_py.strategies._oauth2_errors import (
     AuthorizationError,
     InternalOAuthError,
@@ -28,6 +28,13 @@ from passport_py.strategies._oauth2_errors import (
     printable,
 )
 from passport_py.strategies._oauth2_profile import Profile, ProfileEmail
+from passport_py.strategies._oauth2_request import (
+    callback_params,
+    check_callback_url,
+    forwarded_base,
+    merge_query,
+    require_https,
+)
 from passport_py.strategies._oauth2_tokens import AuthMethod, OAuth2Tokens, request_tokens
 from passport_py.strategies._oauth2_transactions import (
     begin_transaction,
@@ -45,6 +52,8 @@ __all__ = [
     "Profile",
     "ProfileEmail",
     "TokenError",
+    "merge_query",
+    "require_https",
 ]
 
 logger = logging.getLogger("passport_py.strategies.oauth2")
@@ -54,23 +63,8 @@ ParamsHook = Callable[[AuthenticateOptions], Mapping[str, str]]
 ProfileHook = Callable[[OAuth2Tokens], Any]
 SkipProfile = bool | Callable[[OAuth2Tokens], bool | Awaitable[bool]]
 
-_CALLBACK_FIELDS = ("code", "state", "error", "error_description", "error_uri", "iss")
-_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 #: Longest authorization code accepted (Microsoft's run to about 1,500 characters).
 MAX_CODE_LENGTH = 4096
-
-
-def require_https(url: str, option: str) -> None:
-    """ConfigurationError unless `url` is absolute https (http only on a loopback host)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK:
-        return
-    raise ConfigurationError(
-        f"{option}={url!r} must be an absolute https:// URL (http:// only on 127.0.0.1, "
-        "::1 or localhost, for development)"
-    )
 
 
 class OAuth2Strategy(Strategy):
@@ -145,7 +139,7 @@ class OAuth2Strategy(Strategy):
         if session_key is None and authorization_url is None:
             raise ConfigurationError(f"{type(self).__name__} requires session_key=")
         if callback_url is not None:
-            _check_callback_url(callback_url)
+            check_callback_url(callback_url)
         self.verify = verify
         self.authorization_url = authorization_url
         self.token_url = token_url
@@ -225,7 +219,7 @@ class OAuth2Strategy(Strategy):
 
     async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
         """Send the user to the provider, or finish the login the provider sent back."""
-        params = await _callback_params(request)
+        params = await callback_params(request)
         if "error" in params:
             return await self._provider_error(request, params)
         if "code" in params:
@@ -399,59 +393,5 @@ class OAuth2Strategy(Strategy):
             return url
         base = request.url
         if self.trust_proxy:
-            base = _forwarded_base(request, base)
+            base = forwarded_base(request, base)
         return urljoin(base, url)
-
-
-def _check_callback_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.fragment or "#" in url:
-        raise ConfigurationError(f"callback_url={url!r} must not have a fragment (RFC 6749 3.1.2)")
-    if parts.scheme and parts.scheme not in ("http", "https"):
-        raise ConfigurationError(f"callback_url={url!r} must be an http(s) URL or a path")
-
-
-def _forwarded_base(request: AuthRequest, base: str) -> str:
-    """`base` with the scheme and host a trusted proxy reports (the first hop's values)."""
-    parts = urlsplit(base)
-    proto = str(request.headers.get("x-forwarded-proto") or "").split(",")[0].strip().lower()
-    host = str(request.headers.get("x-forwarded-host") or "").split(",")[0].strip()
-    scheme = proto if proto in ("http", "https") else parts.scheme
-    return urlunsplit((scheme, host or parts.netloc, parts.path, parts.query, ""))
-
-
-def merge_query(url: str, params: Sequence[tuple[str, str]]) -> str:
-    """`url` with `params` added: a name already in its query keeps its place, with the new
-    value; new names follow in order. Spaces are written %20."""
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    for name, value in params:
-        for index, (existing, _) in enumerate(pairs):
-            if existing == name:
-                pairs[index] = (name, value)
-                break
-        else:
-            pairs.append((name, value))
-    query = urlencode(pairs, quote_via=quote)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-
-
-async def _callback_params(request: AuthRequest) -> dict[str, str]:
-    """The authorization response's parameters: the query, or a `form_post` body.
-
-    A parameter sent twice is a 400: frameworks disagree on which copy wins.
-    """
-    source: Any = request.query
-    if request.method == "POST" and media_type(request) == "application/x-www-form-urlencoded":
-        source = await request.form()
-    params: dict[str, str] = {}
-    for name in _CALLBACK_FIELDS:
-        values = source.getlist(name)
-        if len(values) > 1:
-            raise BadRequest(f"Malformed authorization response: {name} is repeated")
-        if values:
-            value = values[0]
-            if not isinstance(value, str):
-                raise BadRequest(f"Malformed authorization response: {name} is not text")
-            params[name] = value
-    return params
