@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from jwt.algorithms import get_default_algorithms
@@ -37,9 +37,18 @@ from passport_py.strategies._jwt_keys import (
     TokenRejected,
 )
 
-__all__ = ["HMAC_KEY_BYTES", "IdTokenRejected", "IdTokenValidator", "Messages", "check_algorithms"]
+__all__ = [
+    "HMAC_KEY_BYTES",
+    "IdTokenRejected",
+    "IdTokenValidator",
+    "IssuerFor",
+    "Messages",
+    "check_algorithms",
+]
 
 KeyLookup = Callable[[str | None, str], Awaitable[Any]]
+#: The exact `iss` a token with these (signature-checked) claims must carry.
+IssuerFor = Callable[[Mapping[str, Any]], str]
 
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 #: Longest ID token accepted (real ones are one to four kilobytes).
@@ -99,15 +108,18 @@ class IdTokenRejected(Exception):
 class IdTokenValidator:
     """Validates one provider's ID tokens for one client.
 
-    `keys(kid, alg)` returns the provider's public key for a token (raising `IdTokenRejected`
-    when it has none); `secret` is the key of HS* algorithms (the client secret, OpenID
-    Connect Core 10.1), used only when `algorithms` are HS*.
+    `issuer` is the exact `iss` every token must carry, or a function of the token's claims
+    (called once the signature is checked) returning it; the function may raise
+    `IdTokenRejected` itself, for claims it cannot build an issuer from (a multi-tenant
+    provider's tenant id, say). `keys(kid, alg)` returns the provider's public key for a token
+    (raising `IdTokenRejected` when it has none); `secret` is the key of HS* algorithms (the
+    client secret, OpenID Connect Core 10.1), used only when `algorithms` are HS*.
     """
 
     def __init__(
         self,
         *,
-        issuer: str,
+        issuer: str | IssuerFor,
         client_id: str,
         algorithms: tuple[str, ...],
         leeway: float,
@@ -155,8 +167,9 @@ class IdTokenValidator:
         return claims
 
     def _check_claims(self, claims: dict[str, Any], nonce: str | None, max_age: int | None) -> None:
+        expected = self.issuer if isinstance(self.issuer, str) else self.issuer(claims)
         # Exact string equality: no trailing slash, case or prefix leniency, no list.
-        if claims["iss"] != self.issuer:
+        if not isinstance(expected, str) or claims["iss"] != expected:
             raise IdTokenRejected(Messages.ISSUER)
         audience = claims["aud"]
         audiences = [audience] if isinstance(audience, str) else audience

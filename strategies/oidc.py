@@ -106,6 +106,8 @@ class OpenIDConnectStrategy(OAuth2Strategy):
     the client secret as the key). `userinfo=True` also fetches the userinfo endpoint.
     `max_age`, `prompt`, `login_hint` and `acr_values` are sent with every authorization
     request, and may be set per route: `authenticate("openidconnect", prompt="login")`.
+    A provider whose issuer is not one fixed string (a multi-tenant one) overrides
+    `metadata_issuer()` and `expected_issuer(claims)`; the RFC 9207 check stays exact.
     """
 
     name = "openidconnect"
@@ -186,13 +188,26 @@ class OpenIDConnectStrategy(OAuth2Strategy):
         if self.id_token_signing_algs[0] in HMAC_KEY_BYTES:
             hmac_key = str(client_secret).encode("utf-8")
         self._validator = IdTokenValidator(
-            issuer=issuer,
+            issuer=self.expected_issuer,
             client_id=client_id,
             algorithms=self.id_token_signing_algs,
             leeway=self.leeway,
             keys=self._signing_key,
             secret=hmac_key,
         )
+
+    # -- which issuer ------------------------------------------------------------------------
+
+    def metadata_issuer(self) -> str:
+        """The issuer the discovery document must name, exactly: `issuer` unless a subclass
+        knows better (a multi-tenant provider's document names a template)."""
+        return self.issuer
+
+    def expected_issuer(self, claims: Mapping[str, Any]) -> str:
+        """The exact `iss` an ID token with these claims must carry: `issuer` unless a
+        subclass knows better. Called after the signature check, before any other claim is
+        checked; an override may raise `IdTokenRejected` (a 403) for claims it refuses."""
+        return self.issuer
 
     # -- discovery and keys ------------------------------------------------------------------
 
@@ -204,7 +219,7 @@ class OpenIDConnectStrategy(OAuth2Strategy):
         """
         if self._metadata is None:
             self._metadata = await discover(
-                self.transport, self.discovery_url, self.issuer, timeout=self.timeout
+                self.transport, self.discovery_url, self.metadata_issuer(), timeout=self.timeout
             )
         return self._metadata
 
