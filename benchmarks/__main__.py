@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import io
 import os
 import platform
 import statistics
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 
-from . import apps, django_apps, flask_apps, sessions
+from . import apps, django_apps, flask_apps, oauth, sessions
 from .asgi import asgi_variant, get_scope
 from .jwt import jwt_variants
 from .loops import measure_sync_authentication
@@ -86,6 +88,19 @@ COMPARISONS = (
     ),
     Comparison(
         "10", "Starlette logged-in GET: RedisStore vs cookie session", "ss_redis", "st_ours"
+    ),
+    Comparison(
+        "12",
+        "OIDC callback: OpenIDConnectStrategy vs Authlib's client",
+        "oidc_ours",
+        "oidc_authlib",
+        1.00,
+    ),
+    Comparison(
+        "",
+        "OIDC callback: vs Authlib's client given one SSL context",
+        "oidc_ours",
+        "oidc_authlib_ssl",
     ),
 )
 
@@ -176,6 +191,16 @@ def _counts(counts: Counter[str], sign: str = "") -> str:
     return ", ".join(f"{name} {sign}{n}" for name, n in sorted(counts.items())) or "none"
 
 
+def _requests(requests: Sequence[tuple[str, str]]) -> str:
+    """Row 13's figure: `1 request`, `2 requests`."""
+    return f"{len(requests)} request{'' if len(requests) == 1 else 's'}"
+
+
+def _request_lines(requests: Sequence[tuple[str, str]]) -> str:
+    """What they were: `POST /token`."""
+    return ", ".join(f"{method} {path}" for method, path in requests) or "none"
+
+
 def _row(cells: Sequence[str]) -> str:
     number, label, ours, base, ratio, goal, result = cells
     return f"{number:<2} {label:<56} {ours:>8} {base:>8} {ratio:>9}  {goal:<8} {result}".rstrip()
@@ -186,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 15; quick 2)")
     parser.add_argument("--requests", type=int, help="requests per round (default 4000)")
+    parser.add_argument("--logins", type=int, help="OIDC logins per round (default 30)")
     parser.add_argument("--profile", action="store_true", help="also cProfile our variants")
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 15)
@@ -193,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sync_n = 100 if args.quick else 5000
     footprint_n = 5_000 if args.quick else 100_000
     trips_n = 20 if args.quick else 1000
+    logins = args.logins or (3 if args.quick else 30)
 
     variants = build_variants()
     variants.update(jwt_variants())
@@ -209,6 +236,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if redis_sessions is not None:
             redis_sessions.close()  # deletes its keys, all under a prefix of its own
+    oidc = oauth.oidc_benchmark()
+    oidc_profile = io.StringIO()
+    try:
+        # Rounds of whole logins (milliseconds each), interleaved like the others.
+        measure(list(oidc.variants.values()), rounds, logins)
+        variants.update(oidc.variants)
+        ours_requests = oidc.callback_requests("oidc_ours")
+        authlib_requests = oidc.callback_requests("oidc_authlib")
+        if args.profile:  # printed after the table, with the other profiles
+            with contextlib.redirect_stdout(oidc_profile):
+                oidc.profile(logins)
+    finally:
+        oidc.close()
     loops, sync_us = measure_sync_authentication(sync_n)
     wsgi_loops = loops_per_wsgi_request(variants, 100)
     footprint = sessions.memory_footprint(footprint_n)
@@ -249,6 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     label = "MemoryStore: MB held by 100,000 login sessions"
     megabytes = f"{footprint.megabytes_per(100_000):.1f}"
     print(_row(("11", label, megabytes, "", "", "info", f"{footprint.per_session:.0f} B each")))
+    label = "OIDC callback: requests to the provider, keys cached"
+    verdict = "PASS" if ours_requests == [("POST", "/token")] else "MISS"
+    verdict += f" ({_request_lines(ours_requests)})"
+    print(_row(("13", label, "", "", _requests(ours_requests), "== 1", verdict)))
     print("(line 3: ours µs is one run_sync(passport.authenticate(...)) with an async verify;")
     print(" line 4: each side is its extension's µs over the same app without authentication;")
     print(" lines 7-8: ours is run_sync(passport.authenticate(...)) on one prebuilt request;")
@@ -260,6 +304,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     scaled = "" if footprint.sessions == 100_000 else f", x {100_000 / footprint.sessions:g}"
     print(f" line 11: tracemalloc over {footprint.sessions:,} logins saved by the store{scaled};")
+    print(
+        f" lines 12-13: {rounds} rounds x {logins} logins a variant against the bundled provider"
+        " over loopback HTTP;"
+    )
+    print(
+        "  the callback request alone is timed; Authlib's callback made "
+        f"{_requests(authlib_requests)} ({_request_lines(authlib_requests)});"
+    )
     print(" table figures are medians over the rounds, each ratio paired round by round)")
 
     if args.profile:
@@ -275,6 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ss_memory",
         )
         profile_variants([variants[key] for key in profiled], per_round)
+        print(oidc_profile.getvalue(), end="")
     return 0
 
 

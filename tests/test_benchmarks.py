@@ -2,9 +2,10 @@
 
 No timing is asserted here: benchmarks inform, they don't gate. The Redis row (10) runs on the
 real Redis and must count one GET per request; without Redis it is skipped with its reason,
-and the rest of the table still prints. The header tests pin what
-`PassportMiddleware`'s send wrapper (optimised for the benchmark) gives in each of its
-branches, so a faster version cannot change behaviour unnoticed.
+and the rest of the table still prints. The OpenID Connect rows (12, 13) run real logins
+against the bundled provider, and our callback must make exactly one request to it. The
+header tests pin what `PassportMiddleware`'s send wrapper (optimised for the benchmark) gives
+in each of its branches, so a faster version cannot change behaviour unnoticed.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ QUICK_LINES = {
     "9": ("Starlette logged-in GET: MemoryStore vs cookie session", r"<= 1\.00\s+(PASS|MISS)$"),
     "10": ("Starlette logged-in GET: RedisStore vs cookie session", r"\S$"),
     "11": ("MemoryStore: MB held by 100,000 login sessions", r" \d+\.\d\s+info\s+\d+ B each$"),
+    "12": ("OIDC callback: OpenIDConnectStrategy vs Authlib's client", r"<= 1\.00\s+(PASS|MISS)$"),
+    "13": ("OIDC callback: requests to the provider, keys cached", r"\S$"),
 }
 
 
@@ -103,6 +106,15 @@ def test_quick_benchmark_skips_the_redis_row_with_its_reason_when_redis_is_unrea
     )
     assert "line 10:" not in output
     assert sorted(numbered_lines(output)) == sorted(QUICK_LINES)  # every other row still runs
+
+
+def test_quick_benchmark_counts_one_provider_request_per_oidc_callback() -> None:
+    output = quick_benchmark()
+    row = numbered_lines(output)["13"]
+    assert re.search(r" 1 request\s+== 1\s+PASS \(POST /token\)$", row), row
+    assert "Authlib's callback made 1 request (POST /token)" in output
+    info = next(line for line in output.splitlines() if "given one SSL context" in line)
+    assert re.search(r"\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d\s+info$", info), info
 
 
 # -- the send wrapper's branches ---------------------------------------------------------------

@@ -1,13 +1,17 @@
 """The demo app: its login flow through Starlette's TestClient (with its sessions in memory
-and in the real Redis), log out everywhere with two browsers, and `python -m passport_py.demo`.
+and in the real Redis), log out everywhere with two browsers, "Log in with the development
+provider" and account linking against the real bundled OpenID provider (over HTTP on a
+loopback port), and `python -m passport_py.demo`.
 
 `demo_process()` is shared with test_demo_browser.py, which drives the same flow in Chromium.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,13 +20,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
+import httpx
 import pytest
 import redis_helpers
 from starlette.testclient import TestClient
 
 from passport_py.demo.app import DEMO_USERS, REDIS_PREFIX, build_app, session_store
+from passport_py.demo.dev_login import (
+    DEV_CLIENT_ID,
+    NOT_LINKED,
+    TAKEN,
+    DevProvider,
+    start_dev_provider,
+)
 from passport_py.sessions import MemoryStore
 from passport_py.sessions.redis import RedisStore
 
@@ -34,6 +46,11 @@ IN_MEMORY = "Sessions live in the memory of this process; set REDIS_URL to keep 
 IN_REDIS = "Sessions live in Redis (REDIS_URL), shared by every process that uses it."
 LOGGED_IN = f"Logged in as <b>{NAME}</b>."
 ANONYMOUS = "Nobody is logged in."
+DEV_BUTTON = (
+    '<form method="post" action="/auth/dev">'
+    "<button>Log in with the development provider</button></form>"
+)
+DEV_WELCOME = "Welcome! You logged in with the development provider."
 
 
 @pytest.fixture(scope="module")
@@ -299,6 +316,191 @@ def test_with_redis_log_out_everywhere_reaches_another_demo_process(
         other_store.sync_close()
 
 
+# -- "Log in with the development provider" ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dev_provider() -> Iterator[DevProvider]:
+    """The bundled provider on a loopback port, the demo registered at http://testserver."""
+    provider, dev = start_dev_provider(["http://testserver"])
+    try:
+        yield dev
+    finally:
+        provider.stop()
+
+
+@pytest.fixture(scope="module")
+def dev_app_client(dev_provider: DevProvider) -> Iterator[TestClient]:
+    app = build_app(SECRET, store=MemoryStore(), dev=dev_provider)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def dev_client(dev_app_client: TestClient) -> TestClient:
+    """A browser with no cookies on the demo with the development provider."""
+    dev_app_client.cookies.clear()
+    return dev_app_client
+
+
+@pytest.fixture
+def linking_client(dev_provider: DevProvider) -> Iterator[TestClient]:
+    """A browser on a demo of its own (linking changes the demo's links)."""
+    app = build_app(SECRET, store=MemoryStore(), dev=dev_provider)
+    with TestClient(app, follow_redirects=False) as test_client:
+        yield test_client
+
+
+def at_provider(location: str, username: str, decision: str = "approve") -> str:
+    """What a person does on the provider's page at `location`: pick `username`, press
+    Approve (or Deny). Returns where the provider sends the browser back to."""
+    with httpx.Client() as http:
+        page = http.get(location)
+        assert page.status_code == 200
+        form = re.search(r'<form method="post" action="([^"]+)" id="consent">', page.text)
+        assert form is not None, page.text
+        answer = http.post(
+            urljoin(location, html.unescape(form[1])),
+            data={"username": username, "decision": decision},
+        )
+    assert answer.status_code == 302, answer.text
+    return answer.headers["location"]
+
+
+def dev_login(browser: TestClient, username: str, start: str = "/auth/dev", **kw: str) -> str:
+    """The whole dance through the demo and the provider; returns where the callback sends
+    the browser."""
+    started = browser.post(start)
+    assert started.status_code == 302
+    callback = at_provider(started.headers["location"], username, **kw)
+    answer = browser.get(callback)
+    assert answer.status_code in (302, 303), answer.text
+    return str(answer.headers["location"])
+
+
+def test_the_home_page_offers_the_development_provider_login(dev_client: TestClient) -> None:
+    assert DEV_BUTTON in dev_client.get("/", headers=HTML).text
+
+
+def test_the_demo_without_a_provider_has_no_such_button(client: TestClient) -> None:
+    assert "/auth/dev" not in client.get("/", headers=HTML).text
+    assert client.post("/auth/dev").status_code == 404
+
+
+def test_the_button_sends_the_browser_to_the_provider_with_state_nonce_and_pkce(
+    dev_client: TestClient, dev_provider: DevProvider
+) -> None:
+    response = dev_client.post("/auth/dev")
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    assert f"{location.scheme}://{location.netloc}" == dev_provider.issuer
+    assert location.path == "/authorize"
+    query = {name: values[0] for name, values in parse_qs(location.query).items()}
+    assert query["client_id"] == DEV_CLIENT_ID
+    assert query["redirect_uri"] == "http://testserver/auth/dev/callback"
+    assert query["response_type"] == "code"
+    assert query["scope"] == "openid profile email"
+    assert query["code_challenge_method"] == "S256"
+    assert len(query["state"]) >= 43 and len(query["nonce"]) >= 43
+
+
+def test_the_provider_page_lets_the_user_pick_who_logs_in(dev_client: TestClient) -> None:
+    location = dev_client.post("/auth/dev").headers["location"]
+    page = httpx.get(location)
+    assert page.status_code == 200
+    assert f'<strong id="client">{DEV_CLIENT_ID}</strong>' in page.text
+    for username in ("alice", "bob", "carol"):
+        assert f'name="username" value="{username}"' in page.text
+    assert 'id="approve"' in page.text and 'id="deny"' in page.text
+
+
+def test_the_dance_logs_in_the_demo_user_linked_to_the_picked_account(
+    dev_client: TestClient,
+) -> None:
+    assert dev_login(dev_client, "bob") == "/"
+    home = dev_client.get("/", headers=HTML).text
+    assert "Logged in as <b>bob</b>." in home
+    assert DEV_WELCOME in home
+    assert "Development-provider accounts linked to you: bob." in home
+
+
+def test_the_dance_returns_to_the_page_that_asked_for_the_login(dev_client: TestClient) -> None:
+    to_login = dev_client.get("/secret", headers=HTML).headers["location"]
+    form = dev_client.get(to_login, headers=HTML).text
+    assert '<form method="post" action="/auth/dev?next=/secret">' in form
+    assert dev_login(dev_client, NAME, start="/auth/dev?next=/secret") == "/secret"
+    page = dev_client.get("/secret", headers=HTML)
+    assert f"Only logged-in users see this, {NAME}." in page.text
+
+
+def test_an_unsafe_next_is_not_where_the_dance_returns(dev_client: TestClient) -> None:
+    assert dev_login(dev_client, NAME, start="/auth/dev?next=//evil.example/") == "/"
+
+
+def test_denying_on_the_provider_page_logs_nobody_in(dev_client: TestClient) -> None:
+    assert dev_login(dev_client, NAME, decision="deny") == "/login"
+    denied = "The resource owner or authorization server denied the request"  # the provider's
+    assert (
+        f'<p class="flash error" role="alert">{denied}</p>'
+        in dev_client.get("/login", headers=HTML).text
+    )
+    assert ANONYMOUS in dev_client.get("/", headers=HTML).text
+
+
+def test_a_provider_account_linked_to_nobody_is_refused_with_the_reason(
+    dev_client: TestClient,
+) -> None:
+    assert dev_login(dev_client, "carol") == "/login"
+    assert (
+        f'<p class="flash error" role="alert">{NOT_LINKED}</p>'
+        in dev_client.get("/login", headers=HTML).text
+    )
+    assert ANONYMOUS in dev_client.get("/", headers=HTML).text
+
+
+def test_a_replayed_callback_logs_nobody_in(dev_client: TestClient) -> None:
+    started = dev_client.post("/auth/dev")
+    callback = at_provider(started.headers["location"], NAME)
+    assert dev_client.get(callback).headers["location"] == "/"
+    dev_client.post("/logout")
+    replayed = dev_client.get(callback)
+    assert replayed.headers["location"] == "/login"
+    error = "Unable to verify authorization request state."
+    assert error in dev_client.get("/login", headers=HTML).text
+    assert ANONYMOUS in dev_client.get("/", headers=HTML).text
+
+
+def test_linking_needs_a_login(dev_client: TestClient) -> None:
+    response = dev_client.post("/auth/dev/link", headers=HTML)
+    assert response.status_code == 302
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/login"
+    assert parse_qs(location.query) == {"next": ["/auth/dev/link"]}
+
+
+def test_a_linked_account_logs_its_demo_user_in(linking_client: TestClient) -> None:
+    log_in(linking_client)
+    assert dev_login(linking_client, "carol", start="/auth/dev/link") == "/"
+    home = linking_client.get("/", headers=HTML).text
+    assert "Linked the development-provider account carol." in home
+    assert "Development-provider accounts linked to you: alice, carol." in home
+    assert LOGGED_IN in home  # linking left the login as it was
+    linking_client.post("/logout")
+    assert dev_login(linking_client, "carol") == "/"
+    assert LOGGED_IN in linking_client.get("/", headers=HTML).text
+
+
+def test_an_account_linked_to_another_user_cannot_be_linked(linking_client: TestClient) -> None:
+    log_in(linking_client)
+    assert dev_login(linking_client, "bob", start="/auth/dev/link") == "/"
+    home = linking_client.get("/", headers=HTML).text
+    assert f'<p class="flash error" role="alert">{TAKEN}</p>' in home
+    assert "Development-provider accounts linked to you: alice." in home
+    linking_client.post("/logout")
+    assert dev_login(linking_client, "bob") == "/"
+    assert "Logged in as <b>bob</b>." in linking_client.get("/", headers=HTML).text
+
+
 # -- the process ------------------------------------------------------------------------------
 
 
@@ -362,10 +564,36 @@ def demo_process(log: Path, timeout: float = 20.0) -> Iterator[DemoProcess]:
             process.wait()
 
 
-def test_python_m_passport_py_demo_serves_and_prints_the_users(tmp_path: Path) -> None:
-    with demo_process(tmp_path / "demo.log") as demo:
-        printed = demo.output()
-    assert f"passport_py demo on {demo.url}/" in printed
+@pytest.fixture(scope="module")
+def running_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
+    with demo_process(tmp_path_factory.mktemp("demo") / "demo.log") as demo:
+        yield demo
+
+
+def test_python_m_passport_py_demo_serves_and_prints_the_users(running_demo: DemoProcess) -> None:
+    printed = running_demo.output()
+    assert f"passport_py demo on {running_demo.url}/" in printed
     for name, password in DEMO_USERS.items():
         assert f"  {name} / {password}\n" in printed
     assert f"{IN_MEMORY}\n" in printed
+    provider = re.search(
+        r"^Development OpenID provider on (http://127\.0\.0\.1:\d+)/ ", printed, re.M
+    )
+    assert provider is not None, printed
+    assert "(its users: alice, bob, carol)" in printed
+
+
+def test_python_m_passport_py_demo_logs_in_with_its_development_provider(
+    running_demo: DemoProcess,
+) -> None:
+    with httpx.Client(base_url=running_demo.url, headers=HTML) as browser:
+        started = browser.post("/auth/dev")
+        assert started.status_code == 302
+        callback = at_provider(started.headers["location"], "bob")
+        assert callback.startswith(f"{running_demo.url}/auth/dev/callback?")
+        answer = browser.get(callback)
+        assert answer.status_code == 302
+        assert answer.headers["location"] == "/"
+        home = browser.get("/").text
+    assert "Logged in as <b>bob</b>." in home
+    assert DEV_WELCOME in home

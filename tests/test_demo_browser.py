@@ -1,5 +1,6 @@
 """The demo end to end in headless Chromium: login form, wrong and right password, logout,
-remember me, and the "Log out everywhere" button (with a second browser that is not Chromium).
+remember me, the "Log out everywhere" button (with a second browser that is not Chromium), and
+"Log in with the development provider" through the provider's own page.
 
 Drives Debian's Chromium (/usr/bin/chromium) through its matching ChromeDriver
 (/usr/bin/chromedriver) with Selenium; nothing is downloaded. Without them the test skips,
@@ -17,7 +18,16 @@ from typing import Any
 
 import httpx
 import pytest
-from test_demo import ANONYMOUS, ERROR, HTML, NAME, PASSWORD, DemoProcess, demo_process
+from test_demo import (
+    ANONYMOUS,
+    DEV_WELCOME,
+    ERROR,
+    HTML,
+    NAME,
+    PASSWORD,
+    DemoProcess,
+    demo_process,
+)
 
 from passport_py.demo.app import DEMO_USERS
 
@@ -85,17 +95,27 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         browser.quit()
 
 
+def wait_until_replaced(driver: Any, element: Any) -> None:
+    """Wait until the page `element` was on has been replaced by the next one."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    # While the old document is torn down, Chromium can answer the staleness probe with a
+    # transient inspector error instead of "stale": that only means "not yet", so poll again.
+    wait = WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,))
+    wait.until(expected_conditions.staleness_of(element))
+
+
 def submit_login(driver: Any, username: str, password: str) -> None:
     """Fill the login form and submit it, waiting for the next page to load."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.wait import WebDriverWait
 
     form = driver.find_element(By.CSS_SELECTOR, "form[method=post]")
     form.find_element(By.NAME, "username").send_keys(username)
     form.find_element(By.NAME, "password").send_keys(password)
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(form))
+    wait_until_replaced(driver, form)
 
 
 def path_of(driver: Any, demo: DemoProcess) -> str:
@@ -108,8 +128,6 @@ def test_login_wrong_password_right_password_and_logout_in_chromium(
     demo: DemoProcess, driver: Any
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.wait import WebDriverWait
 
     driver.get(f"{demo.url}/secret")
     assert path_of(driver, demo) == "/login?next=%2Fsecret"
@@ -136,7 +154,7 @@ def test_login_wrong_password_right_password_and_logout_in_chromium(
     assert f"Logged in as {NAME}." in driver.find_element(By.TAG_NAME, "body").text
     logout_button = driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button")
     logout_button.click()
-    WebDriverWait(driver, 10).until(expected_conditions.staleness_of(logout_button))
+    wait_until_replaced(driver, logout_button)
     assert path_of(driver, demo) == "/"
     assert "Nobody is logged in." in driver.find_element(By.TAG_NAME, "body").text
 
@@ -164,7 +182,10 @@ def test_remember_me_survives_the_end_of_the_session_in_chromium(
     rotated = driver.get_cookie("remember_me")
     assert rotated is not None and rotated["value"] != remembered["value"]
 
-    driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
+    logout_button = driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button")
+    logout_button.click()
+    # Wait for the logout's answer: navigating at once could cancel the POST in flight.
+    wait_until_replaced(driver, logout_button)
     driver.get(f"{demo.url}/")
     assert driver.get_cookie("remember_me") is None
     assert "Nobody is logged in." in driver.find_element(By.TAG_NAME, "body").text
@@ -174,8 +195,6 @@ def test_log_out_everywhere_in_chromium_logs_the_other_browser_out(
     demo: DemoProcess, driver: Any
 ) -> None:
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.wait import WebDriverWait
 
     bob = {"username": "bob", "password": DEMO_USERS["bob"]}  # no other test logs bob in
     driver.delete_all_cookies()
@@ -189,9 +208,36 @@ def test_log_out_everywhere_in_chromium_logs_the_other_browser_out(
         button = driver.find_element(By.CSS_SELECTOR, "form[action='/logout-everywhere'] button")
         assert button.text == "Log out everywhere"
         button.click()
-        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(button))
+        wait_until_replaced(driver, button)
         assert path_of(driver, demo) == "/"
         body = driver.find_element(By.TAG_NAME, "body").text
         assert ANONYMOUS in body
         assert "Logged out of 2 sessions." in body
         assert ANONYMOUS in phone.get("/").text
+
+
+def test_log_in_with_the_development_provider_in_chromium(demo: DemoProcess, driver: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{demo.url}/")
+    assert ANONYMOUS in driver.find_element(By.TAG_NAME, "body").text
+    button = driver.find_element(By.CSS_SELECTOR, "form[action='/auth/dev'] button")
+    assert button.text == "Log in with the development provider"
+    button.click()
+    wait_until_replaced(driver, button)
+
+    # The provider's own page, on its own loopback port: pick alice, approve.
+    assert not driver.current_url.startswith(demo.url), driver.current_url
+    assert "/authorize?" in driver.current_url
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Development OpenID provider"
+    driver.find_element(By.ID, "user-alice").click()
+    approve = driver.find_element(By.ID, "approve")
+    approve.click()
+    wait_until_replaced(driver, approve)
+
+    assert path_of(driver, demo) == "/"
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert f"Logged in as {NAME}." in body
+    assert DEV_WELCOME in body
+    assert f"Development-provider accounts linked to you: {NAME}." in body

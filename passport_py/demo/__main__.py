@@ -1,4 +1,5 @@
-"""Run the demo on http://127.0.0.1:8000 (`DEMO_HOST`, `DEMO_PORT`).
+"""Run the demo on http://127.0.0.1:8000 (`DEMO_HOST`, `DEMO_PORT`), with the development
+OpenID provider on another loopback port (any free one).
 
 Sessions are kept in memory, or in Redis when `REDIS_URL` is set; `DEMO_SECRET` (32 bytes or
 more) fixes the key that signs the session cookie, so cookies survive a restart and several
@@ -10,10 +11,12 @@ from __future__ import annotations
 import os
 
 from passport_py.demo.app import DEMO_USERS, build_app, describe_store, session_store
+from passport_py.demo.dev_login import PROVIDER_USERS, callback_bases, start_dev_provider
 
 
 def main() -> None:
-    """Print the demo users and serve the demo app with uvicorn."""
+    """Start the development provider, print the demo users and serve the demo app with
+    uvicorn (the provider stops with it)."""
     import uvicorn
 
     host = os.environ.get("DEMO_HOST", "127.0.0.1")
@@ -25,7 +28,13 @@ def main() -> None:
         print(f"  {name} / {password}", flush=True)
     store = session_store()
     print(describe_store(store), flush=True)
-    uvicorn.run(build_app(store=store), host=host, port=port, log_level="info")
+    provider, dev = start_dev_provider(callback_bases(host, port))
+    names = ", ".join(account.username for account in PROVIDER_USERS)
+    print(f"Development OpenID provider on {dev.issuer}/  (its users: {names})", flush=True)
+    try:
+        uvicorn.run(build_app(store=store, dev=dev), host=host, port=port, log_level="info")
+    finally:
+        provider.stop()
 
 
 if __name__ == "__main__":

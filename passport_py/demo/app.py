@@ -1,5 +1,6 @@
-"""The demo: a Starlette app with a login form (and "remember me"), a page that needs login,
-logout, "log out everywhere", and a JSON API that takes each user's bearer token.
+"""The demo: a Starlette app with a login form (and "remember me"), "Log in with the
+development provider" (OpenID Connect against the bundled provider, `dev_login.py`), a page that
+needs login, logout, "log out everywhere", and a JSON API that takes each user's bearer token.
 
 Sessions are server-side (`passport_py.sessions`): in this process's memory, or in Redis when
 the `REDIS_URL` environment variable is set.
@@ -13,6 +14,7 @@ import os
 import secrets
 from dataclasses import dataclass, replace
 from html import escape
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -37,6 +39,9 @@ from passport_py.strategies.apikey import hash_key
 from passport_py.strategies.bearer import BearerStrategy
 from passport_py.strategies.local import LocalStrategy
 from passport_py.strategies.remember_me import RememberMeStrategy, RememberToken
+
+if TYPE_CHECKING:
+    from passport_py.demo.dev_login import DevProvider
 
 #: The demo's users and their passwords (printed at start; only scrypt hashes are kept).
 DEMO_USERS = {"alice": "wonderland", "bob": "builder"}
@@ -93,9 +98,15 @@ def describe_store(store: SessionStore) -> str:
     return f"Sessions live in a {type(store).__name__}."
 
 
-def build_app(secret_key: str | None = None, store: SessionStore | None = None) -> Starlette:
+def build_app(
+    secret_key: str | None = None,
+    store: SessionStore | None = None,
+    dev: DevProvider | None = None,
+) -> Starlette:
     """The demo app. `secret_key` signs the session cookie (`DEMO_SECRET`, else random per
-    process); `store` keeps the sessions (`session_store()` by default)."""
+    process); `store` keeps the sessions (`session_store()` by default); `dev` is the running
+    development provider (`dev_login.start_dev_provider`), without which the demo has no
+    "Log in with the development provider"."""
     store = store if store is not None else session_store()
     where = escape(describe_store(store))
     users = make_users()
@@ -141,6 +152,12 @@ def build_app(secret_key: str | None = None, store: SessionStore | None = None) 
     by_token_hash = {hash_key(token): by_id[user_id] for user_id, token in api_tokens.items()}
     passport.use(BearerStrategy(lambda token: by_token_hash.get(hash_key(token)), realm="demo"))
 
+    dev_login = None
+    if dev is not None:
+        from passport_py.demo.dev_login import DevLogin
+
+        dev_login = DevLogin(passport, dev, users)
+
     @passport.serialize_user
     def serialize(user: User) -> int:
         return user.id
@@ -167,6 +184,8 @@ def build_app(secret_key: str | None = None, store: SessionStore | None = None) 
                 '<p><a href="/secret">The secret page</a> (needs login) or '
                 '<a href="/login">log in</a>.</p>'
             )
+        if dev_login is not None:
+            body += dev_login.home_fragment(request)
         return _page("passport_py demo", f"{body}<p><small>{where}</small></p>", request)
 
     async def login_form(request: Request) -> Response:
@@ -180,6 +199,8 @@ def build_app(secret_key: str | None = None, store: SessionStore | None = None) 
             '<label><input name="remember_me" type="checkbox"> Remember me</label>'
             '<button type="submit">Log in</button></form>'
         )
+        if dev_login is not None:
+            body += dev_login.login_form_fragment(target)
         return _page("Log in", body, request)
 
     @authenticate(
@@ -226,6 +247,7 @@ def build_app(secret_key: str | None = None, store: SessionStore | None = None) 
             Route("/logout", logout_post, methods=["POST"]),
             Route("/logout-everywhere", logout_everywhere_post, methods=["POST"]),
             Route("/api/me", api_me),
+            *(dev_login.routes() if dev_login is not None else ()),
         ],
         middleware=[
             Middleware(
