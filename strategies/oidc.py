@@ -108,6 +108,7 @@ class OpenIDConnectStrategy(OAuth2Strategy):
     request, and may be set per route: `authenticate("openidconnect", prompt="login")`.
     A provider whose issuer is not one fixed string (a multi-tenant one) overrides
     `metadata_issuer()` and `expected_issuer(claims)`; the RFC 9207 check stays exact.
+    Pending logins are kept in the session under `session_key` (default `oidc:<issuer>`).
     """
 
     name = "openidconnect"
@@ -141,6 +142,7 @@ class OpenIDConnectStrategy(OAuth2Strategy):
         transport: Transport | None = None,
         timeout: float = 10.0,
         discovery_url: str | None = None,
+        session_key: str | None = None,
         provider: str | None = None,
         name: str | None = None,
     ) -> None:
@@ -164,7 +166,7 @@ class OpenIDConnectStrategy(OAuth2Strategy):
             authorization_params=authorization_params,
             token_params=token_params,
             pass_request=pass_request,
-            session_key=f"oidc:{issuer}",
+            session_key=session_key or f"oidc:{issuer}",
             timeout=timeout,
             transport=transport,
             name=name,
