@@ -38,6 +38,10 @@ up once per process: tests/django_project/settings.py) and its database migrated
 transaction rolled back afterwards. Its checks serve the example's own views and passport with
 `override_settings(ROOT_URLCONF=__name__, PASSPORT_AUTHENTICATOR=f"{__name__}.passport")`.
 
+Inside a content tab (`=== "Flask"`, indented four spaces) Python-Markdown hides an HTML
+comment only when it has no blank line and no line starting with `#`: a `<!-- test` check
+there is written without either, or the site shows it as text.
+
 Code that must not run (shell commands, output, sketches) goes in another fence: ```` ```bash ````,
 ```` ```console ````, ```` ```text ````. A Python fence with more words in its info string
 (```` ```python title ````) is refused: MkDocs would not render it as code.
