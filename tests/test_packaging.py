@@ -48,6 +48,23 @@ def test_wheel_ships_py_typed_strategies_and_adapters(wheel: zipfile.ZipFile) ->
     assert "passport_py/demo/app.py" in names
 
 
+def test_wheel_ships_every_subpackage(wheel: zipfile.ZipFile) -> None:
+    """Each package of the source tree is in the wheel (pyproject lists them one by one)."""
+    names = set(wheel.namelist())
+    installed_as = {
+        "passport_py": "passport_py",
+        "strategies": "passport_py/strategies",
+        "adapters": "passport_py/adapters",
+    }
+    expected = {
+        f"{target}/{init.relative_to(ROOT / top).as_posix()}"
+        for top, target in installed_as.items()
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert len(expected) > 10
+    assert expected - names == set()
+
+
 def test_wheel_declares_the_extras(wheel: zipfile.ZipFile) -> None:
     (meta,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
     text = wheel.read(meta).decode()
