@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio.base_events
 import importlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis_helpers
@@ -87,3 +88,73 @@ def store(request: pytest.FixtureRequest) -> SessionStore:
         return MemoryStore()
     redis_store: RedisStore = request.getfixturevalue("redis_store")
     return redis_store
+
+
+# -- OAuth 2.0 / OpenID Connect ------------------------------------------------------------
+# The fixtures the OAuth test modules share. Their imports are inside them: the bundled
+# provider (Authlib, Flask) and the emulators load only for the tests that use them.
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[Any]:
+    """The bundled provider of `oauth_fixtures.serve_idp()` for this module (client
+    `CLIENT_ID` and the `EXTRA_CLIENTS`, each accepting the callbacks of its `NAMES`; user
+    alice), stopped after it. A module that needs another provider defines its own `idp`;
+    `honest_idp` serves either."""
+    from oauth_fixtures import serve_idp
+
+    yield from serve_idp()
+
+
+@pytest.fixture
+def honest_idp(idp: Any) -> Any:
+    """`idp` without faults or recorded requests. A module resets it before every test with
+    `pytestmark = pytest.mark.usefixtures("honest_idp")`."""
+    from oauth_fixtures import make_honest
+
+    make_honest(idp)
+    return idp
+
+
+@pytest.fixture(scope="module")
+def emulator_server() -> Iterator[Any]:
+    """tests/provider_emulators.py's `ProviderEmulator` (GitHub and Discord) for this module,
+    its client `oauth_helpers.CLIENT_ID`."""
+    from oauth_helpers import CLIENT_ID, CLIENT_SECRET
+    from provider_emulators import ProviderEmulator
+
+    with ProviderEmulator(CLIENT_ID, CLIENT_SECRET) as server:
+        yield server
+
+
+@pytest.fixture
+def emulator(emulator_server: Any) -> Any:
+    """This module's `ProviderEmulator`, honest again (reset) for this test."""
+    emulator_server.reset()
+    return emulator_server
+
+
+@pytest.fixture(scope="module")
+def apps_provider() -> Iterator[Any]:
+    """The provider of the framework apps (tests/oauth_apps) for this module: each user
+    picks an account and approves on its consent page."""
+    from oauth_apps.common import start_provider
+
+    with start_provider() as server:
+        yield server
+
+
+# oauth_apps.common.KINDS, spelled out: importing it here would load the provider everywhere.
+@pytest.fixture(params=["oauth2", "oidc"])
+def oauth_kind(request: pytest.FixtureRequest) -> str:
+    """Each strategy kind of the framework apps in turn."""
+    return str(request.param)
+
+
+@pytest.fixture
+def oauth_site(framework: str, oauth_kind: str, apps_provider: Any) -> Iterator[Any]:
+    """A fresh framework app (tests/oauth_apps) of each framework and strategy kind."""
+    from oauth_apps import site
+
+    with site(framework, oauth_kind, apps_provider) as built:  # type: ignore[arg-type]
+        yield built

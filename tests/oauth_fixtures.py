@@ -1,15 +1,11 @@
-"""What the OAuth 2.0 strategy tests' fixtures serve: one bundled provider per module.
+"""The bundled provider as the OAuth tests set it up: its clients, one provider per module,
+an honest provider again before each test, and counts of what it received.
 
-A module declares its own thin fixtures over these (`pytest_plugins` belongs to the root
-conftest, and a fixture imported by name trips ruff's F811 where it is used)::
+The fixtures over these are in tests/conftest.py's OAuth block (a fixture imported into a test
+module by name trips ruff's F811 where a test takes it): `idp` serves `serve_idp()` to each
+module that does not define its own, and a module resets it before every test with::
 
-    @pytest.fixture(scope="module")
-    def idp() -> Iterator[Any]:
-        yield from serve_idp()
-
-    @pytest.fixture(autouse=True)
-    def honest_idp(idp: Any) -> None:
-        make_honest(idp)
+    pytestmark = pytest.mark.usefixtures("honest_idp")
 """
 
 from __future__ import annotations
@@ -23,10 +19,13 @@ from passport_py.strategies._oauth2_tokens import AuthMethod
 from passport_py.testing.oidc_provider import ProviderClient
 
 #: Strategy names whose callback URLs (`http://testserver/auth/<name>/callback`) every client
-#: registered below accepts.
-NAMES = ("oauth2", "a", "b", "x", "y", "form", "hooks")
+#: registered below accepts: the OAuth 2.0 tests' and the OpenID Connect tests'.
+NAMES = ("oauth2", "a", "b", "x", "y", "form", "hooks", "oidc", "oidc-a", "oidc-b")
 #: A client secret with every character RFC 6749 2.3.1's form-encoding must protect.
 ODD_SECRET = "a:b+c%d é"
+#: A client whose secret is long enough to key HS256 ID tokens.
+HS_CLIENT_ID = "hs-client"
+HS_SECRET = "hs-client-secret-that-is-long-enough-for-hs256"
 
 #: client_id -> (secret, token endpoint auth method, redirect URIs) of the extra clients.
 EXTRA_CLIENTS: dict[str, tuple[str | None, AuthMethod, tuple[str, ...]]] = {
@@ -36,6 +35,7 @@ EXTRA_CLIENTS: dict[str, tuple[str | None, AuthMethod, tuple[str, ...]]] = {
     "other-client": ("other-secret", "client_secret_basic", tuple(map(callback_url_for, NAMES))),
     # One redirect URI only: the provider then uses it when the request names none.
     "solo-client": ("solo-secret", "client_secret_basic", (callback_url_for("oauth2"),)),
+    HS_CLIENT_ID: (HS_SECRET, "client_secret_basic", tuple(map(callback_url_for, NAMES))),
 }
 
 
@@ -69,6 +69,11 @@ def make_honest(server: Any) -> None:
     server.clear_requests()
 
 
+def hits(server: Any, method: str, path: str) -> int:
+    """How many `method path` requests `server` (the bundled provider) received."""
+    return sum(1 for request in server.requests if request == (method, path))
+
+
 def token_requests(server: Any) -> int:
     """How many token requests `server` (the bundled provider) received."""
-    return sum(1 for method, path in server.requests if (method, path) == ("POST", "/token"))
+    return hits(server, "POST", "/token")

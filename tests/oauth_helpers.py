@@ -1,5 +1,5 @@
 """A harness for OAuth 2.0 / OpenID Connect tests: a real Starlette app around a strategy, the
-whole dance over real HTTP, a bundled provider to dance with, and a scripted HTTP server.
+whole dance over real HTTP, and a bundled provider to dance with.
 
 - `make_passport(*strategies)` builds an `Authenticator` whose users are JSON dicts.
 - `make_app(passport, ...)` builds a Starlette app (Starlette's `SessionMiddleware` and
@@ -11,25 +11,29 @@ whole dance over real HTTP, a bundled provider to dance with, and a scripted HTT
   provider's authorization endpoint over real HTTP (httpx, one hop at a time, since only the
   TestClient can reach the app), then the callback (TestClient); it returns the callback's
   response. `run_dance` returns every step (`Dance`).
+- `app_client(*strategies)` is `make_client(make_app(make_passport(*strategies)))`;
+  `client_for(*strategies)` the same with failure messages kept in the session.
+  `login_with(provider, strategy)` runs a whole login through such an app (JSON on success),
+  `user_of(response)` reads the user it logged in, `authorization_redirect(strategy)` gives
+  the authorization URL a start route redirects to.
 - `provider(...)` starts the bundled `passport_py.testing.oidc_provider` with one client and
-  one user; `oauth2_strategy(provider, ...)` builds an `OAuth2Strategy` against it.
-- `ScriptedServer` answers each path with a canned (or slow) response, for hostile endpoints.
+  one user; `oauth2_strategy(provider, ...)` builds an `OAuth2Strategy` against it, and
+  `preset_options(callback_url, ...)` the options of a provider preset (GitHub, Google, ...).
 
-No pytest in here: test modules define the fixtures they need with these functions.
+No pytest in here: the fixtures are in tests/conftest.py (the OAuth block) and the modules.
+A scripted HTTP server for hostile endpoints is tests/loopback.py's `ScriptedServer`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 import httpx
 import httpx2
@@ -54,17 +58,21 @@ __all__ = [
     "SECRET",
     "Dance",
     "Recorder",
-    "ScriptedServer",
+    "app_client",
+    "authorization_redirect",
     "callback_url_for",
+    "client_for",
     "dance",
     "default_user",
     "follow_provider",
+    "login_with",
     "make_app",
     "make_client",
     "make_passport",
     "oauth2_strategy",
     "oauth_transport",
     "pending_callback",
+    "preset_options",
     "provider",
     "query_names",
     "query_params",
@@ -72,6 +80,8 @@ __all__ = [
     "session_of",
     "start_login",
     "submit_form_post",
+    "user_of",
+    "with_params",
 ]
 
 #: Signs Starlette's session cookie in these apps.
@@ -214,6 +224,18 @@ def make_client(app: Starlette, **kwargs: Any) -> TestClient:
     return TestClient(app, follow_redirects=False, **kwargs)
 
 
+def app_client(*strategies: Any, **app_options: Any) -> TestClient:
+    """A `make_client` for a `make_app` app (`app_options`) serving `strategies`."""
+    return make_client(make_app(make_passport(*strategies), **app_options))
+
+
+def client_for(*strategies: Any, **app_options: Any) -> TestClient:
+    """`app_client`, failures keeping their message in the session (`failure_message=True`
+    on the callback routes unless `callback_options` says otherwise)."""
+    app_options.setdefault("callback_options", {"failure_message": True})
+    return app_client(*strategies, **app_options)
+
+
 # -- URLs and verify ------------------------------------------------------------------------
 
 
@@ -225,6 +247,14 @@ def query_params(url: str) -> dict[str, str]:
 def query_names(url: str) -> list[str]:
     """The query parameter names of `url`, in order."""
     return [name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)]
+
+
+def with_params(url: str, **changes: str | None) -> str:
+    """`url` with query parameters replaced or added (None removes one), every name and
+    value percent-encoded: an authorization response as an attacker would edit it."""
+    params = {**query_params(url), **changes}
+    kept = [(k, v) for k, v in params.items() if v is not None]
+    return url.split("?", 1)[0] + "?" + urlencode(kept, quote_via=quote, safe="")
 
 
 class Recorder:
@@ -394,21 +424,35 @@ def dance(
     return run_dance(client, start_path, provider, start_headers=start_headers).response
 
 
+def login_with(provider: Any, strategy: Any, **start_options: Any) -> httpx2.Response:
+    """A whole login at `/auth/<strategy.name>` through an app serving `strategy` whose
+    successful callback answers JSON (`success_redirect=None`): the callback's response.
+    `provider` is what `run_dance` takes; `start_options` go to the start route."""
+    client = app_client(strategy, success_redirect=None, start_options=start_options)
+    return dance(client, f"/auth/{strategy.name}", provider)
+
+
+def user_of(response: httpx2.Response) -> dict[str, Any]:
+    """The user a `login_with` callback logged in (asserts its 200)."""
+    assert response.status_code == 200, response.text
+    user: dict[str, Any] = response.json()["user"]
+    return user
+
+
+def authorization_redirect(strategy: Any, **start_options: Any) -> str:
+    """The authorization URL the start route of an app serving `strategy` redirects to."""
+    client = app_client(strategy, start_options=start_options)
+    return start_login(client, f"/auth/{strategy.name}")
+
+
 # -- the bundled provider ---------------------------------------------------------------------
 
 
 def default_user() -> Any:
-    """The provider's user "alice"."""
-    from passport_py.testing.oidc_provider import ProviderUser
+    """The provider's user "alice" (the bundled provider's own alice, with a numeric sub)."""
+    from passport_py.testing.oidc_provider import DEFAULT_USERS
 
-    return ProviderUser(
-        sub="248289761001",
-        username="alice",
-        name="Alice Example",
-        email="alice@example.test",
-        email_verified=True,
-        picture="https://example.test/alice.png",
-    )
+    return dataclasses.replace(DEFAULT_USERS[0], sub="248289761001")
 
 
 def provider(
@@ -441,6 +485,18 @@ def provider(
     return server.start()
 
 
+def preset_options(callback_url: str, **options: Any) -> dict[str, Any]:
+    """The options of a provider preset under test: the harness's client (`CLIENT_ID`,
+    `CLIENT_SECRET`), transport and `callback_url`, then `options` over them."""
+    return {
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "callback_url": callback_url,
+        "transport": oauth_transport(),
+        **options,
+    }
+
+
 def oauth2_strategy(
     issuer: Any,
     verify: Callable[..., Any] | None = None,
@@ -466,123 +522,3 @@ def oauth2_strategy(
         client_secret=client_secret,
         **options,
     )
-
-
-# -- a scripted HTTP server -----------------------------------------------------------------
-
-
-Answer = tuple[int, str, bytes, tuple[tuple[str, str], ...]]
-
-
-class ScriptedServer:
-    """A threaded HTTP server on a loopback port answering each path with a set answer.
-
-    `answer(path, status, content_type, body, headers=...)` sets what `path` answers;
-    `delays[path] = seconds` before answering;
-    `requests` records `(method, path, headers, body)` of every request. Use as a context
-    manager, or `start()` / `stop()`.
-    """
-
-    def __init__(self) -> None:
-        self.answers: dict[str, Answer] = {}
-        self.delays: dict[str, float] = {}
-        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
-        self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path = self.path.split("?", 1)[0]
-                with server._lock:
-                    server.requests.append((self.command, path, dict(self.headers), body))
-                    answer = server.answers.get(path, (404, "text/plain", b"not found", ()))
-                    delay = server.delays.get(path, 0.0)
-                if delay:
-                    time.sleep(delay)
-                status, content_type, payload, headers = answer
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", content_type)
-                    for name, value in headers:
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
-
-            do_GET = _answer
-            do_POST = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base(self) -> str:
-        """`http://127.0.0.1:<port>`."""
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def answer(
-        self,
-        path: str,
-        status: int,
-        content_type: str,
-        body: bytes | str,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Answer `path` with `status`, `content_type`, `body` (and `headers`) from now on."""
-        payload = body.encode("utf-8") if isinstance(body, str) else body
-        with self._lock:
-            self.answers[path] = (status, content_type, payload, tuple((headers or {}).items()))
-
-    def last_request(self, path: str) -> tuple[dict[str, str], dict[str, list[str]]]:
-        """The headers (lower-cased names) and the form-decoded body of the last request
-        to `path`."""
-        with self._lock:
-            found = [r for r in self.requests if r[1] == path]
-        assert found, f"no request reached {path}"
-        _, _, headers, body = found[-1]
-        return {k.lower(): v for k, v in headers.items()}, parse_qs(
-            body.decode("utf-8"), keep_blank_values=True
-        )
-
-    def answer_json(self, path: str, document: Any, status: int = 200) -> None:
-        """Answer `path` with `document` as JSON."""
-        self.answer(path, status, "application/json", json.dumps(document))
-
-    def calls(self, path: str) -> int:
-        """How many requests reached `path`."""
-        with self._lock:
-            return sum(1 for _, p, _, _ in self.requests if p == path)
-
-    def reset(self) -> None:
-        """Forget answers, delays and recorded requests."""
-        with self._lock:
-            self.answers.clear()
-            self.delays.clear()
-            self.requests.clear()
-
-    def start(self) -> ScriptedServer:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> ScriptedServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -15,7 +15,8 @@ Both check the client, the exact `redirect_uri`, the PKCE verifier and one-shot 
 auto-approve as `github_user` / `discord_user`. Faults for tests: `token_answer` replaces the
 token endpoint's answer, `emails_answer` the email list's, `granted_scope` the scope the token
 response reports, `deny` answers the authorization with `access_denied`. `requests` records
-every request. No pytest in here.
+every request. It serves as a tests/loopback.py `LoopbackServer` (a context manager, or
+`start()` / `stop()`). No pytest in here; the fixtures are in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from loopback import LoopbackServer, QuietHandler
 
 __all__ = [
     "BAD_CODE",
@@ -94,7 +96,7 @@ class Grant:
     scope: str
 
 
-class ProviderEmulator:
+class ProviderEmulator(LoopbackServer):
     """GitHub and Discord on `http://127.0.0.1:<port>` (see the module docstring)."""
 
     def __init__(self, client_id: str, client_secret: str) -> None:
@@ -106,25 +108,14 @@ class ProviderEmulator:
         self.reset()
         emulator = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 emulator._handle(self)
 
             def do_POST(self) -> None:
                 emulator._handle(self)
 
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base(self) -> str:
-        """`http://127.0.0.1:<port>`."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(Handler)
 
     def reset(self) -> None:
         """Honest again, with the default users, and no recorded requests."""
@@ -142,19 +133,6 @@ class ProviderEmulator:
         """The recorded requests to `path`."""
         with self._lock:
             return [r for r in self.requests if r.path == path]
-
-    def start(self) -> ProviderEmulator:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     # -- routing ---------------------------------------------------------------------------
 

@@ -12,18 +12,17 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
 
 import httpx2
 import pytest
-from oauth_fixtures import make_honest, serve_idp, token_requests
+from oauth_fixtures import token_requests
 from oauth_helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
     Recorder,
     callback_url_for,
+    client_for,
     make_app,
     make_client,
     make_passport,
@@ -32,6 +31,7 @@ from oauth_helpers import (
     provider,
     query_params,
     run_dance,
+    with_params,
 )
 from starlette.testclient import TestClient
 
@@ -44,37 +44,12 @@ UNABLE = "Unable to verify authorization request state."
 INVALID = "Invalid authorization request state."
 
 
-@pytest.fixture(scope="module")
-def idp() -> Iterator[Any]:
-    yield from serve_idp()
-
-
-@pytest.fixture(autouse=True)
-def honest_idp(idp: Any) -> None:
-    make_honest(idp)
-
-
-def client_for(*strategies: OAuth2Strategy, **app_options: Any) -> TestClient:
-    """A TestClient for an app serving `strategies`; failure messages go to the session."""
-    app_options.setdefault("callback_options", {"failure_message": True})
-    return make_client(make_app(make_passport(*strategies), **app_options))
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 def strategy_for(idp: Any, **options: Any) -> OAuth2Strategy:
     options.setdefault("callback_url", callback_url_for(options.get("name") or "oauth2"))
     return oauth2_strategy(idp, Recorder(), **options)
-
-
-def with_params(url: str, **changes: str | None) -> str:
-    """`url` with query parameters replaced (None removes one)."""
-    params = query_params(url)
-    for name, value in changes.items():
-        if value is None:
-            params.pop(name, None)
-        else:
-            params[name] = value
-    query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in params.items())
-    return url.split("?", 1)[0] + "?" + query
 
 
 def assert_refused(

@@ -15,21 +15,19 @@ from typing import Any
 import httpx2
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from oauth_fixtures import EXTRA_CLIENTS, ODD_SECRET, make_honest, serve_idp, token_requests
+from loopback import ScriptedServer
+from oauth_fixtures import EXTRA_CLIENTS, ODD_SECRET, token_requests
 from oauth_helpers import (
     Recorder,
-    ScriptedServer,
     callback_url_for,
     dance,
-    make_app,
-    make_client,
-    make_passport,
     oauth2_strategy,
     query_params,
     run_dance,
     session_of,
     start_login,
 )
+from oauth_helpers import app_client as client_for
 from starlette.testclient import TestClient
 
 from passport_py import Rejected, Verified
@@ -44,19 +42,7 @@ CALLBACK = callback_url_for("oauth2")
 TOKEN_JSON = {"access_token": "scripted-at", "token_type": "Bearer", "expires_in": 60}
 
 
-def client_for(strategy: OAuth2Strategy, **app_options: Any) -> TestClient:
-    """A TestClient for an app serving `strategy` (make_app's routes)."""
-    return make_client(make_app(make_passport(strategy), **app_options))
-
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[Any]:
-    yield from serve_idp()
-
-
-@pytest.fixture(autouse=True)
-def honest_idp(idp: Any) -> None:
-    make_honest(idp)
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 @pytest.fixture

@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from oauth_fixtures import make_honest, serve_idp
 from oauth_helpers import (
     APP_BASE,
     CLIENT_ID,
@@ -50,13 +48,12 @@ from oauth_helpers import (
     session_of,
     start_login,
 )
+from oauth_helpers import app_client as client_for
 from starlette.testclient import TestClient
 
 import passport_py.strategies.oauth2 as oauth2_module
 from passport_py.errors import ConfigurationError
-from passport_py.strategies.oauth2 import (
-    OAuth2Strategy,
-)
+from passport_py.strategies.oauth2 import OAuth2Strategy
 
 CALLBACK = callback_url_for("oauth2")
 STATE_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -64,19 +61,7 @@ VECTOR_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 VECTOR_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 
 
-def client_for(strategy: OAuth2Strategy, **app_options: Any) -> TestClient:
-    """A TestClient for an app serving `strategy` (make_app's routes)."""
-    return make_client(make_app(make_passport(strategy), **app_options))
-
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[Any]:
-    yield from serve_idp()
-
-
-@pytest.fixture(autouse=True)
-def honest_idp(idp: Any) -> None:
-    make_honest(idp)
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 # -- construction (O1-O6) ------------------------------------------------------------------

@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from oauth_fixtures import make_honest, serve_idp, token_requests
+from loopback import ScriptedServer
+from oauth_fixtures import token_requests
 from oauth_helpers import (
     CLIENT_SECRET,
     Recorder,
-    ScriptedServer,
+    app_client,
     callback_url_for,
     make_app,
     make_client,
@@ -39,14 +40,7 @@ CALLBACK = callback_url_for("oauth2")
 JSON = "application/json"
 
 
-@pytest.fixture(scope="module")
-def idp() -> Iterator[Any]:
-    yield from serve_idp()
-
-
-@pytest.fixture(autouse=True)
-def honest_idp(idp: Any) -> None:
-    make_honest(idp)
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def scripted() -> Iterator[ScriptedServer]:
 
 def login(strategy: OAuth2Strategy, idp: Any) -> tuple[TestClient, Any]:
     """A dance through an app serving `strategy`: (client, the callback's response)."""
-    client = make_client(make_app(make_passport(strategy)))
+    client = app_client(strategy)
     return client, run_dance(client, "/auth/oauth2", idp)
 
 

@@ -9,38 +9,15 @@ and leaves the login alone; the app's view links `profile.key` to the logged-in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from oauth_apps import Site, site
-from oauth_apps.common import (
-    BROWSER,
-    CROSS_SITE,
-    KINDS,
-    Browser,
-    Kind,
-    start_and_authorize,
-    start_provider,
-)
-
-from passport_py.testing.oidc_provider import OIDCProvider
-
-
-@pytest.fixture(scope="module")
-def provider() -> Iterator[OIDCProvider]:
-    with start_provider() as server:
-        yield server
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> Kind:
-    return request.param  # type: ignore[no-any-return]
+from oauth_apps import Site
+from oauth_apps.common import BROWSER, CROSS_SITE, Browser, start_and_authorize
 
 
 @pytest.fixture
-def app(framework: str, kind: Kind, provider: OIDCProvider) -> Iterator[Site]:
-    with site(framework, kind, provider) as built:  # type: ignore[arg-type]
-        yield built
+def app(oauth_site: Site) -> Site:
+    """The app of each framework and strategy kind in turn (conftest's `oauth_site`)."""
+    return oauth_site
 
 
 def logged_in(app: Site, username: str = "alice", password: str = "wonderland") -> Browser:

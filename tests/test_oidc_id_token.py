@@ -11,38 +11,18 @@ keys (rotation, unknown and unusable keys) are in test_oidc_keys.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from oauth_helpers import CLIENT_ID, Recorder
-from oidc_helpers import (
-    HS_CLIENT_ID,
-    HS_SECRET,
-    accepted,
-    attempt,
-    client_for,
-    hits,
-    now,
-    oidc_strategy,
-    refused,
-    serve_provider,
-)
+from oauth_fixtures import HS_CLIENT_ID, HS_SECRET, hits
+from oauth_helpers import CLIENT_ID, Recorder, client_for
+from oidc_helpers import accepted, attempt, now, oidc_strategy, refused
 
 from passport_py._async import run_sync
 from passport_py.strategies.oidc import IdTokenRejected, Messages, OpenIDConnectStrategy
 from passport_py.testing.oidc_provider import REMOVE, OIDCProvider
 
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[OIDCProvider]:
-    yield from serve_provider()
-
-
-@pytest.fixture(autouse=True)
-def honest(idp: OIDCProvider) -> None:
-    idp.reset_faults()
-    idp.clear_requests()
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 # -- the claims -----------------------------------------------------------------------------

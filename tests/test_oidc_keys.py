@@ -11,37 +11,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from oauth_helpers import ScriptedServer
-from oidc_helpers import (
-    accepted,
-    attempt,
-    client_for,
-    hits,
-    oidc_strategy,
-    refused,
-    serve_provider,
-)
+from loopback import ScriptedServer
+from oauth_fixtures import hits, serve_idp
+from oauth_helpers import client_for
+from oidc_helpers import accepted, attempt, oidc_strategy, refused
 
 from passport_py.strategies.oidc import Messages
 from passport_py.testing.oidc_provider import REMOVE, OIDCProvider
 from passport_py.testing.oidc_provider._keys import _stranger  # the key "unknown-key" signs with
 
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[OIDCProvider]:
-    yield from serve_provider()
-
-
-@pytest.fixture(autouse=True)
-def honest(idp: OIDCProvider) -> None:
-    idp.reset_faults()
-    idp.clear_requests()
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 @pytest.fixture
 def fresh_idp() -> Iterator[OIDCProvider]:
     """A provider of the test's own, for tests that rotate its keys."""
-    yield from serve_provider()
+    yield from serve_idp()
 
 
 def test_an_unknown_key_refetches_the_keys_once_then_is_refused(idp: OIDCProvider) -> None:

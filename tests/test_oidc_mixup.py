@@ -9,17 +9,13 @@ refusal the token endpoint of neither provider is called and nobody is logged in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
-from oauth_helpers import Recorder, pending_callback, query_params
-from oidc_helpers import (
-    client_for,
-    messages,
-    oidc_strategy,
-    serve_provider,
-    token_requests,
-)
+from oauth_fixtures import make_honest, serve_idp, token_requests
+from oauth_helpers import Recorder, client_for, pending_callback, query_params
+from oauth_helpers import with_params as callback_with
+from oidc_helpers import messages, oidc_strategy
 from starlette.testclient import TestClient
 
 from passport_py.strategies.oidc import MISSING_ISS, WRONG_ISS
@@ -28,33 +24,24 @@ from passport_py.testing.oidc_provider import REMOVE, OIDCProvider
 
 @pytest.fixture(scope="module")
 def idp_a() -> Iterator[OIDCProvider]:
-    yield from serve_provider()
+    yield from serve_idp()
 
 
 @pytest.fixture(scope="module")
 def idp_b() -> Iterator[OIDCProvider]:
-    yield from serve_provider()
+    yield from serve_idp()
 
 
 @pytest.fixture(autouse=True)
 def honest(idp_a: OIDCProvider, idp_b: OIDCProvider) -> None:
     for idp in (idp_a, idp_b):
-        idp.reset_faults()
-        idp.clear_requests()
+        make_honest(idp)
 
 
 @pytest.fixture
 def client(idp_a: OIDCProvider, idp_b: OIDCProvider) -> TestClient:
     """An app trusting both: `/auth/oidc-a` logs in with A, `/auth/oidc-b` with B."""
     return client_for(oidc_strategy(idp_a, name="oidc-a"), oidc_strategy(idp_b, name="oidc-b"))
-
-
-def callback_with(callback: str, **changes: str | None) -> str:
-    """`callback` (an authorization response URL) with parameters replaced or removed."""
-    path, _, query = callback.partition("?")
-    params = {**query_params(callback), **changes}
-    kept = [(k, v) for k, v in params.items() if v is not None]
-    return f"{path}?{urlencode(kept, quote_via=quote, safe='')}" if query else path
 
 
 def refused_before_token(

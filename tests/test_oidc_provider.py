@@ -18,11 +18,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
@@ -33,25 +31,12 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
+from loopback import LoopbackServer, QuietHandler
 
-from passport_py.testing.oidc_provider import (
-    REMOVE,
-    OIDCProvider,
-    ProviderClient,
-    ProviderUser,
-)
+from passport_py.testing.oidc_provider import REMOVE, OIDCProvider, ProviderClient, ProviderUser
 
 CALLBACK = "http://127.0.0.1:8000/auth/dev/callback"
 ODD_SECRET = "a:b+c%d é"
-ALICE = ProviderUser(
-    sub="u-alice",
-    username="alice",
-    name="Alice Example",
-    email="alice@example.test",
-    email_verified=True,
-    picture="https://example.test/alice.png",
-)
-BOB = ProviderUser(sub="u-bob", username="bob", name="Bob Example", email="bob@example.test")
 CLIENTS = [
     ProviderClient("app", "s3cret", [CALLBACK, CALLBACK + "?tenant=1"]),
     ProviderClient("post-app", "p0st", [CALLBACK], token_endpoint_auth_method="client_secret_post"),
@@ -70,7 +55,8 @@ def http_client() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[OIDCProvider]:
-    with OIDCProvider(clients=CLIENTS, users=[ALICE, BOB]) as running:
+    # Its users are the DEFAULT_USERS: u-alice (verified email, picture), u-bob (unverified).
+    with OIDCProvider(clients=CLIENTS) as running:
         yield running
 
 
@@ -841,7 +827,7 @@ def test_runs_as_a_process_until_a_signal(stop: signal.Signals) -> None:
 # -- in a real browser ---------------------------------------------------------------------
 
 
-class _Callback(BaseHTTPRequestHandler):
+class _Callback(QuietHandler):
     """Records what the browser brings to the redirect URI."""
 
     seen: ClassVar[list[tuple[str, str, str]]] = []
@@ -856,9 +842,6 @@ class _Callback(BaseHTTPRequestHandler):
         self.wfile.write(b"<title>callback</title>ok")
 
     do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
 
 
 def _browser() -> Any:
@@ -884,9 +867,8 @@ def test_a_browser_approves_on_the_consent_page_and_submits_form_post(
 ) -> None:
     browser = _browser()
     _Callback.seen.clear()
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Callback)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    callback = f"http://127.0.0.1:{receiver.server_port}/cb"
+    receiver = LoopbackServer(_Callback).start()
+    callback = f"{receiver.base}/cb"
     provider.add_client(client_id="browser-app", client_secret="b", redirect_uris=[callback])
     provider.auto_approve = False
     try:
@@ -901,8 +883,7 @@ def test_a_browser_approves_on_the_consent_page_and_submits_form_post(
             time.sleep(0.02)
     finally:
         browser.quit()
-        receiver.shutdown()
-        receiver.server_close()
+        receiver.stop()
     method, path, body = _Callback.seen[0]
     fields = dict(parse_qsl(body))
     assert (method, path) == ("POST", "/cb")

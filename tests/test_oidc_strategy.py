@@ -6,31 +6,24 @@ RFC 9207's mix-up defence in test_oidc_mixup.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
+from oauth_fixtures import hits, token_requests
 from oauth_helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
     Recorder,
     callback_url_for,
+    client_for,
     follow_provider,
     make_passport,
     query_params,
     run_dance,
 )
-from oidc_helpers import (
-    attempt,
-    client_for,
-    hits,
-    messages,
-    oidc_strategy,
-    serve_provider,
-    session,
-    token_requests,
-)
+from oauth_helpers import session_of as session
+from oidc_helpers import attempt, messages, oidc_strategy
 from redis_helpers import unused_port
 
 from passport_py.adapters.flask import FlaskPassport, authenticate, current_user
@@ -42,15 +35,7 @@ from passport_py.testing.oidc_provider import REMOVE, OIDCProvider
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # 256 bits of base64url
 
 
-@pytest.fixture(scope="module")
-def idp() -> Iterator[OIDCProvider]:
-    yield from serve_provider()
-
-
-@pytest.fixture(autouse=True)
-def honest(idp: OIDCProvider) -> None:
-    idp.reset_faults()
-    idp.clear_requests()
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 def strategy_at(issuer: str, **options: Any) -> OpenIDConnectStrategy:

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from oauth_helpers import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    dance,
-    make_app,
-    make_client,
-    make_passport,
-    oauth_transport,
-)
+from oauth_helpers import authorization_redirect as redirect_of
+from oauth_helpers import login_with, preset_options, user_of
 from provider_emulators import ProviderEmulator, profile_json, query_of
 
 from passport_py.errors import ConfigurationError
@@ -25,17 +17,10 @@ from passport_py.strategies.providers.discord import DiscordStrategy
 CALLBACK = "/auth/discord/callback"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ProviderEmulator]:
-    emulator = ProviderEmulator(CLIENT_ID, CLIENT_SECRET).start()
-    yield emulator
-    emulator.stop()
-
-
 @pytest.fixture
-def discord(server: ProviderEmulator) -> ProviderEmulator:
-    server.reset()
-    return server
+def discord(emulator: ProviderEmulator) -> ProviderEmulator:
+    """The module's emulator (conftest), reset for this test."""
+    return emulator
 
 
 def verify(tokens: Any, profile: Any) -> dict[str, Any]:
@@ -43,35 +28,16 @@ def verify(tokens: Any, profile: Any) -> dict[str, Any]:
 
 
 def strategy(discord: ProviderEmulator, **options: Any) -> DiscordStrategy:
-    options.setdefault("transport", oauth_transport())
-    options.setdefault("callback_url", CALLBACK)
-    return DiscordStrategy(
-        verify,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        authorization_url=f"{discord.base}/oauth2/authorize",
-        token_url=f"{discord.base}/api/oauth2/token",
-        api_url=f"{discord.base}/api/v10",
-        **options,
-    )
+    endpoints = {
+        "authorization_url": f"{discord.base}/oauth2/authorize",
+        "token_url": f"{discord.base}/api/oauth2/token",
+        "api_url": f"{discord.base}/api/v10",
+    }
+    return DiscordStrategy(verify, **preset_options(CALLBACK, **endpoints, **options))
 
 
 def login(discord: ProviderEmulator, **options: Any) -> httpx.Response:
-    app = make_app(make_passport(strategy(discord, **options)), success_redirect=None)
-    return dance(make_client(app), "/auth/discord", discord.base)
-
-
-def user_of(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    user: dict[str, Any] = response.json()["user"]
-    return user
-
-
-def redirect_of(strategy: DiscordStrategy, **start_options: Any) -> str:
-    app = make_app(make_passport(strategy), start_options=start_options)
-    response = make_client(app).get("/auth/discord")
-    assert response.status_code == 302
-    return response.headers["location"]
+    return login_with(discord.base, strategy(discord, **options))
 
 
 # -- the authorization request ---------------------------------------------------------------

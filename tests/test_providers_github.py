@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from oauth_helpers import (
-    CLIENT_ID,
     CLIENT_SECRET,
     dance,
+    login_with,
     make_app,
     make_client,
     make_passport,
-    oauth_transport,
+    preset_options,
+    user_of,
 )
 from provider_emulators import BAD_CODE, ProviderEmulator, profile_json, query_of
 
@@ -25,17 +25,10 @@ from passport_py.strategies.providers.github import GitHubStrategy
 CALLBACK = "/auth/github/callback"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[ProviderEmulator]:
-    emulator = ProviderEmulator(CLIENT_ID, CLIENT_SECRET).start()
-    yield emulator
-    emulator.stop()
-
-
 @pytest.fixture
-def github(server: ProviderEmulator) -> ProviderEmulator:
-    server.reset()
-    return server
+def github(emulator: ProviderEmulator) -> ProviderEmulator:
+    """The module's emulator (conftest), reset for this test."""
+    return emulator
 
 
 def verify(tokens: Any, profile: Any) -> dict[str, Any]:
@@ -43,27 +36,13 @@ def verify(tokens: Any, profile: Any) -> dict[str, Any]:
 
 
 def strategy(github: ProviderEmulator, **options: Any) -> GitHubStrategy:
-    options.setdefault("transport", oauth_transport())
-    options.setdefault("callback_url", CALLBACK)
-    return GitHubStrategy(
-        options.pop("verify", verify),
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        base_url=github.base,
-        **options,
-    )
+    chosen = options.pop("verify", verify)
+    return GitHubStrategy(chosen, **preset_options(CALLBACK, base_url=github.base, **options))
 
 
 def login(github: ProviderEmulator, **options: Any) -> httpx.Response:
     """A whole login through a Starlette app; the callback's answer."""
-    app = make_app(make_passport(strategy(github, **options)), success_redirect=None)
-    return dance(make_client(app), "/auth/github", github.base)
-
-
-def user_of(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    user: dict[str, Any] = response.json()["user"]
-    return user
+    return login_with(github.base, strategy(github, **options))
 
 
 # -- configuration and the authorization request -------------------------------------------

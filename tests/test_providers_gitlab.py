@@ -6,24 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from oauth_fixtures import make_honest
-from oauth_helpers import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    callback_url_for,
-    dance,
-    make_app,
-    make_client,
-    make_passport,
-    oauth_transport,
-    provider,
-)
+from oauth_helpers import callback_url_for, preset_options, provider, user_of
+from oauth_helpers import login_with as login
 from provider_emulators import profile_json
 
 from passport_py.errors import ConfigurationError
-from passport_py.strategies.oidc import OpenIDConnectStrategy
 from passport_py.strategies.providers.generic import GenericOIDCStrategy
 from passport_py.strategies.providers.gitlab import GITLAB_ISSUER, GitLabStrategy
 from passport_py.testing.oidc_provider import REMOVE
@@ -36,9 +24,7 @@ def idp() -> Iterator[Any]:
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def honest_idp(idp: Any) -> None:
-    make_honest(idp)
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 def verify(tokens: Any, profile: Any) -> dict[str, Any]:
@@ -46,25 +32,7 @@ def verify(tokens: Any, profile: Any) -> dict[str, Any]:
 
 
 def options_for(idp: Any, name: str, **options: Any) -> dict[str, Any]:
-    return {
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-        "issuer": idp.issuer,
-        "callback_url": f"/auth/{name}/callback",
-        "transport": oauth_transport(),
-        **options,
-    }
-
-
-def login(idp: Any, strategy: OpenIDConnectStrategy) -> httpx.Response:
-    app = make_app(make_passport(strategy), success_redirect=None)
-    return dance(make_client(app), f"/auth/{strategy.name}", idp)
-
-
-def user_of(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    user: dict[str, Any] = response.json()["user"]
-    return user
+    return preset_options(f"/auth/{name}/callback", issuer=idp.issuer, **options)
 
 
 # -- GitLab ----------------------------------------------------------------------------------

@@ -11,20 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from oauth_fixtures import make_honest
 from oauth_helpers import (
     CLIENT_ID,
     CLIENT_SECRET,
+    authorization_redirect,
     callback_url_for,
     dance,
     make_app,
     make_client,
     make_passport,
     oauth_transport,
+    preset_options,
     provider,
+    user_of,
 )
+from oauth_helpers import login_with as login
 from provider_emulators import profile_json, query_of
 
 from passport_py.errors import ConfigurationError
@@ -40,9 +42,7 @@ def idp() -> Iterator[Any]:
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def honest_idp(idp: Any) -> None:
-    make_honest(idp)
+pytestmark = pytest.mark.usefixtures("honest_idp")
 
 
 def verify(tokens: Any, profile: Any) -> dict[str, Any]:
@@ -50,33 +50,12 @@ def verify(tokens: Any, profile: Any) -> dict[str, Any]:
 
 
 def google(idp: Any, **options: Any) -> GoogleStrategy:
-    options.setdefault("transport", oauth_transport())
-    return GoogleStrategy(
-        verify,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        issuer=idp.issuer,
-        callback_url="/auth/google/callback",
-        **options,
-    )
-
-
-def login(idp: Any, strategy: GoogleStrategy, **start_options: Any) -> httpx.Response:
-    app = make_app(make_passport(strategy), success_redirect=None, start_options=start_options)
-    return dance(make_client(app), "/auth/google", idp)
+    callback = "/auth/google/callback"
+    return GoogleStrategy(verify, **preset_options(callback, issuer=idp.issuer, **options))
 
 
 def redirect_query(strategy: GoogleStrategy, **start_options: Any) -> dict[str, list[str]]:
-    app = make_app(make_passport(strategy), start_options=start_options)
-    response = make_client(app).get("/auth/google")
-    assert response.status_code == 302, response.text
-    return query_of(response.headers["location"])
-
-
-def user_of(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    user: dict[str, Any] = response.json()["user"]
-    return user
+    return query_of(authorization_redirect(strategy, **start_options))
 
 
 # -- configuration and the authorization request -------------------------------------------

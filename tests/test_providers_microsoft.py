@@ -14,23 +14,22 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from oauth_fixtures import make_honest
+from oauth_fixtures import token_requests
 from oauth_helpers import (
     CLIENT_ID,
-    CLIENT_SECRET,
     callback_url_for,
+    client_for,
     dance,
     make_app,
     make_client,
     make_passport,
-    oauth_transport,
+    preset_options,
     provider,
 )
-from oidc_helpers import messages, token_requests
+from oauth_helpers import login_with as login
+from oidc_helpers import messages
 from provider_emulators import profile_json
-from starlette.testclient import TestClient
 
 from passport_py.errors import ConfigurationError
 from passport_py.strategies.oidc import MISSING_ISS, WRONG_ISS, IdTokenRejected, Messages
@@ -59,10 +58,9 @@ def idp() -> Iterator[Any]:
 
 
 @pytest.fixture(autouse=True)
-def tenant_idp(idp: Any) -> None:
+def tenant_idp(honest_idp: Any) -> None:
     """The bundled provider as the Entra tenant `TENANT` (see the module docstring)."""
-    make_honest(idp)
-    play_tenant(idp, TENANT)
+    play_tenant(honest_idp, TENANT)
     verified.clear()
 
 
@@ -97,35 +95,18 @@ def verify(tokens: Any, profile: Any) -> dict[str, Any]:
 
 
 def microsoft(idp: Any, tenant: str = TENANT, **options: Any) -> MicrosoftStrategy:
-    options.setdefault("transport", oauth_transport())
-    return MicrosoftStrategy(
-        verify,
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        tenant=tenant,
-        authority=idp.issuer,
-        discovery_url=f"{idp.issuer}/.well-known/openid-configuration",
-        callback_url="/auth/microsoft/callback",
-        **options,
-    )
-
-
-def login(idp: Any, strategy: MicrosoftStrategy) -> httpx.Response:
-    app = make_app(make_passport(strategy), success_redirect=None)
-    return dance(make_client(app), "/auth/microsoft", idp)
-
-
-def client_for(strategy: MicrosoftStrategy) -> TestClient:
-    """A client of an app whose failures keep their message in the session."""
-    app = make_app(
-        make_passport(strategy), success_redirect=None, callback_options={"failure_message": True}
-    )
-    return make_client(app)
+    entra = {
+        "tenant": tenant,
+        "authority": idp.issuer,
+        "discovery_url": f"{idp.issuer}/.well-known/openid-configuration",
+    }
+    options = preset_options("/auth/microsoft/callback", **entra, **options)
+    return MicrosoftStrategy(verify, **options)
 
 
 def refused(idp: Any, strategy: MicrosoftStrategy, message: str, *, token_requested: int) -> None:
     """A whole login ends in a 403 with `message`, verify never ran, nobody is logged in."""
-    client = client_for(strategy)
+    client = client_for(strategy, success_redirect=None)
     response = dance(client, "/auth/microsoft", idp)
     assert response.status_code == 403, response.text
     assert messages(client) == [message]

@@ -7,15 +7,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from oauth_apps.common import (
-    App,
-    Browser,
-    Directory,
-    Framework,
-    Kind,
-    identity_key,
-    make_passport,
-)
+from oauth_fixtures import token_requests
+
+from oauth_apps.common import App, Browser, Directory, Framework, Kind, identity_key, make_passport
 from passport_py.testing.oidc_provider import OIDCProvider
 
 
@@ -55,7 +49,7 @@ class Site:
 
     def token_requests(self) -> int:
         """How many token requests the provider has received so far."""
-        return self.provider.requests.count(("POST", "/token"))
+        return token_requests(self.provider)
 
 
 @contextmanager

@@ -211,12 +211,20 @@ class Reply:
         return json.loads(self.text)
 
 
-class Browser(Protocol):
-    """One user agent (its own cookies) on a framework's app, through its real test client."""
+class Browser:
+    """One user agent (its own cookies) on a framework's app, through its real test client.
+
+    Each framework's subclass reads its client's responses (`_reply`) and session cookie;
+    Django's also posts its own way (`_post`).
+    """
 
     framework: Framework
 
-    def get(self, path: str, headers: Mapping[str, str] | None = None) -> Reply: ...
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def get(self, path: str, headers: Mapping[str, str] | None = None) -> Reply:
+        return self._reply(self.client.get(path, headers=dict(headers or {})))
 
     def post(
         self,
@@ -228,9 +236,17 @@ class Browser(Protocol):
     ) -> Reply:
         """POST a form; in Django with the CSRF token unless `csrf=False` (a cross-site form,
         such as the provider's `form_post` page, has none)."""
-        ...
+        return self._reply(self._post(path, dict(data or {}), dict(headers or {}), csrf))
 
-    def session_cookie(self) -> str | None: ...
+    def session_cookie(self) -> str | None:
+        raise NotImplementedError
+
+    def _post(self, path: str, form: dict[str, str], headers: dict[str, str], csrf: bool) -> Any:
+        """The client's response to a form POST (the client encodes the form itself)."""
+        return self.client.post(path, data=form, headers=headers)
+
+    def _reply(self, response: Any) -> Reply:
+        raise NotImplementedError
 
 
 class App(Protocol):

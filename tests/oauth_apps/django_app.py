@@ -26,6 +26,7 @@ from django_project import passports
 from oauth_apps.common import (
     API_CALLBACK,
     APP_STATE,
+    Browser,
     Directory,
     Framework,
     Reply,
@@ -165,35 +166,19 @@ def django_app(passport: Authenticator[Any], served: Directory) -> Iterator[Djan
         directory = None
 
 
-class DjangoBrowser:
+class DjangoBrowser(Browser):
     framework: Framework = "django"
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def get(self, path: str, headers: Mapping[str, str] | None = None) -> Reply:
-        return self._reply(self.client.get(path, headers=dict(headers or {})))
-
-    def post(
-        self,
-        path: str,
-        data: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        csrf: bool = True,
-    ) -> Reply:
-        fields = dict(data or {})
-        if csrf:
-            fields["csrfmiddlewaretoken"] = self.get("/csrf").text
-        # As a browser's form posts (Django's client would send multipart/form-data).
-        body = urlencode(fields)
-        response = self.client.post(path, body, FORM, headers=dict(headers or {}))
-        return self._reply(response)
+    client: Client
 
     def session_cookie(self) -> str | None:
         cookie = self.client.cookies.get(COOKIE)
         return cookie.value if cookie is not None and cookie.value else None
 
-    @staticmethod
-    def _reply(response: Any) -> Reply:
+    def _post(self, path: str, form: dict[str, str], headers: dict[str, str], csrf: bool) -> Any:
+        if csrf:
+            form["csrfmiddlewaretoken"] = self.get("/csrf").text
+        # As a browser's form posts (Django's client would send multipart/form-data).
+        return self.client.post(path, urlencode(form), FORM, headers=headers)
+
+    def _reply(self, response: Any) -> Reply:
         return Reply(response.status_code, response.get("Location"), response.content.decode())

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from oauth_apps.common import (
     API_CALLBACK,
     APP_STATE,
+    Browser,
     Directory,
     Framework,
     Reply,
@@ -127,32 +128,15 @@ class FlaskApp:
         return FlaskBrowser(self.app.test_client())
 
 
-class FlaskBrowser:
+class FlaskBrowser(Browser):
     framework: Framework = "flask"
-
-    def __init__(self, client: FlaskClient) -> None:
-        self.client = client
-
-    def get(self, path: str, headers: Mapping[str, str] | None = None) -> Reply:
-        return self._reply(self.client.get(path, headers=dict(headers or {})))
-
-    def post(
-        self,
-        path: str,
-        data: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        csrf: bool = True,
-    ) -> Reply:
-        response = self.client.post(path, data=dict(data or {}), headers=dict(headers or {}))
-        return self._reply(response)
+    client: FlaskClient
 
     def session_cookie(self) -> str | None:
         cookie = self.client.get_cookie(COOKIE)
         return cookie.value if cookie is not None else None
 
-    @staticmethod
-    def _reply(response: Any) -> Reply:
+    def _reply(self, response: Any) -> Reply:
         return Reply(
             response.status_code, response.headers.get("Location"), response.get_data(True)
         )

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from oauth_apps.common import (
     API_CALLBACK,
     APP_STATE,
+    Browser,
     Directory,
     Framework,
     Reply,
@@ -149,29 +150,12 @@ class StarletteApp:
         return StarletteBrowser(TestClient(self.app, follow_redirects=False))
 
 
-class StarletteBrowser:
+class StarletteBrowser(Browser):
     framework: Framework = "starlette"
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-
-    def get(self, path: str, headers: Mapping[str, str] | None = None) -> Reply:
-        return self._reply(self.client.get(path, headers=dict(headers or {})))
-
-    def post(
-        self,
-        path: str,
-        data: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        *,
-        csrf: bool = True,
-    ) -> Reply:
-        response = self.client.post(path, data=dict(data or {}), headers=dict(headers or {}))
-        return self._reply(response)
+    client: TestClient
 
     def session_cookie(self) -> str | None:
         return self.client.cookies.get(COOKIE)
 
-    @staticmethod
-    def _reply(response: Any) -> Reply:
+    def _reply(self, response: Any) -> Reply:
         return Reply(response.status_code, response.headers.get("location"), response.text)

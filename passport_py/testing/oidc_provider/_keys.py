@@ -77,11 +77,12 @@ class KeyRing:
         self,
         claims: Mapping[str, Any],
         *,
-        signing: Signing = "provider",
-        header: Mapping[str, Any] | None = None,
-        hmac_secret: str | None = None,
+        signing: Signing,
+        header: Mapping[str, Any] | None,
+        hmac_secret: str | None,
     ) -> str:
-        """A compact JWS of `claims`, signed as `signing` says, `header` merged over."""
+        """A compact JWS of `claims`, signed as `signing` says, `header` merged over. Callers
+        pass every option (the defaults are `OIDCProvider.issue_id_token`'s)."""
         if signing not in SIGNINGS:
             raise ValueError(f"signing must be one of {', '.join(SIGNINGS)}, not {signing!r}")
         key = self.current
