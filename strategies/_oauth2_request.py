@@ -1,19 +1,23 @@
-"""The HTTP side of the authorization request and response: the URLs sent to the provider
-(https checks, callback URL resolution, query merging) and the parameters it sends back."""
+"""The HTTP side of talking to a provider: the URLs sent to it (https checks, callback URL
+resolution, query merging), the parameters it sends back, and GETs of its JSON documents."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from passport_py.errors import BadRequest, ConfigurationError
 from passport_py.request import AuthRequest, media_type
+from passport_py.strategies._oauth2_errors import InternalOAuthError
+from passport_py.transport import DEFAULT_MAX_BYTES, Transport, TransportError
 
 __all__ = [
     "callback_params",
     "check_callback_url",
     "forwarded_base",
+    "get_document",
     "merge_query",
     "require_https",
 ]
@@ -87,3 +91,31 @@ async def callback_params(request: AuthRequest) -> dict[str, str]:
                 raise BadRequest(f"Malformed authorization response: {name} is not text")
             params[name] = value
     return params
+
+
+async def get_document(
+    transport: Transport,
+    url: str,
+    *,
+    what: str,
+    timeout: float,  # noqa: ASYNC109 - bounds the HTTP request, passed to the transport
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    error: type[InternalOAuthError] = InternalOAuthError,
+) -> Any:
+    """GET `url` and parse its JSON; `error` (a 502) for no answer, a status other than 200,
+    or a body that is not JSON. Redirects are not followed (the transports never do)."""
+    sent = {"Accept": "application/json", **(headers or {})}
+    try:
+        response = await transport.request(
+            "GET", url, headers=sent, timeout=timeout, max_bytes=max_bytes
+        )
+    except TransportError as exc:
+        raise error(f"Failed to fetch {what}: {exc}") from None
+    text = response.body.decode("utf-8", "replace")
+    if response.status != 200:
+        raise error(f"Failed to fetch {what}", http_status=response.status, body=text)
+    try:
+        return json.loads(response.body)
+    except (ValueError, RecursionError):
+        raise error(f"Failed to parse {what}", http_status=response.status, body=text) from None

@@ -8,7 +8,6 @@ once it validated: the `issuer` it names is exactly the configured one (Discover
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +16,8 @@ from authlib.oidc.discovery import OpenIDProviderMetadata
 
 from passport_py.errors import ConfigurationError
 from passport_py.strategies._oauth2_errors import InternalOAuthError, printable
-from passport_py.strategies.oauth2 import require_https
-from passport_py.transport import Transport, TransportError
+from passport_py.strategies._oauth2_request import get_document, require_https
+from passport_py.transport import Transport
 
 __all__ = ["DiscoveryError", "ProviderMetadata", "discover", "get_json"]
 
@@ -54,34 +53,17 @@ async def get_json(
     timeout: float,  # noqa: ASYNC109 - bounds the HTTP request, passed to the transport
     error: type[InternalOAuthError] = InternalOAuthError,
 ) -> dict[str, Any]:
-    """GET `url` and parse a JSON object; `error` (a 502) for anything else.
-
-    Redirects are not followed (the transports never do): a moved document is a misconfigured
-    provider, not a reason to trust wherever it points.
-    """
-    try:
-        response = await transport.request(
-            "GET",
-            url,
-            headers={"Accept": "application/json"},
-            timeout=timeout,
-            max_bytes=MAX_DOCUMENT_BYTES,
-        )
-    except TransportError as exc:
-        raise error(f"Failed to fetch {what}: {exc}") from None
-    text = response.body.decode("utf-8", "replace")
-    if response.status != 200:
-        raise error(f"Failed to fetch {what} from {url}", http_status=response.status, body=text)
-    try:
-        document = json.loads(response.body)
-    except (ValueError, RecursionError):
-        document = None
+    """GET `url` and parse a JSON object; `error` (a 502) for anything else."""
+    document = await get_document(
+        transport,
+        url,
+        what=f"{what} from {url}",
+        timeout=timeout,
+        max_bytes=MAX_DOCUMENT_BYTES,
+        error=error,
+    )
     if not isinstance(document, dict):
-        raise error(
-            f"Failed to parse {what} from {url}: not a JSON object",
-            http_status=response.status,
-            body=text,
-        )
+        raise error(f"Failed to parse {what} from {url}: not a JSON object")
     return document
 
 

@@ -7,7 +7,6 @@ provider; the provider sends the user back to the same route with them.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
@@ -32,6 +31,7 @@ from passport_py.strategies._oauth2_request import (
     callback_params,
     check_callback_url,
     forwarded_base,
+    get_document,
     merge_query,
     require_https,
 )
@@ -42,7 +42,7 @@ from passport_py.strategies._oauth2_transactions import (
     new_secret,
 )
 from passport_py.strategy import Strategy
-from passport_py.transport import Transport, TransportError
+from passport_py.transport import Transport
 
 __all__ = [
     "AuthorizationError",
@@ -197,23 +197,13 @@ class OAuth2Strategy(Strategy):
         what: str = "user profile",
     ) -> Any:
         """GET `url` with the access token; the JSON document, or `InternalOAuthError`."""
-        sent = {"Accept": "application/json", **(headers or {})}
-        sent["Authorization"] = f"Bearer {tokens.access_token}"
-        try:
-            response = await self.transport.request("GET", url, headers=sent, timeout=self.timeout)
-        except TransportError as exc:
-            raise InternalOAuthError(f"Failed to fetch {what}: {exc}") from None
-        text = response.body.decode("utf-8", "replace")
-        if response.status != 200:
-            raise InternalOAuthError(
-                f"Failed to fetch {what}", http_status=response.status, body=text
-            )
-        try:
-            return json.loads(response.body)
-        except (ValueError, RecursionError):
-            raise InternalOAuthError(
-                f"Failed to parse {what}", http_status=response.status, body=text
-            ) from None
+        return await get_document(
+            self.transport,
+            url,
+            what=what,
+            timeout=self.timeout,
+            headers={**(headers or {}), "Authorization": f"Bearer {tokens.access_token}"},
+        )
 
     # -- the dance ---------------------------------------------------------------------------
 
