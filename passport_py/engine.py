@@ -64,8 +64,10 @@ async def run_authentication(
         strategy = passport.strategy(layer)
         if strategy.vary:
             vary = _union(vary, strategy.vary)
+        # The name it runs under, not its class's: one class serves several registrations.
+        named = options.for_strategy(layer if isinstance(layer, str) else strategy.name)
         try:
-            outcome = await maybe_await(strategy.authenticate(request, options))
+            outcome = await maybe_await(strategy.authenticate(request, named))
         except BadRequest as exc:
             outcome = Fail({"message": exc.message}, exc.status)
         except Exception as exc:

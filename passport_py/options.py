@@ -42,10 +42,23 @@ class AuthenticateOptions:
     #: form / JSON field ("remember_me") the user ticks. Needs a registered RememberMeStrategy.
     remember: bool | str = False
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    #: The name the running strategy was registered under (`passport.use(s, name=...)`), or
+    #: its own `name` when a route names the instance. Set by the engine for each strategy of
+    #: the chain, never by routes: per-flow state (OAuth's pending requests) is bound to it.
+    strategy_name: str | None = None
+    # `for_strategy` copies, made once per (route options, name) and reused by every request.
+    _named: dict[str | None, AuthenticateOptions] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(cls, **options: Any) -> AuthenticateOptions:
         """Split keyword options into the engine's own and strategy options (`scope`, ...)."""
+        if "strategy_name" in options:
+            raise ConfigurationError(
+                "strategy_name= is not a route option: each strategy runs under the name "
+                "passport.use(strategy, name=...) registered it with"
+            )
         own = _OWN_NAMES
         known = {k: v for k, v in options.items() if k in own}
         extra = {k: v for k, v in options.items() if k not in own}
@@ -81,6 +94,18 @@ class AuthenticateOptions:
         """A copy with `changes` applied (options are never mutated in place)."""
         return dataclasses.replace(self, **changes)
 
+    def for_strategy(self, name: str | None) -> AuthenticateOptions:
+        """These options as the strategy registered under `name` runs with them."""
+        if name == self.strategy_name:
+            return self
+        named = self._named.get(name)
+        if named is None:
+            named = self._named[name] = dataclasses.replace(self, strategy_name=name)
+        return named
 
-_OWN_NAMES = frozenset(f.name for f in dataclasses.fields(AuthenticateOptions)) - {"extra"}
+
+# What routes may set: not `extra`, nor what the engine sets (`strategy_name`, the cache).
+_OWN_NAMES = frozenset(
+    f.name for f in dataclasses.fields(AuthenticateOptions) if f.init
+) - {"extra", "strategy_name"}
 DEFAULT_OPTIONS = AuthenticateOptions()

@@ -211,7 +211,7 @@ class OAuth2Strategy(Strategy):
         """Send the user to the provider, or finish the login the provider sent back."""
         params = await callback_params(request)
         if "error" in params:
-            return await self._provider_error(request, params)
+            return await self._provider_error(request, options, params)
         if "code" in params:
             return await self._callback(request, options, params)
         return await self._start(request, options)
@@ -223,7 +223,7 @@ class OAuth2Strategy(Strategy):
             return self.fail({"message": "Cross-site account linking refused"}, 403)
         authorization_url, _ = await self.endpoints()
         redirect_uri = self._redirect_uri(request, options)
-        transaction: dict[str, Any] = self._binding(authorization_url)
+        transaction: dict[str, Any] = self._binding(authorization_url, options)
         if redirect_uri is not None:
             transaction["redirect_uri"] = redirect_uri
         verifier = new_secret() if self.pkce else None
@@ -250,10 +250,12 @@ class OAuth2Strategy(Strategy):
         query.append(("client_id", self.client_id))
         return self.redirect(merge_query(authorization_url, query))
 
-    async def _provider_error(self, request: AuthRequest, params: Mapping[str, str]) -> Outcome:
+    async def _provider_error(
+        self, request: AuthRequest, options: AuthenticateOptions, params: Mapping[str, str]
+    ) -> Outcome:
         # The state is checked first: an error response is the provider's answer only to a
         # request this user agent started (and it ends that request).
-        transaction = await self._consume(request, params)
+        transaction = await self._consume(request, options, params)
         if not isinstance(transaction, dict):
             return transaction
         refused = self.check_response(params, transaction)
@@ -270,7 +272,7 @@ class OAuth2Strategy(Strategy):
     async def _callback(
         self, request: AuthRequest, options: AuthenticateOptions, params: Mapping[str, str]
     ) -> Outcome:
-        transaction = await self._consume(request, params)
+        transaction = await self._consume(request, options, params)
         if not isinstance(transaction, dict):
             return transaction
         code = params["code"]
@@ -303,7 +305,7 @@ class OAuth2Strategy(Strategy):
         return outcome
 
     async def _consume(
-        self, request: AuthRequest, params: Mapping[str, str]
+        self, request: AuthRequest, options: AuthenticateOptions, params: Mapping[str, str]
     ) -> dict[str, Any] | Outcome:
         authorization_url, _ = await self.endpoints()
         return consume_transaction(
@@ -311,14 +313,21 @@ class OAuth2Strategy(Strategy):
             self.session_key,
             params.get("state"),
             self.state_max_age,
-            self._binding(authorization_url),
+            self._binding(authorization_url, options),
         )
 
-    def _binding(self, authorization_url: str) -> dict[str, Any]:
-        # What ties a transaction to this strategy: another client of the same provider, or
-        # another strategy of this client (login and linking), shares the session key but
-        # cannot finish it.
-        return {"provider": authorization_url, "client_id": self.client_id, "strategy": self.name}
+    def _binding(self, authorization_url: str, options: AuthenticateOptions) -> dict[str, Any]:
+        # What ties a transaction to the route that started it: another client of the same
+        # provider, another registration of this client (a step-up with max_age=0, linking)
+        # or the same registration used to link rather than log in shares the session key
+        # but cannot finish it. The registered name, not the class's: several registrations
+        # of one class share `self.name`.
+        return {
+            "provider": authorization_url,
+            "client_id": self.client_id,
+            "strategy": options.strategy_name or self.name,
+            "link": bool(options.assign_property),
+        }
 
     async def complete(
         self, request: AuthRequest, tokens: OAuth2Tokens, transaction: Mapping[str, Any]

@@ -20,7 +20,20 @@ from passport_py.testing.oidc_provider import ProviderClient
 
 #: Strategy names whose callback URLs (`http://testserver/auth/<name>/callback`) every client
 #: registered below accepts: the OAuth 2.0 tests' and the OpenID Connect tests'.
-NAMES = ("oauth2", "a", "b", "x", "y", "form", "hooks", "oidc", "oidc-a", "oidc-b")
+NAMES = (
+    "oauth2",
+    "a",
+    "b",
+    "x",
+    "y",
+    "form",
+    "hooks",
+    "oidc",
+    "oidc-a",
+    "oidc-b",
+    "oidc-stepup",
+    "oidc-link",
+)
 #: A client secret with every character RFC 6749 2.3.1's form-encoding must protect.
 ODD_SECRET = "a:b+c%d é"
 #: A client whose secret is long enough to key HS256 ID tokens.

@@ -13,6 +13,7 @@ from engine_helpers import Fixed, U, authenticate, make_passport
 from passport_py import (
     AuthenticateOptions,
     Authenticator,
+    ConfigurationError,
     Fail,
     Pass,
     Proceed,
@@ -272,7 +273,28 @@ def test_options_are_not_mutated_45() -> None:
     run_sync(passport.authorize(TestRequest(), "success", options))
     assert options == AuthenticateOptions.build(scope="email", success_flash={"message": "Hi"})
     assert options.assign_property is None
-    assert strategy.calls[0][1] is options
+    assert options.strategy_name is None
+    assert strategy.calls[0][1] == options.replace(strategy_name="success")
+
+
+def test_a_strategy_sees_the_name_it_runs_under() -> None:
+    """Registered twice, one instance sees each name; named by instance, its own name. The
+    named options are made once per route's options, not per request."""
+    strategy = Fixed(Success(U))
+    strategy.name = "own"
+    passport = make_passport(first=strategy, second=strategy)
+    options = AuthenticateOptions.build(scope="email")
+    for chain in ("first", "second", strategy, "first"):
+        run_sync(passport.authenticate(TestRequest(), chain, options))
+    seen = [call[1] for call in strategy.calls]
+    assert [o.strategy_name for o in seen] == ["first", "second", "own", "first"]
+    assert seen[0] is seen[3]
+    assert all(o.get("scope") == "email" for o in seen)
+
+
+def test_routes_cannot_set_the_strategy_name() -> None:
+    with pytest.raises(ConfigurationError, match="passport.use"):
+        AuthenticateOptions.build(strategy_name="admin")
 
 
 # -- 2.7 multiple strategies: success ---------------------------------------------------------
