@@ -105,7 +105,8 @@ class AuthenticateOptions:
 
 
 # What routes may set: not `extra`, nor what the engine sets (`strategy_name`, the cache).
-_OWN_NAMES = frozenset(
-    f.name for f in dataclasses.fields(AuthenticateOptions) if f.init
-) - {"extra", "strategy_name"}
+_OWN_NAMES = frozenset(f.name for f in dataclasses.fields(AuthenticateOptions) if f.init) - {
+    "extra",
+    "strategy_name",
+}
 DEFAULT_OPTIONS = AuthenticateOptions()

@@ -293,7 +293,7 @@ def test_a_strategy_sees_the_name_it_runs_under() -> None:
 
 
 def test_routes_cannot_set_the_strategy_name() -> None:
-    with pytest.raises(ConfigurationError, match="passport.use"):
+    with pytest.raises(ConfigurationError, match=r"passport\.use"):
         AuthenticateOptions.build(strategy_name="admin")
 
 
