@@ -8,10 +8,19 @@ from urllib.parse import quote, urlencode
 from passport_py.errors import ConfigurationError
 from passport_py.redirects import safe_redirect
 
-__all__ = ["check_remember", "login_redirect_url", "return_to_target", "wants_login_page"]
+__all__ = [
+    "MAX_RETURN_TO",
+    "check_remember",
+    "login_redirect_url",
+    "return_to_target",
+    "wants_login_page",
+]
 
 # Characters a path may keep unescaped (RFC 3986 pchar plus "/"); everything else is encoded.
 _PATH_SAFE = "/:@!$&'()*+,;=~"
+#: Longest return-to URL kept: it is saved in the session of every anonymous request that
+#: meets `login_required`, so a long query must not make each of those sessions large.
+MAX_RETURN_TO = 2000
 
 
 def wants_login_page(accept: str | None, has_authorization: bool) -> bool:
@@ -27,10 +36,13 @@ def return_to_target(path: str, query: str = "") -> str:
     raw query string; "/" when that would not be a safe redirect.
 
     The path is re-encoded: a decoded path with a space or a non-ASCII character would
-    otherwise fail `is_safe_redirect` and lose its return-to.
+    otherwise fail `is_safe_redirect` and lose its return-to. Over `MAX_RETURN_TO`
+    characters, the query is dropped (and then the path).
     """
-    here = quote(path, safe=_PATH_SAFE) + (f"?{query}" if query else "")
-    return safe_redirect(here, "/")
+    here = quote(path, safe=_PATH_SAFE)
+    if query and len(here) + 1 + len(query) <= MAX_RETURN_TO:
+        here = f"{here}?{query}"
+    return safe_redirect(here if len(here) <= MAX_RETURN_TO else "/", "/")
 
 
 def login_redirect_url(login_url: str, target: str) -> str:

@@ -444,6 +444,43 @@ def test_success_returns_to_the_page_login_required_saved(kit: Kit) -> None:
     assert response["Location"] == "/secret/orders?page=2"
 
 
+def test_a_session_made_for_nobody_lasts_ten_minutes_and_a_login_two_weeks(kit: Kit) -> None:
+    """Cookie-less traffic to a login_required page cannot fill the session table: the
+    session it makes for the return-to expires in PASSPORT_ANONYMOUS_SESSION_AGE (600 s)."""
+    response = kit.client.get("/secret/orders?page=2", **BROWSER)
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 600
+    assert stored(session_key(kit.client) or "") == {
+        "return_to": "/secret/orders?page=2",
+        "_session_expiry": 600,
+    }
+    response = kit.client.post("/login/return", CREDENTIALS)
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == settings.SESSION_COOKIE_AGE
+    assert "_session_expiry" not in kit.session()
+
+
+def test_a_login_keeping_the_session_info_does_not_keep_its_ten_minutes(kit: Kit) -> None:
+    kit.client.get("/secret", **BROWSER)
+    response = kit.client.post("/login/keep", CREDENTIALS)
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == settings.SESSION_COOKIE_AGE
+    assert "_session_expiry" not in kit.session()
+
+
+def test_anonymous_session_age_none_keeps_djangos_session_age() -> None:
+    with override_settings(PASSPORT_ANONYMOUS_SESSION_AGE=None):
+        kit = make_kit()
+        response = kit.client.get("/secret", **BROWSER)
+    assert response.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == settings.SESSION_COOKIE_AGE
+
+
+@pytest.mark.parametrize("age", [0, -5, "600", 1.5])
+def test_a_bad_anonymous_session_age_is_refused_at_startup(age: Any) -> None:
+    with (
+        override_settings(PASSPORT_ANONYMOUS_SESSION_AGE=age),
+        pytest.raises(ImproperlyConfigured, match="PASSPORT_ANONYMOUS_SESSION_AGE"),
+    ):
+        make_kit()
+
+
 def test_session_false_sets_the_user_for_this_request_only(kit: Kit) -> None:
     response = kit.client.post("/login/stateless", CREDENTIALS)
     assert response.json()["user"] == "alice"

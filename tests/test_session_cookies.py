@@ -36,10 +36,17 @@ TWO_WEEKS = 14 * 24 * 60 * 60
 NEW_SECRET = "session-tests-new-secret-7d1e9b3a5c2f8e4b6a0d"
 
 
-def created_cookie(base_url: str = "http://testserver", **options: Any) -> tuple[str, list[str]]:
-    """(name, attributes) of the cookie a new session gets from an app with `options`."""
+def created_cookie(
+    base_url: str = "http://testserver", *, anonymous: bool = False, **options: Any
+) -> tuple[str, list[str]]:
+    """(name, attributes) of the cookie a new login session (or, with `anonymous`, a new
+    session nobody has logged into) gets from an app with `options`."""
     with TestClient(session_app(MemoryStore(), **options), base_url=base_url) as client:
-        [header] = client.post("/write", json={"a": 1}).headers.get_list("set-cookie")
+        if anonymous:
+            response = client.post("/write", json={"a": 1})
+        else:
+            response = client.post("/login/alice")
+        [header] = response.headers.get_list("set-cookie")
     name, value, attributes = parse_set_cookie(header)
     assert value  # the signed id
     return name, attributes
@@ -74,6 +81,21 @@ def test_cookie_name_path_domain_same_site_and_max_age_are_as_configured() -> No
         "sid",
         ["Max-Age=3600", "Path=/app", "Domain=example.test", "HttpOnly", "SameSite=Strict"],
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "max_age"),
+    [
+        ({}, "Max-Age=600"),
+        ({"anonymous_max_age": 60}, "Max-Age=60"),
+        ({"max_age": 300}, "Max-Age=300"),  # never longer than a login session's
+        ({"anonymous_max_age": None}, f"Max-Age={TWO_WEEKS}"),
+    ],
+)
+def test_the_cookie_of_a_session_nobody_logged_into_lasts_anonymous_max_age(
+    options: dict[str, Any], max_age: str
+) -> None:
+    assert created_cookie(anonymous=True, **options)[1][0] == max_age
 
 
 def test_session_cookie_is_taken_for_cookie_name_as_in_starlettes_middleware() -> None:
@@ -120,6 +142,7 @@ def test_a_prefixed_name_forces_secure_even_on_http(name: str) -> None:
         ({"same_site": ""}, "same_site"),
         ({"max_age": 0}, "max_age"),
         ({"max_age": -1}, "max_age"),
+        ({"anonymous_max_age": 0}, "anonymous_max_age"),
         ({"same_site": "none", "https_only": False}, "needs https"),
         ({"cookie_name": "__Host-session", "path": "/app"}, "__Host-"),
         ({"cookie_name": "__Host-session", "domain": "example.test"}, "__Host-"),

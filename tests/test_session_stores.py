@@ -377,6 +377,6 @@ def test_memory_store_under_many_threads_keeps_its_index_consistent(
     assert len(store) <= 300
     # Every index entry is a live entry of that user, and every owned entry is indexed.
     indexed = {(user, s) for user, ids in store._users.items() for s in ids}
-    owned = {(entry[1], s) for s, entry in store._entries.items() if entry[1] is not None}
+    owned = {(entry[1], s) for s, entry in store._logins.entries.items()}
     assert indexed == owned
     assert all(store._users.values())

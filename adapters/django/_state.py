@@ -33,6 +33,7 @@ class PassportConfig:
 
     __slots__ = (
         "anonymous",
+        "anonymous_session_age",
         "cache_headers",
         "max_body_size",
         "passport",
@@ -48,6 +49,7 @@ class PassportConfig:
         cache_headers: bool = True,
         use_messages: bool = True,
         restore_with: tuple[str, ...] = (),
+        anonymous_session_age: int | None = 600,
     ) -> None:
         from django.contrib.auth.models import AnonymousUser  # needs the app registry
 
@@ -57,6 +59,8 @@ class PassportConfig:
         self.use_messages = use_messages
         #: Strategies that log in a request whose session holds no login (remember-me).
         self.restore_with = restore_with
+        #: Seconds a session created for nobody (a return-to, a pending OAuth request) lasts.
+        self.anonymous_session_age = anonymous_session_age
         # A new AnonymousUser per request, as Django makes: an app that sets an attribute on
         # request.user must not change it for every other anonymous request.
         self.anonymous = AnonymousUser
@@ -112,7 +116,23 @@ def load_config() -> PassportConfig:
         cache_headers=bool(getattr(settings, "PASSPORT_CACHE_HEADERS", True)),
         use_messages=apps.is_installed("django.contrib.messages"),
         restore_with=_restore_with(passport),
+        anonymous_session_age=_anonymous_session_age(),
     )
+
+
+_COOKIE_SESSIONS = "django.contrib.sessions.backends.signed_cookies"
+
+
+def _anonymous_session_age() -> int | None:
+    """`settings.PASSPORT_ANONYMOUS_SESSION_AGE`: 600 seconds unless set; None (and always
+    with signed-cookie sessions, which store nothing) leaves Django's expiry alone."""
+    age = getattr(settings, "PASSPORT_ANONYMOUS_SESSION_AGE", 600)
+    if age is not None and (type(age) is not int or age < 1):
+        raise ImproperlyConfigured(
+            "settings.PASSPORT_ANONYMOUS_SESSION_AGE must be a positive number of seconds, "
+            "or None to keep Django's SESSION_COOKIE_AGE for sessions nobody logged into"
+        )
+    return None if settings.SESSION_ENGINE == _COOKIE_SESSIONS else age
 
 
 def _restore_with(passport: Authenticator[Any]) -> tuple[str, ...]:

@@ -35,6 +35,10 @@ class PassportMiddleware(AuthenticationMiddleware):  # type: ignore[misc]
 
     With `PASSPORT_RESTORE_WITH = ["remember-me"]`, a request whose session holds no login is
     logged in by those strategies when its user is first asked for (see `RequestState`).
+
+    A session a request creates without logging anyone in (a return-to URL, a pending OAuth
+    request, a flash) expires after `PASSPORT_ANONYMOUS_SESSION_AGE` seconds (600; None keeps
+    `SESSION_COOKIE_AGE`), so cookie-less traffic cannot fill the session table or cache.
     """
 
     sync_capable = True
@@ -67,6 +71,9 @@ class PassportMiddleware(AuthenticationMiddleware):  # type: ignore[misc]
         state = getattr(request, STATE_ATTR, None)
         if state is None:
             return response
+        age = self.config.anonymous_session_age
+        if age is not None:
+            _anonymous_lifetime(state, age)
         if state.cookies:
             for cookie in state.cookies:
                 set_cookie(response, cookie)
@@ -106,6 +113,21 @@ def set_cookie(response: HttpResponseBase, cookie: Cookie) -> None:
         httponly=cookie.httponly,
         samesite=cookie.samesite.capitalize(),
     )
+
+
+def _anonymous_lifetime(state: RequestState, age: int) -> None:
+    """Give a session this request created, and left without a login, a short expiry (Django's
+    SessionMiddleware saves it after this middleware); a login that kept such a session's
+    data (`keep_session_info=True`) does not keep that expiry."""
+    session = state.request.session
+    if not session.modified:
+        return
+    present, _ = state.config.passport.sessions.stored_user(session)
+    if present:
+        if state.touched and session.get("_session_expiry") == age:
+            session.set_expiry(None)
+    elif session.session_key is None and not session.is_empty():
+        session.set_expiry(age)
 
 
 def _held_login(state: RequestState) -> bool:

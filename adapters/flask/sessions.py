@@ -21,7 +21,12 @@ from werkzeug.exceptions import ServiceUnavailable
 from passport_py.adapters.flask.extension import merge_vary
 from passport_py.sessions.cookie import SameSite, SessionCookie
 from passport_py.sessions.middleware import DEFAULT_TTL, UNAVAILABLE_BODY
-from passport_py.sessions.session import CookieAction, ServerSession, save_sync
+from passport_py.sessions.session import (
+    CookieAction,
+    ServerSession,
+    open_session_sync,
+    save_sync,
+)
 from passport_py.sessions.stores import SessionStore, SessionStoreUnavailable, log_unavailable
 
 __all__ = ["FlaskServerSession", "ServerSideSessionInterface", "UnavailableSession"]
@@ -95,7 +100,9 @@ class ServerSideSessionInterface(SessionInterface):
     `secret_key`, or by default with `app.secret_key` (old keys in `SECRET_KEY_FALLBACKS` still
     verify and their cookies are signed again); keys need 32 bytes or more. The cookie settings
     are the arguments here, not Flask's `SESSION_COOKIE_*` settings; `max_age=None` makes a
-    browser-session cookie (the store then keeps the data 14 days after its last change).
+    browser-session cookie (the store then keeps the data 14 days after its last change). A
+    session nobody has logged into is kept `anonymous_max_age` seconds after its last change
+    (10 minutes; None: as long as a login session).
 
     When the store does not answer, a request that uses the session gets a 503 and nothing is
     saved; a request without a session cookie never waits for the store.
@@ -113,10 +120,12 @@ class ServerSideSessionInterface(SessionInterface):
         https_only: bool | None = None,
         path: str = "/",
         domain: str | None = None,
+        anonymous_max_age: int | None = 600,
     ) -> None:
         self.store = store
         self.rolling = rolling
         self.ttl = max_age if max_age is not None else DEFAULT_TTL
+        self.anonymous_ttl = anonymous_max_age
         self._settings: dict[str, Any] = {
             "name": cookie_name,
             "max_age": max_age,
@@ -124,6 +133,7 @@ class ServerSideSessionInterface(SessionInterface):
             "https_only": https_only,
             "path": path,
             "domain": domain,
+            "anonymous_max_age": anonymous_max_age,
         }
         # Wrong settings fail here, not on the first request.
         key = _PLACEHOLDER_KEY if secret_key is None else secret_key
@@ -171,16 +181,12 @@ class ServerSideSessionInterface(SessionInterface):
         values = request.cookies.getlist(cookie.name)
         session: FlaskServerSession
         if values:
-            session_id, resign = cookie.read(values)
-            session = FlaskServerSession()
-            if session_id is not None:
-                try:
-                    stored = self.store.sync.get(session_id)
-                except SessionStoreUnavailable as exc:
-                    return UnavailableSession(exc)
-                session = FlaskServerSession.load(session_id, stored)
-                session.resign = resign and session.id is not None
-            session.sent_cookie = True
+            try:
+                session = open_session_sync(
+                    self.store.sync, FlaskServerSession, cookie.verified(values)
+                )
+            except SessionStoreUnavailable as exc:
+                return UnavailableSession(exc)
         else:
             # No cookie, no store: a cookie-less request never waits for the store.
             session = FlaskServerSession()
@@ -201,7 +207,9 @@ class ServerSideSessionInterface(SessionInterface):
         action: CookieAction = None
         if session.needs_save(self.rolling):
             try:
-                action = save_sync(self.store.sync, session, self.ttl, self.rolling)
+                action = save_sync(
+                    self.store.sync, session, self.ttl, self.rolling, self.anonymous_ttl
+                )
             except SessionStoreUnavailable as exc:
                 _answer_unavailable(response, exc)
                 return
@@ -215,7 +223,9 @@ class ServerSideSessionInterface(SessionInterface):
         if action is not None:
             signer = self.cookie_for(app)
             assert signer is not None  # the session was opened with it
-            cookie = signer.after_save(action, session.id, flask.request.is_secure)
+            cookie = signer.after_save(
+                action, session.id, flask.request.is_secure, anonymous=session.user is None
+            )
             if cookie is not None:
                 headers.add("Set-Cookie", cookie.header_value())
 

@@ -44,7 +44,8 @@ class SessionCookie:
     `secret_key` may be a list for rotation: the first key signs, every key verifies, and a
     cookie signed with an older key is signed again with the first. A `__Host-` name forces
     Secure, Path=/ and no Domain (browsers refuse it otherwise); `__Secure-` and
-    `same_site="none"` force Secure.
+    `same_site="none"` force Secure. The cookie of a session nobody has logged into lasts at
+    most `anonymous_max_age` seconds (None: as long as `max_age`).
     """
 
     def __init__(
@@ -57,12 +58,14 @@ class SessionCookie:
         https_only: bool | None = None,
         path: str = "/",
         domain: str | None = None,
+        anonymous_max_age: int | None = 600,
     ) -> None:
         keys = _secret_keys(secret_key)
         if same_site not in ("lax", "strict", "none"):
             raise ConfigurationError("same_site must be 'lax', 'strict' or 'none'")
-        if max_age is not None and max_age < 1:
-            raise ConfigurationError("max_age must be a positive number of seconds, or None")
+        for option, value in (("max_age", max_age), ("anonymous_max_age", anonymous_max_age)):
+            if value is not None and value < 1:
+                raise ConfigurationError(f"{option} must be a positive number of seconds, or None")
         if name.startswith("__Host-"):
             if path != "/" or domain is not None or https_only is False:
                 raise ConfigurationError(
@@ -80,6 +83,12 @@ class SessionCookie:
             https_only = True  # browsers drop a SameSite=None cookie that is not Secure
         self.name = name
         self.max_age = max_age
+        self.anonymous_max_age = anonymous_max_age
+        self._anonymous_cookie_age = (
+            max_age
+            if max_age is None or anonymous_max_age is None
+            else min(max_age, anonymous_max_age)
+        )
         self.same_site: SameSite = same_site
         self.https_only = https_only
         self.path = path
@@ -98,48 +107,69 @@ class SessionCookie:
 
     def read(self, values: Iterable[str]) -> tuple[str | None, bool]:
         """`(id, signed with an older key)` from the first of `values` that verifies, or
-        `(None, False)`. Several values are a browser sending cookies of several paths or
-        domains, most specific first."""
-        verified = self._verified
+        `(None, False)`."""
         for value in values:
-            known = verified.get(value)
-            if known is not None:
-                return known, False
-            if len(value) > _MAX_VALUE_LENGTH or not value.isascii():
-                continue
-            try:
-                session_id = self._signer.unsign(value).decode("ascii")
-            except BadSignature:
-                pass
-            else:
-                # Verifying costs a key derivation and an HMAC on every request; a value that
-                # verified once verifies again, so remember a bounded number of them.
-                if len(verified) >= _VERIFIED_CACHE_SIZE:
-                    verified.clear()
-                verified[value] = session_id
-                return session_id, False
-            if self._all is not None:
-                try:
-                    return self._all.unsign(value).decode("ascii"), True
-                except BadSignature:
-                    pass
+            found = self._verify(value)
+            if found is not None:
+                return found
         return None, False
 
-    def cookie(self, session_id: str, https: bool) -> Cookie:
-        """The `Set-Cookie` that stores `session_id` in the browser."""
-        return self._cookie(self.sign(session_id), self.max_age, https)
+    def verified(self, values: Iterable[str]) -> list[tuple[str, bool]]:
+        """`(id, signed with an older key)` of every one of `values` that verifies, in order,
+        each id once. Several values are a browser sending cookies of several paths or
+        domains (most specific first, then oldest first), one of which may have been planted
+        by a sibling subdomain: the session middleware uses the first the store holds."""
+        found: list[tuple[str, bool]] = []
+        for value in values:
+            checked = self._verify(value)
+            if checked is not None and all(checked[0] != known for known, _ in found):
+                found.append(checked)
+        return found
+
+    def _verify(self, value: str) -> tuple[str, bool] | None:
+        verified = self._verified
+        known = verified.get(value)
+        if known is not None:
+            return known, False
+        if len(value) > _MAX_VALUE_LENGTH or not value.isascii():
+            return None
+        try:
+            session_id = self._signer.unsign(value).decode("ascii")
+        except BadSignature:
+            pass
+        else:
+            # Verifying costs a key derivation and an HMAC on every request; a value that
+            # verified once verifies again, so remember a bounded number of them.
+            if len(verified) >= _VERIFIED_CACHE_SIZE:
+                verified.clear()
+            verified[value] = session_id
+            return session_id, False
+        if self._all is not None:
+            try:
+                return self._all.unsign(value).decode("ascii"), True
+            except BadSignature:
+                pass
+        return None
+
+    def cookie(self, session_id: str, https: bool, *, anonymous: bool = False) -> Cookie:
+        """The `Set-Cookie` that stores `session_id` in the browser (for at most
+        `anonymous_max_age` seconds when nobody is logged into the session)."""
+        max_age = self._anonymous_cookie_age if anonymous else self.max_age
+        return self._cookie(self.sign(session_id), max_age, https)
 
     def deletion(self, https: bool) -> Cookie:
         """The `Set-Cookie` that removes the cookie, with the attributes it was set with."""
         return self._cookie("", 0, https)
 
-    def after_save(self, action: str | None, session_id: str | None, https: bool) -> Cookie | None:
+    def after_save(
+        self, action: str | None, session_id: str | None, https: bool, *, anonymous: bool = False
+    ) -> Cookie | None:
         """The `Set-Cookie` a save's outcome calls for: the id's cookie for "set", the
         deletion for "delete" (or a "set" left without an id), none for None."""
         if action is None:
             return None
         if action == "set" and session_id is not None:
-            return self.cookie(session_id, https)
+            return self.cookie(session_id, https, anonymous=anonymous)
         return self.deletion(https)
 
     def _cookie(self, value: str, max_age: int | None, https: bool) -> Cookie:

@@ -25,32 +25,69 @@ def _warn_once() -> None:
         )
 
 
+class _Region:
+    """Entries of one kind (login sessions, or anonymous ones) in write order, at most `cap`.
+
+    With one lifetime for all of them the oldest entry is also the first to expire: expired
+    entries are dropped from the front as new ones arrive, and when full the oldest goes.
+    """
+
+    __slots__ = ("cap", "entries")
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        # id -> (value, owner, expires at)
+        self.entries: OrderedDict[str, tuple[str, str | None, float]] = OrderedDict()
+
+    def purge(self, now: float) -> list[tuple[str, str | None]]:
+        """Drop expired entries from the front, then the oldest beyond `cap`; the dropped."""
+        entries = self.entries
+        dropped = []
+        while entries:
+            session_id, entry = next(iter(entries.items()))
+            if entry[2] > now and len(entries) <= self.cap:
+                break
+            del entries[session_id]
+            dropped.append((session_id, entry[1]))
+        return dropped
+
+
 class SyncMemoryStore:
     """The sync side of `MemoryStore` (what Flask uses); thread-safe.
 
-    Entries are kept in write order, so with one lifetime for all of them the oldest entry is
-    also the first to expire: expired entries are dropped from the front as new ones arrive,
-    and when `max_entries` is reached the oldest goes.
+    Login sessions and anonymous ones (no owner) are kept apart, each bounded: anonymous
+    traffic can only push out other anonymous sessions, never a login.
     """
 
-    def __init__(self, max_entries: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, max_entries: int, clock: Callable[[], float], max_anonymous: int | None = None
+    ) -> None:
         self.max_entries = max_entries
+        self.max_anonymous = max_entries if max_anonymous is None else max_anonymous
         self._clock = clock
-        # id -> (value, owner, expires at)
-        self._entries: OrderedDict[str, tuple[str, str | None, float]] = OrderedDict()
+        self._logins = _Region(max_entries)
+        self._anonymous = _Region(self.max_anonymous)
         self._users: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._logins.entries) + len(self._anonymous.entries)
+
+    def _find(self, session_id: str) -> tuple[_Region, tuple[str, str | None, float]] | None:
+        for region in (self._logins, self._anonymous):
+            entry = region.entries.get(session_id)
+            if entry is not None:
+                return region, entry
+        return None
 
     def get(self, session_id: str) -> str | None:
-        entry = self._entries.get(session_id)
-        if entry is None:
+        found = self._find(session_id)
+        if found is None:
             return None
+        region, entry = found
         if entry[2] <= self._clock():
             with self._lock:
-                if self._entries.get(session_id) is entry:  # not written again meanwhile
+                if region.entries.get(session_id) is entry:  # not written again meanwhile
                     self._drop(session_id)
             return None
         return entry[0]
@@ -60,19 +97,19 @@ class SyncMemoryStore:
     ) -> bool:
         now = self._clock()
         with self._lock:
-            self._purge(now)
-            entry = self._entries.get(session_id)
-            exists = entry is not None and entry[2] > now
+            found = self._find(session_id)
+            exists = found is not None and found[1][2] > now
             if exists == new:
                 return False
-            if entry is not None and entry[1] != user:
-                self._unindex(session_id, entry[1])
-            self._entries[session_id] = (value, user, now + ttl)
-            self._entries.move_to_end(session_id)
+            if found is not None:
+                self._drop(session_id)
+            region = self._anonymous if user is None else self._logins
+            region.entries[session_id] = (value, user, now + ttl)
             if user is not None:
                 self._users.setdefault(user, set()).add(session_id)
-            while len(self._entries) > self.max_entries:
-                self._drop(next(iter(self._entries)))
+            for each in (self._logins, self._anonymous):
+                for dropped, owner in each.purge(now):
+                    self._unindex(dropped, owner)
             return True
 
     def delete(self, session_id: str, *, user: str | None = None) -> None:
@@ -82,11 +119,12 @@ class SyncMemoryStore:
     def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
         now = self._clock()
         with self._lock:
-            entry = self._entries.get(session_id)
-            if entry is None or entry[2] <= now:
+            found = self._find(session_id)
+            if found is None or found[1][2] <= now:
                 return False
-            self._entries[session_id] = (entry[0], entry[1], now + ttl)
-            self._entries.move_to_end(session_id)
+            region, entry = found
+            region.entries[session_id] = (entry[0], entry[1], now + ttl)
+            region.entries.move_to_end(session_id)
             return True
 
     def destroy_user(self, user: str) -> int:
@@ -94,22 +132,15 @@ class SyncMemoryStore:
         with self._lock:
             ended = 0
             for session_id in self._users.pop(user, set()):
-                entry = self._entries.pop(session_id, None)
+                entry = self._logins.entries.pop(session_id, None)
                 ended += entry is not None and entry[2] > now
             return ended
 
-    def _purge(self, now: float) -> None:
-        entries = self._entries
-        while entries:
-            session_id, entry = next(iter(entries.items()))
-            if entry[2] > now:
-                return
-            self._drop(session_id)
-
     def _drop(self, session_id: str) -> None:
-        entry = self._entries.pop(session_id, None)
-        if entry is not None:
-            self._unindex(session_id, entry[1])
+        for region in (self._logins, self._anonymous):
+            entry = region.entries.pop(session_id, None)
+            if entry is not None:
+                self._unindex(session_id, entry[1])
 
     def _unindex(self, session_id: str, user: str | None) -> None:
         if user is None:
@@ -124,18 +155,24 @@ class SyncMemoryStore:
 class MemoryStore:
     """Sessions in this process's memory: the default store, for development and tests.
 
-    At most `max_entries` sessions (the oldest is dropped when full); entries expire with their
-    TTL. Logs a warning once per process: each process has its own sessions, so behind a load
-    balancer or with several workers use `RedisStore`. `clock` (seconds, monotonic) is for tests.
+    At most `max_entries` login sessions and, apart from them, `max_anonymous` sessions nobody
+    has logged into (as many by default); when either is full its oldest entry is dropped, so
+    anonymous traffic never pushes out a login. Entries expire with their TTL. Logs a warning
+    once per process: each process has its own sessions, so behind a load balancer or with
+    several workers use `RedisStore`. `clock` (seconds, monotonic) is for tests.
     """
 
     def __init__(
-        self, max_entries: int = 10_000, *, clock: Callable[[], float] = time.monotonic
+        self,
+        max_entries: int = 10_000,
+        *,
+        max_anonymous: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_entries < 1:
-            raise ValueError("MemoryStore needs max_entries >= 1")
+        if max_entries < 1 or (max_anonymous is not None and max_anonymous < 1):
+            raise ValueError("MemoryStore needs max_entries >= 1 and max_anonymous >= 1")
         _warn_once()
-        self._sync = SyncMemoryStore(max_entries, clock)
+        self._sync = SyncMemoryStore(max_entries, clock, max_anonymous)
 
     @property
     def sync(self) -> SyncMemoryStore:

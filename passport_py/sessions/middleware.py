@@ -7,7 +7,7 @@ from typing import Any
 
 from passport_py.sessions.cookie import SameSite, SessionCookie
 from passport_py.sessions.memory import MemoryStore
-from passport_py.sessions.session import CookieAction, ServerSession, save
+from passport_py.sessions.session import CookieAction, ServerSession, open_session, save
 from passport_py.sessions.stores import SessionStore, SessionStoreUnavailable, log_unavailable
 
 __all__ = ["SessionMiddleware"]
@@ -28,10 +28,12 @@ class SessionMiddleware:
 
     An untouched session costs one store read and no write; the store is written and the
     cookie set only when the session changed (or on every response with `rolling=True`). A new
-    session that stays empty creates nothing. When the store does not answer, the request gets
-    a 503 and nothing is saved. `max_age=None` makes a browser-session cookie (the store keeps
-    the data 14 days after its last change). `session_cookie=` is accepted for `cookie_name=`,
-    as Starlette's middleware calls it.
+    session that stays empty creates nothing, and one nobody has logged into is kept
+    `anonymous_max_age` seconds after its last change (10 minutes; None: as long as a login
+    session), so anonymous traffic cannot fill the store. When the store does not answer, the
+    request gets a 503 and nothing is saved. `max_age=None` makes a browser-session cookie (the
+    store keeps the data 14 days after its last change). `session_cookie=` is accepted for
+    `cookie_name=`, as Starlette's middleware calls it.
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class SessionMiddleware:
         path: str = "/",
         domain: str | None = None,
         session_cookie: str | None = None,
+        anonymous_max_age: int | None = 600,
     ) -> None:
         if session_cookie is not None:  # Starlette's name for it: a drop-in takes both
             cookie_name = session_cookie
@@ -60,8 +63,10 @@ class SessionMiddleware:
             https_only=https_only,
             path=path,
             domain=domain,
+            anonymous_max_age=anonymous_max_age,
         )
         self.ttl = max_age if max_age is not None else DEFAULT_TTL
+        self.anonymous_ttl = anonymous_max_age
         self.rolling = rolling
         self._name = cookie_name.encode("latin-1")
 
@@ -74,18 +79,13 @@ class SessionMiddleware:
             return
         values = _cookie_values(scope["headers"], self._name)
         if values:
-            session_id, resign = self.cookie.read(values)
-            if session_id is None:
-                session = ServerSession()
-            else:
-                try:
-                    stored = await self.store.get(session_id)
-                except SessionStoreUnavailable as exc:
-                    await _unavailable(kind, send, exc)
-                    return
-                session = ServerSession.load(session_id, stored)
-                session.resign = resign and session.id is not None
-            session.sent_cookie = True
+            try:
+                session = await open_session(
+                    self.store, ServerSession, self.cookie.verified(values)
+                )
+            except SessionStoreUnavailable as exc:
+                await _unavailable(kind, send, exc)
+                return
         else:
             # No cookie, no store: a cookie-less request never waits for the store.
             session = ServerSession()
@@ -114,7 +114,7 @@ class SessionMiddleware:
         async def save_then_send(message: Message) -> None:
             nonlocal failed
             try:
-                action = await save(self.store, session, self.ttl, self.rolling)
+                action = await save(self.store, session, self.ttl, self.rolling, self.anonymous_ttl)
             except SessionStoreUnavailable as exc:
                 failed = True  # the app's body that follows is dropped: the 503 is complete
                 await _unavailable("http", send, exc)
@@ -163,7 +163,8 @@ class SessionMiddleware:
                 headers[vary_at] = (b"vary", headers[vary_at][1] + b", Cookie")
         if private and not has_cache_control:
             headers.append((b"cache-control", b"no-store"))
-        cookie = self.cookie.after_save(action, session.id, scope.get("scheme") in ("https", "wss"))
+        https = scope.get("scheme") in ("https", "wss")
+        cookie = self.cookie.after_save(action, session.id, https, anonymous=session.user is None)
         if cookie is not None:
             headers.append((b"set-cookie", cookie.header_value().encode("latin-1")))
         return {**message, "headers": headers}

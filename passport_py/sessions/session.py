@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Literal, Self
+from collections.abc import Awaitable, Callable, Generator, Sequence
+from typing import Any, Literal, Self, TypeVar
 
 from passport_py._async import run_sync
 from passport_py.sessions.stores import SessionStore, SyncSessionStore, user_key
 
-__all__ = ["MAX_SESSION_BYTES", "ServerSession", "new_session_id", "save", "save_sync"]
+__all__ = [
+    "MAX_SESSION_BYTES",
+    "ServerSession",
+    "new_session_id",
+    "open_session",
+    "open_session_sync",
+    "save",
+    "save_sync",
+]
 
 logger = logging.getLogger("passport_py.sessions")
 
@@ -23,6 +31,8 @@ _encode = json.JSONEncoder(separators=(",", ":")).encode
 # A store operation the commit wants done: (method name, positional args, keyword args).
 StoreOp = tuple[str, tuple[Any, ...], dict[str, Any]]
 CookieAction = Literal["set", "delete"] | None
+S = TypeVar("S", bound="ServerSession")
+T = TypeVar("T")
 
 
 def new_session_id() -> str:
@@ -69,6 +79,28 @@ class ServerSession(dict[str, Any]):
         session.id = session_id
         session.user = user
         session._loaded = stored
+        return session
+
+    @classmethod
+    def opening(cls, ids: Sequence[tuple[str, bool]]) -> Generator[StoreOp, Any, Self]:
+        """The session of a request that came with a session cookie, as store operations
+        (see `commit`): the first of `ids` (the verified ids the cookies carried, with whether
+        an older key signed them) that the store holds, else a new empty session.
+
+        A stale or unknown id never wins over a live one: a sibling subdomain can plant a
+        cookie of an ended session beside the browser's own (cookie tossing), and the store,
+        not the order of the cookies, tells which one is alive.
+        """
+        session = None
+        for session_id, resign in ids:
+            found = cls.load(session_id, (yield ("get", (session_id,), {})))
+            if found.id is not None:
+                session = found
+                session.resign = resign
+                break
+        if session is None:
+            session = cls()
+        session.sent_cookie = True
         return session
 
     def regenerate(self, keep_data: bool = False) -> None:
@@ -134,13 +166,19 @@ class ServerSession(dict[str, Any]):
                 f"session values must be JSON (str, int, float, bool, None, list, dict): {exc}"
             ) from None
 
-    def commit(self, ttl: int, rolling: bool) -> Generator[StoreOp, Any, CookieAction]:
+    def commit(
+        self, ttl: int, rolling: bool, anonymous_ttl: int | None = None
+    ) -> Generator[StoreOp, Any, CookieAction]:
         """The store operations that save this session, in order, as a generator: it yields
         each operation, is sent the store's answer, and returns what the cookie should do.
 
-        One plan for the async middleware and the sync Flask interface: each runs it against
-        its side of the store.
+        A session nobody has logged into is kept at most `anonymous_ttl` seconds (when
+        given): what anonymous visitors and bots leave behind (a return-to URL, a pending
+        OAuth request) expires within the time a login may take. One plan for the async
+        middleware and the sync Flask interface: each runs it against its side of the store.
         """
+        if self.user is None and anonymous_ttl is not None:
+            ttl = min(ttl, anonymous_ttl)
         for ended_id, owner in self._ended:
             yield ("delete", (ended_id,), {"user": owner})
         ended_any = bool(self._ended)
@@ -184,39 +222,63 @@ class ServerSession(dict[str, Any]):
         return "set"
 
 
+async def open_session(store: SessionStore, cls: type[S], ids: Sequence[tuple[str, bool]]) -> S:
+    """Run `cls.opening(ids)` against an async store: the request's session."""
+    return await _perform(cls.opening(ids), _async_caller(store))
+
+
+def open_session_sync(store: SyncSessionStore, cls: type[S], ids: Sequence[tuple[str, bool]]) -> S:
+    """`open_session` for sync code, against a store's sync side."""
+    return run_sync(_perform(cls.opening(ids), _sync_caller(store)))
+
+
 async def save(
-    store: SessionStore, session: ServerSession, ttl: int, rolling: bool
+    store: SessionStore,
+    session: ServerSession,
+    ttl: int,
+    rolling: bool,
+    anonymous_ttl: int | None = None,
 ) -> CookieAction:
     """Run `session.commit` against an async store; returns what the cookie should do."""
-
-    async def call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return await getattr(store, name)(*args, **kwargs)
-
-    return await _perform(session.commit(ttl, rolling), call)
+    return await _perform(session.commit(ttl, rolling, anonymous_ttl), _async_caller(store))
 
 
 def save_sync(
-    store: SyncSessionStore, session: ServerSession, ttl: int, rolling: bool
+    store: SyncSessionStore,
+    session: ServerSession,
+    ttl: int,
+    rolling: bool,
+    anonymous_ttl: int | None = None,
 ) -> CookieAction:
     """`save` for sync code, against a store's sync side (driven without an event loop)."""
+    return run_sync(_perform(session.commit(ttl, rolling, anonymous_ttl), _sync_caller(store)))
 
+
+Caller = Callable[[str, tuple[Any, ...], dict[str, Any]], Awaitable[Any]]
+
+
+def _async_caller(store: SessionStore) -> Caller:
+    async def call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return await getattr(store, name)(*args, **kwargs)
+
+    return call
+
+
+def _sync_caller(store: SyncSessionStore) -> Caller:
     async def call(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return getattr(store, name)(*args, **kwargs)
 
-    return run_sync(_perform(session.commit(ttl, rolling), call))
+    return call
 
 
-async def _perform(
-    steps: Generator[StoreOp, Any, CookieAction],
-    call: Callable[[str, tuple[Any, ...], dict[str, Any]], Awaitable[Any]],
-) -> CookieAction:
+async def _perform(steps: Generator[StoreOp, Any, T], call: Caller) -> T:
     answer: Any = None
     try:
         while True:
             answer = await call(*steps.send(answer))
     except StopIteration as done:
-        action: CookieAction = done.value
-        return action
+        result: T = done.value
+        return result
 
 
 def _decode(stored: str) -> tuple[dict[str, Any], str | None] | None:
