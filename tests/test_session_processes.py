@@ -6,12 +6,8 @@ both. The app is tests/session_server_app.py on a `RedisStore` under this test's
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,83 +15,12 @@ import httpx
 import pytest
 from redis_helpers import REDIS_URL
 from users import PASSWORD
+from uvicorn_servers import Server, start_uvicorn
 
-TESTS = Path(__file__).resolve().parent
 SECRET = "session-processes-tests-secret-8d1e4b7a"
 STARTUP_SECONDS = 20.0
-RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 BOB = {"username": "bob", "password": "builder"}
 ALICE = {"username": "alice", "password": PASSWORD}
-
-
-@dataclass
-class Server:
-    """One uvicorn process of the app; `output()` is what it has printed so far."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-    url: str = ""
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self, deadline: float) -> None:
-        """Wait for uvicorn to report its port (it binds port 0: no port race), then for the
-        app to answer."""
-        while not self.url:
-            found = RUNNING.search(self.output())
-            if found:
-                self.url = f"http://127.0.0.1:{found[1]}"
-            else:
-                self._check_alive(deadline)
-        while True:
-            try:
-                if httpx.get(f"{self.url}/whoami", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            self._check_alive(deadline)
-
-    def _check_alive(self, deadline: float) -> None:
-        if self.process.poll() is not None:
-            raise AssertionError(f"server {self.name} exited early:\n{self.output()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"server {self.name} did not start:\n{self.output()}")
-        time.sleep(0.05)
-
-    def stop(self) -> None:
-        """SIGTERM (uvicorn then runs the app's shutdown), SIGKILL if it hangs; always reaped."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - only when uvicorn hangs
-                self.process.kill()
-                self.process.wait()
-
-
-def start(name: str, log: Path, env: dict[str, str]) -> Server:
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "session_server_app:create_app",
-        "--app-dir",
-        str(TESTS),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--log-level",
-        "info",
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, stdout=sink, stderr=subprocess.STDOUT, env=env, cwd=TESTS.parent
-        )
-    return Server(name, process, log)
 
 
 @pytest.fixture
@@ -107,12 +32,12 @@ def servers(redis_prefix: str, tmp_path: Path) -> Iterator[tuple[Server, Server]
         "REDIS_URL": REDIS_URL,
         "SESSION_PREFIX": redis_prefix,
         "SESSION_SECRET": SECRET,
-        "PYTHONUNBUFFERED": "1",
     }
     started: list[Server] = []
     try:
         for name in ("A", "B"):
-            started.append(start(name, tmp_path / f"server-{name}.log", env))
+            log = tmp_path / f"server-{name}.log"
+            started.append(start_uvicorn(name, "session_server_app:create_app", log, env))
         deadline = time.monotonic() + STARTUP_SECONDS
         for server in started:
             server.wait_ready(deadline)
