@@ -15,21 +15,20 @@ cookie session and on our server-side sessions (`flask_server`, MemoryStore).
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+from app_servers import werkzeug_server
 from behaviour import django_app, flask_app, flask_server_app
 from users import PASSWORD, User, UserStore
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 FRAMEWORKS = ["flask", "flask_server", "django"]
 MEMBERS = 64
@@ -87,27 +86,6 @@ def tag_requests(app: WSGIApp) -> WSGIApp:
             _request_id.reset(token)
 
     return tagged
-
-
-class QuietHandler(WSGIRequestHandler):
-    """Werkzeug's handler without its access log line per request (errors are still logged)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-@contextmanager
-def serve(app: WSGIApp) -> Iterator[str]:
-    """Serve `app` from Werkzeug's threaded server on a free loopback port; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
 
 
 @dataclass
@@ -192,7 +170,7 @@ def run_traffic(framework: str, requests_per_thread: int, *, leaky: bool = False
         store.add(User(FIRST_MEMBER_ID + n, member_name(n)))
     app = tag_requests(APPS[framework](store))
     jars_per_thread = MEMBERS // THREADS
-    with serve(app) as base_url, ExitStack() as stack:
+    with werkzeug_server(app) as base_url, ExitStack() as stack:
         # One connection pool for all jars (as a proxy in front of an app has): building a
         # transport per client costs ~40 ms. Each client keeps its own cookie jar.
         limits = httpx.Limits(max_connections=THREADS)

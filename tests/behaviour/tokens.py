@@ -53,6 +53,7 @@ SECRET = "token-tests-secret-5d0c2e91af37"
 ROUTES: dict[str, str | list[str]] = {
     "basic": "basic",
     "digest": "digest",
+    "digest-md5": "digest-md5",
     "bearer": "bearer",
     "apikey": "apikey",
     "jwt": "jwt",
