@@ -31,6 +31,7 @@ import httpx
 import httpx2
 import pytest
 from behaviour.tokens import FRAMEWORKS, token_app, token_client
+from django.core.handlers.asgi import ASGIHandler
 from django.test import Client as DjangoClient
 from engine_helpers import USER, authenticate, headers_named, make_passport
 from itsdangerous import TimestampSigner
@@ -830,22 +831,27 @@ def test_wsgi_servers_without_the_raw_target_compare_a_rebuilt_path(
 
 
 def own_test_client(framework: str) -> Any:
-    """The framework's own test client over the Digest token app (all three have
-    `get(target, headers=...)`, and responses with `status_code`, `headers` and `text`)."""
-    app = token_app(framework, digest_passport())
+    """The framework's own test client over the Digest token app (all of them have
+    `get(target, headers=...)`, and responses with `status_code`, `headers` and `text`);
+    `django-asgi` is Django's ASGI handler driven by Starlette's TestClient."""
+    app = token_app(framework.removesuffix("-asgi"), digest_passport())
     if framework == "starlette":
         return TestClient(app)
+    if framework == "django-asgi":
+        return TestClient(ASGIHandler())  # loads the middleware, and so the passport, now
     return app.test_client() if framework == "flask" else DjangoClient()
 
 
 @pytest.mark.parametrize(
-    ("framework", "raw_path"), [("starlette", True), ("flask", True), ("django", False)]
+    ("framework", "raw_path"),
+    [("starlette", True), ("flask", True), ("django", False), ("django-asgi", True)],
 )
 def test_framework_test_clients_give_the_raw_target_or_the_decoded_path(
     framework: str, raw_path: bool
 ) -> None:
-    """Starlette's TestClient sets `raw_path` and Flask's (Werkzeug's) `REQUEST_URI`. Django's
-    sets neither, so there the path is rebuilt from PATH_INFO; the query is raw in all three."""
+    """Starlette's TestClient sets `raw_path` (for Django's ASGI handler too) and Flask's
+    (Werkzeug's) `REQUEST_URI`. Django's test client sets neither, so there the path is
+    rebuilt from PATH_INFO. The query is raw in all of them."""
     client = own_test_client(framework)
 
     def status(uri: str, target: str) -> int:
