@@ -8,11 +8,11 @@ request-target, so there the path is rebuilt from PATH_INFO (`passport_py.reques
 Every request goes to `/tokens/<route>/café au lait?q=a%26b%3Dc%2Fd+%C3%A9&r=50%25` (each
 client encodes the path and query its own way).
 
-What the clients do, as the tests below check:
+What the clients do (the tests check the outcome of each):
 
 - Digest: all three do SHA-256 (route `digest`) and MD5 (route `digest-md5`), and hash the
   request-target they send as `uri`. curl's --data-urlencode writes escapes in lower case
-  (`%2f`); httpx and requests in upper case: either way `uri` is what was sent.
+  (`%3d`), httpx and requests in upper case: either way `uri` is what was sent.
 - Basic: none reads the challenge's `charset="UTF-8"` (RFC 7617 section 2.1). curl sends the
   password's bytes as given (UTF-8 here) and httpx encodes a `str` as UTF-8, but requests
   encodes a `str` as Latin-1: not UTF-8, so that is a 400. requests given UTF-8 bytes works.
