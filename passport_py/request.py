@@ -10,7 +10,7 @@ import json
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from passport_py.errors import BadRequest
 
@@ -20,6 +20,7 @@ __all__ = [
     "DictSession",
     "MultiMapping",
     "Session",
+    "asgi_target",
     "is_cross_site",
     "media_type",
     "parse_json_body",
@@ -27,6 +28,7 @@ __all__ = [
     "pop_session_flashes",
     "queue_session_flash",
     "refuse_garbled_fields",
+    "wsgi_target",
 ]
 
 #: Where adapters without a flash mechanism of the framework's keep pending flash messages.
@@ -113,6 +115,13 @@ class AuthRequest(Protocol):
     def path(self) -> str: ...
 
     @property
+    def target(self) -> str:
+        """The request-target exactly as the client sent it: raw path and query, neither
+        decoded nor re-encoded (`/a%2Fb?x=%26y`), or the absolute form (`http://host/a`) if
+        the client used it. See `asgi_target` and `wsgi_target` for where it comes from."""
+        ...
+
+    @property
     def headers(self) -> MultiMapping: ...
 
     @property
@@ -154,6 +163,48 @@ class AuthRequest(Protocol):
     def session_required_hint(self) -> str:
         """How to give this kind of request a session (used in error messages)."""
         ...
+
+
+# RFC 3986 pchar (besides the letters, digits and "-._~" that `quote` always keeps) and "/".
+_PATH_CHARACTERS = "/:@!$&'()*+,;="
+
+
+def _rebuilt_target(path: str, query: str) -> str:
+    """A target for a server that gave only the decoded path: its UTF-8 bytes outside RFC
+    3986's path characters percent-encoded (upper-case hex), then the query, always raw."""
+    rebuilt = quote(path.encode("utf-8", "surrogatepass") or b"/", safe=_PATH_CHARACTERS)
+    return f"{rebuilt}?{query}" if query else rebuilt
+
+
+def asgi_target(scope: Mapping[str, Any]) -> str:
+    """The request-target of an ASGI request: `raw_path` and the raw `query_string`.
+
+    `raw_path` is optional in ASGI: without it the decoded `path` is re-encoded, as
+    `wsgi_target` does. Bytes outside ASCII become Latin-1 characters, one per byte.
+    """
+    query = bytes(scope.get("query_string") or b"").decode("latin-1")
+    raw = scope.get("raw_path")
+    if not isinstance(raw, bytes) or not raw:
+        return _rebuilt_target(str(scope["path"]), query)
+    path = raw.decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def wsgi_target(environ: Mapping[str, Any], path: str) -> str:
+    """The request-target of a WSGI request: `REQUEST_URI` (Werkzeug, waitress, uWSGI,
+    mod_wsgi) or `RAW_URI` (gunicorn), which hold it as the client sent it.
+
+    Servers that set neither (wsgiref, hence Django's runserver; Django's test client) leave
+    only the decoded path, which the framework gives as `path` (script name included): it is
+    re-encoded, every UTF-8 byte but RFC 3986's path characters as `%XX`, so there `/a%2Fb`
+    cannot be told from `/a/b`, nor `%41` from `A`. QUERY_STRING is never decoded: the query
+    is always as sent.
+    """
+    for key in ("REQUEST_URI", "RAW_URI"):
+        raw = environ.get(key)
+        if isinstance(raw, str) and raw:
+            return raw
+    return _rebuilt_target(path, str(environ.get("QUERY_STRING", "")))
 
 
 def queue_session_flash(session: MutableMapping[str, Any], category: str, message: str) -> None:

@@ -312,7 +312,7 @@ class DigestStrategy(Strategy):
         nc = params.get("nc", "")
         if not _NC.fullmatch(nc) or int(nc, 16) == 0:
             raise BadRequest("Digest nc must be 8 hexadecimal digits, from 00000001")
-        if not _same_target(params["uri"], request.url):
+        if not _same_target(params["uri"], request):
             raise BadRequest("Digest uri does not match the request")
         # Credentials for another protection space (realm, algorithm, opaque) are not ours:
         # a challenge, so a chain can try the next strategy (one instance per algorithm).
@@ -401,13 +401,38 @@ def _check_qop(qop: str | None) -> None:
         raise BadRequest("Digest qop is not supported")
 
 
-def _same_target(uri: str, url: str) -> bool:
-    """True when the `uri` the client hashed names this request's path and query.
+# An absolute-form target: `scheme://authority`, then the rest.
+_ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#]*)(.*)", re.DOTALL)
 
-    Compared after percent-decoding both, since frameworks re-quote URLs differently.
+
+def _same_target(uri: str, request: AuthRequest) -> bool:
+    """True when `uri` is the request-target this request was sent with, exactly.
+
+    No decoding, no re-encoding: `%2F` is not `/`, `%26` not `&`, `+` not `%2B` and `%2f` not
+    `%2F`, since an app may read each differently, so a response made for one must not be
+    accepted on the other. Two allowances: an empty query is no query (`/a?` is `/a`: ASGI
+    servers do not say whether the `?` was sent), and either side may be in absolute form
+    (RFC 7616 section 3.4 names the effective request URI), whose scheme and host must then
+    be this request's.
     """
-    sent, here = urlsplit(uri), urlsplit(url)
-    return (unquote(sent.path or "/"), unquote(sent.query)) == (
-        unquote(here.path or "/"),
-        unquote(here.query),
-    )
+    sent, sent_site = _split_target(uri)
+    here, here_site = _split_target(request.target)
+    if sent != here:
+        return False
+    if sent_site is None:
+        return True
+    if here_site is None:
+        url = urlsplit(request.url)
+        here_site = f"{url.scheme}://{url.netloc}"
+    return sent_site.lower() == here_site.lower()
+
+
+def _split_target(target: str) -> tuple[str, str | None]:
+    """`(path and query, scheme://authority or None)`, an empty query dropped:
+    `http://h/a?` -> `("/a", "http://h")`, `/a?b` -> `("/a?b", None)`."""
+    found = _ABSOLUTE.fullmatch(target)
+    site, rest = (found[1], found[2]) if found else (None, target)
+    if site is not None and not rest.startswith("/"):
+        rest = "/" + rest  # `http://h?q` is `http://h/?q`
+    path, _, query = rest.partition("?")
+    return (rest if query else path), site

@@ -22,6 +22,7 @@ vectors of `digest_ha1` / `digest_response`. Adapted or not applicable:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from typing import Any
@@ -29,7 +30,9 @@ from typing import Any
 import httpx
 import httpx2
 import pytest
-from behaviour.tokens import FRAMEWORKS, token_client
+from behaviour.tokens import FRAMEWORKS, token_app, token_client
+from django.core.handlers.asgi import ASGIHandler
+from django.test import Client as DjangoClient
 from engine_helpers import USER, authenticate, headers_named, make_passport
 from itsdangerous import TimestampSigner
 from starlette.testclient import TestClient
@@ -38,6 +41,7 @@ from users import UserStore
 
 from passport_py import Authenticator, AuthResult, ConfigurationError, Handoff, Respond
 from passport_py.authorization import parse_auth_params
+from passport_py.request import asgi_target, wsgi_target
 from passport_py.strategies.http import (
     DigestSecret,
     DigestStrategy,
@@ -584,6 +588,79 @@ def test_two_instances_offer_sha256_and_md5() -> None:
         assert decision.result.user == USER
 
 
+# -- the request-target ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "target", "matches"),
+    [
+        ("/a?b=1", "http://testserver/a?b=1", True),  # an absolute-form request
+        ("http://testserver/a?b=1", "http://testserver/a?b=1", True),
+        ("http://testserver/a?b=1", "/a?b=1", True),  # the effective request URI
+        ("HTTP://TestServer/a?b=1", "/a?b=1", True),  # scheme and host in any case
+        ("http://testserver?b=1", "/?b=1", True),
+        ("http://testserver/a?", "/a", True),
+        ("http://evil.test/a?b=1", "/a?b=1", False),
+        ("https://testserver/a?b=1", "/a?b=1", False),
+        ("http://testserver:8080/a?b=1", "/a?b=1", False),
+        ("http://evil.test/a?b=1", "http://testserver/a?b=1", False),
+        ("/a?b=1", "http://testserver/a?b=2", False),
+        ("http://testserver/a%3Fb=1", "/a?b=1", False),
+        ("http://testserver/A?b=1", "/a?b=1", False),
+        ("//testserver/a?b=1", "/a?b=1", False),
+        ("/a?b=1#top", "/a?b=1", False),
+        ("/a??", "/a?", False),
+        ("*", "*", True),
+    ],
+)
+def test_uri_is_compared_with_the_target_as_sent(uri: str, target: str, matches: bool) -> None:
+    digest = strategy()
+    req = request(answer(digest.challenge(), uri=uri), target=target)
+    if matches:
+        succeeds(digest, req)
+    else:
+        assert bad_request(run(digest, req)) == "Digest uri does not match the request"
+
+
+@pytest.mark.parametrize(
+    ("scope", "target"),
+    [
+        ({"path": "/a/b", "raw_path": b"/a%2Fb", "query_string": b"x=%26y"}, "/a%2Fb?x=%26y"),
+        ({"path": "/a", "raw_path": b"/a", "query_string": b""}, "/a"),
+        ({"path": "/caf\u00e9/a b|%", "query_string": b"q=a+b"}, "/caf%C3%A9/a%20b%7C%25?q=a+b"),
+        ({"path": "/a", "raw_path": None, "query_string": b"q=%2f"}, "/a?q=%2f"),
+    ],
+)
+def test_asgi_target_is_raw_path_and_query_or_a_rebuilt_path(
+    scope: dict[str, Any], target: str
+) -> None:
+    assert asgi_target(scope) == target
+
+
+@pytest.mark.parametrize(
+    ("environ", "path", "target"),
+    [
+        (
+            {"REQUEST_URI": "/a%2Fb?x=%26", "RAW_URI": "/other", "QUERY_STRING": "x=%26"},
+            "/a/b",
+            "/a%2Fb?x=%26",
+        ),
+        ({"RAW_URI": "/a%2Fb?x=%26", "QUERY_STRING": "x=%26"}, "/a/b", "/a%2Fb?x=%26"),  # gunicorn
+        (
+            {"QUERY_STRING": "q=a+b%2f"},
+            "/app/caf\u00e9/a b|%",
+            "/app/caf%C3%A9/a%20b%7C%25?q=a+b%2f",
+        ),
+        ({"QUERY_STRING": ""}, "/a/:@!$&'()*+,;=-._~", "/a/:@!$&'()*+,;=-._~"),
+        ({}, "", "/"),
+    ],
+)
+def test_wsgi_target_is_the_raw_uri_or_a_rebuilt_path(
+    environ: dict[str, Any], path: str, target: str
+) -> None:
+    assert wsgi_target(environ, path) == target
+
+
 # -- through Starlette, Flask and Django ------------------------------------------------------
 
 
@@ -655,6 +732,141 @@ def test_frameworks_check_uri_against_the_request(client: httpx.Client) -> None:
     header = answer(challenge, username="bob", password="builder", uri="/tokens/basic")
     response = client.get("/tokens/digest", headers={"Authorization": header})
     assert response.status_code == 400
+
+
+#: (the `uri` a client hashed and sent to, another target that decodes to the same text):
+#: a response for the first must not be accepted on the second.
+OTHER_TARGETS = {
+    "issue: %26 and %3D in the query": (
+        "/tokens/digest?x=%26admin%3D1",
+        "/tokens/digest?x=&admin=1",
+    ),
+    "issue: %2F in the path": ("/tokens%2Fdigest", "/tokens/digest"),
+    "/ for %2F in the path": ("/tokens/digest", "/tokens%2Fdigest"),
+    "%2F in the query": ("/tokens/digest?next=%2Fadmin", "/tokens/digest?next=/admin"),
+    "%3F in the query": ("/tokens/digest?a=%3Fb", "/tokens/digest?a=?b"),
+    "%23 encoded twice": ("/tokens/digest?q=%2523", "/tokens/digest?q=%25%32%33"),
+    "%25 for a bare %": ("/tokens/digest?q=%25", "/tokens/digest?q=%"),
+    "+ for %2B": ("/tokens/digest?q=a%2Bb", "/tokens/digest?q=a+b"),
+    "+ for %20": ("/tokens/digest?q=a%20b", "/tokens/digest?q=a+b"),
+    "case of an escape": ("/tokens/digest?next=%2fadmin", "/tokens/digest?next=%2Fadmin"),
+    "an escaped letter": ("/tokens/dig%65st", "/tokens/digest"),
+}
+
+
+def sent_to(client: httpx.Client, target: str, authorization: str) -> httpx.Response:
+    """GET `target` exactly as written (checked: the client re-encodes nothing)."""
+    response = client.get(target, headers={"Authorization": authorization})
+    assert response.request.url.raw_path == target.encode("ascii")
+    return response
+
+
+@pytest.mark.parametrize("case", OTHER_TARGETS)
+def test_frameworks_refuse_a_response_made_for_another_raw_target(
+    client: httpx.Client, case: str
+) -> None:
+    uri, other = OTHER_TARGETS[case]
+    challenge = client.get("/tokens/digest").headers["www-authenticate"]
+    header = answer(challenge, username="bob", password="builder", uri=uri)
+    assert_refused(sent_to(client, other, header), 400, [])
+    # The same header on the target it was made for: accepted (the 400 used up nothing).
+    assert sent_to(client, uri, header).json() == {"user": "bob", "info": {}}
+
+
+@pytest.mark.parametrize(
+    ("uri", "target"),
+    [("/tokens/digest?", "/tokens/digest"), ("/tokens/digest", "/tokens/digest?")],
+)
+def test_frameworks_take_an_empty_query_for_none(
+    client: httpx.Client, uri: str, target: str
+) -> None:
+    """ASGI servers do not say whether a `?` ended the target, so no framework tells `/a?`
+    from `/a` (both reach the app as the same request)."""
+    challenge = client.get("/tokens/digest").headers["www-authenticate"]
+    header = answer(challenge, username="bob", password="builder", uri=uri)
+    assert sent_to(client, target, header).json() == {"user": "bob", "info": {}}
+
+
+#: On a WSGI server that gives neither REQUEST_URI nor RAW_URI, the path is rebuilt from
+#: PATH_INFO and the query is as sent: (uri hashed, target sent to, status).
+REBUILT_PATH = {
+    "issue: the query is raw": ("/tokens/digest?x=%26admin%3D1", "/tokens/digest?x=&admin=1", 400),
+    "issue: no %2F is rebuilt": ("/tokens%2Fdigest", "/tokens/digest", 400),
+    "a client's own %2F": ("/tokens%2Fdigest", "/tokens%2Fdigest", 400),
+    "a client's escaped letter": ("/tokens/dig%65st", "/tokens/dig%65st", 400),
+    "/ for %2F, which the app cannot tell either": ("/tokens/digest", "/tokens%2Fdigest", 200),
+    "the escapes of the rebuilt path": (
+        "/tokens/digest/caf%C3%A9/a%20b%7C%25",
+        "/tokens/digest/caf%C3%A9/a%20b%7C%25",
+        200,
+    ),
+    "the characters it keeps": (
+        "/tokens/digest/:@!$&'()*+,;=-._~",
+        "/tokens/digest/:@!$&'()*+,;=-._~",
+        200,
+    ),
+    "a query as sent": (
+        "/tokens/digest?q=a+b%2f&r=%C3%A9",
+        "/tokens/digest?q=a+b%2f&r=%C3%A9",
+        200,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REBUILT_PATH)
+@pytest.mark.parametrize("framework", ["flask", "django"])
+def test_wsgi_servers_without_the_raw_target_compare_a_rebuilt_path(
+    framework: str, case: str
+) -> None:
+    uri, target, status = REBUILT_PATH[case]
+    client = token_client(framework, digest_passport(), raw_target=False)
+    challenge = client.get("/tokens/digest").headers["www-authenticate"]
+    response = sent_to(
+        client, target, answer(challenge, username="bob", password="builder", uri=uri)
+    )
+    if status == 200:
+        assert response.json() == {"user": "bob", "info": {}}
+    else:
+        assert_refused(response, 400, [])
+
+
+def own_test_client(framework: str) -> Any:
+    """The framework's own test client over the Digest token app (all of them have
+    `get(target, headers=...)`, and responses with `status_code`, `headers` and `text`);
+    `django-asgi` is Django's ASGI handler driven by Starlette's TestClient."""
+    app = token_app(framework.removesuffix("-asgi"), digest_passport())
+    if framework == "starlette":
+        return TestClient(app)
+    if framework == "django-asgi":
+        return TestClient(ASGIHandler())  # loads the middleware, and so the passport, now
+    return app.test_client() if framework == "flask" else DjangoClient()
+
+
+@pytest.mark.parametrize(
+    ("framework", "raw_path"),
+    [("starlette", True), ("flask", True), ("django", False), ("django-asgi", True)],
+)
+def test_framework_test_clients_give_the_raw_target_or_the_decoded_path(
+    framework: str, raw_path: bool
+) -> None:
+    """Starlette's TestClient sets `raw_path` (for Django's ASGI handler too) and Flask's
+    (Werkzeug's) `REQUEST_URI`. Django's test client sets neither, so there the path is
+    rebuilt from PATH_INFO. The query is raw in all of them."""
+    client = own_test_client(framework)
+
+    def status(uri: str, target: str) -> int:
+        challenge = client.get("/tokens/digest").headers["www-authenticate"]
+        header = answer(challenge, username="bob", password="builder", uri=uri)
+        response = client.get(target, headers={"Authorization": header})
+        if response.status_code == 200:
+            assert json.loads(response.text) == {"user": "bob", "info": {}}
+        else:
+            assert response.text == "Bad Request"
+        return int(response.status_code)
+
+    assert status("/tokens/digest?x=%26admin%3D1", "/tokens/digest?x=&admin=1") == 400
+    assert status("/tokens%2Fdigest", "/tokens/digest") == 400
+    assert status("/tokens/digest", "/tokens%2Fdigest") == (400 if raw_path else 200)
 
 
 GOOD = 'Digest username="bob", realm="Users", nonce="abc", uri="/tokens/digest", response="00"'

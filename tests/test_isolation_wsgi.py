@@ -14,20 +14,18 @@ MemoryStore).
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from app_servers import werkzeug_server
 from behaviour import django_app, flask_app, flask_server_app
 from isolation_traffic import Answer, check_statuses_and_mix, drive, members, mismatches
 from users import User, UserStore
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 FRAMEWORKS = ["flask", "flask_server", "django"]
 MEMBERS = 64
@@ -82,27 +80,6 @@ def tag_requests(app: WSGIApp) -> WSGIApp:
     return tagged
 
 
-class QuietHandler(WSGIRequestHandler):
-    """Werkzeug's handler without its access log line per request (errors are still logged)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-@contextmanager
-def serve(app: WSGIApp) -> Iterator[str]:
-    """Serve `app` from Werkzeug's threaded server on a free loopback port; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
-
-
 @dataclass
 class Run:
     framework: str
@@ -115,7 +92,7 @@ def run_traffic(framework: str, requests_per_thread: int, *, leaky: bool = False
     store = RecordingStore(leaky=leaky)
     for member in members(MEMBERS):
         store.add(member)
-    with serve(tag_requests(APPS[framework](store))) as base_url:
+    with werkzeug_server(tag_requests(APPS[framework](store))) as base_url:
         answers = drive(
             base_url, members=MEMBERS, threads=THREADS, requests_per_thread=requests_per_thread
         )

@@ -17,11 +17,13 @@ from passport_py.request import (
     SESSION_FLASH_KEY,
     DictSession,
     MultiMapping,
+    asgi_target,
     media_type,
     parse_json_body,
     parse_urlencoded,
     queue_session_flash,
     refuse_garbled_fields,
+    wsgi_target,
 )
 
 if TYPE_CHECKING:
@@ -141,6 +143,13 @@ class DjangoAuthRequest:
     @property
     def path(self) -> str:
         return str(self._request.path)
+
+    @property
+    def target(self) -> str:
+        scope = getattr(self._request, "scope", None)  # an ASGIRequest's
+        if isinstance(scope, dict):
+            return asgi_target(scope)
+        return wsgi_target(self._request.META, self._request.path)
 
     @property
     def headers(self) -> _Headers:

@@ -17,6 +17,7 @@ from passport_py.request import (
     parse_json_body,
     parse_urlencoded,
     refuse_garbled_fields,
+    wsgi_target,
 )
 
 __all__ = ["FLASH_KEY", "SESSION_HINT", "FlaskAuthRequest", "FlaskSession"]
@@ -82,6 +83,11 @@ class FlaskAuthRequest:
     method = property(lambda self: self._request.method)
     url = property(lambda self: self._request.url)
     path = property(lambda self: self._request.path)
+    target = property(
+        lambda self: wsgi_target(
+            self._request.environ, self._request.root_path + self._request.path
+        )
+    )
     headers = property(lambda self: self._request.headers)
     query = property(lambda self: self._request.args)
     cookies = property(lambda self: self._request.cookies)

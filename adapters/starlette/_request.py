@@ -13,6 +13,7 @@ from passport_py.request import (
     MAX_FORM_FIELDS,
     SESSION_FLASH_KEY,
     DictSession,
+    asgi_target,
     media_type,
     parse_json_body,
     parse_urlencoded,
@@ -57,6 +58,7 @@ class StarletteAuthRequest:
     method = property(lambda self: self._request.method)
     url = property(lambda self: str(self._request.url))
     path = property(lambda self: self._request.url.path)
+    target = property(lambda self: asgi_target(self._request.scope))
     headers = property(lambda self: self._request.headers)
     query = property(lambda self: self._request.query_params)
     cookies = property(lambda self: self._request.cookies)

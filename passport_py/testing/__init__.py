@@ -83,6 +83,7 @@ class TestRequest:
     `form=` sends an urlencoded body, `json=` a JSON body, `body=` raw bytes (with
     `content_type=`). `session=None` models a request without session support; by default
     the request has an empty `MemorySession`. Flash messages are collected in `flashes`.
+    `target=` is the request-target as sent (by default the path and the urlencoded query).
     """
 
     __test__ = False  # not a pytest test class
@@ -102,11 +103,13 @@ class TestRequest:
         session: Session | Mapping[str, Any] | bool | None = True,
         client_ip: str | None = "127.0.0.1",
         scheme: str = "http",
+        target: str | None = None,
     ) -> None:
         self.method = method
         self.scheme = scheme
         self.path = path
         self.query = MultiDict(query)
+        self._target = target
         header_items = (
             list(headers.items()) if isinstance(headers, Mapping) else list(headers or ())
         )
@@ -144,8 +147,16 @@ class TestRequest:
     @property
     def url(self) -> str:
         """The full URL (host `testserver`)."""
+        return f"{self.scheme}://testserver{self._path_and_query()}"
+
+    @property
+    def target(self) -> str:
+        """The request-target as sent: `target=`, or the path and the urlencoded query."""
+        return self._target if self._target is not None else self._path_and_query()
+
+    def _path_and_query(self) -> str:
         query = urlencode(self.query.items())
-        return f"{self.scheme}://testserver{self.path}" + (f"?{query}" if query else "")
+        return self.path + (f"?{query}" if query else "")
 
     @property
     def session(self) -> Session | None:

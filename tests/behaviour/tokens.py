@@ -4,8 +4,8 @@
 registers the strategy it wants under one of the names of `ROUTES` (configured as it likes)
 and drives the same requests through every framework:
 
-- `GET|POST /tokens/<route>`: `authenticate(ROUTES[route], session=False)`; answers
-  `{"user": <username or null>, "info": <auth info>}`.
+- `GET|POST /tokens/<route>` (and `/tokens/<route>/<any path>`): `authenticate(ROUTES[route],
+  session=False)`; answers `{"user": <username or null>, "info": <auth info>}`.
 - `GET /tokens/who`: `{"user": <logged-in username or null>, "fresh": <bool>}` (the session).
 - `POST /tokens/login`: `authenticate("local", remember="remember_me")`, then `/tokens/who`.
 - `POST /tokens/logout`: logs out, answers `{"user": null}`.
@@ -53,6 +53,7 @@ SECRET = "token-tests-secret-5d0c2e91af37"
 ROUTES: dict[str, str | list[str]] = {
     "basic": "basic",
     "digest": "digest",
+    "digest-md5": "digest-md5",
     "bearer": "bearer",
     "apikey": "apikey",
     "jwt": "jwt",
@@ -99,6 +100,7 @@ def _starlette_routes() -> list[Route]:
             return JSONResponse(_answer(request.user, request.auth.info))
 
         routes.append(Route(f"/tokens/{name}", protected, methods=["GET", "POST"]))
+        routes.append(Route(f"/tokens/{name}/{{rest:path}}", protected, methods=["GET", "POST"]))
 
     async def who(request: Request) -> Response:
         return JSONResponse(_who(request.user, request.scope.get("session")))
@@ -141,10 +143,11 @@ def _flask_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> fla
     for name, spec in ROUTES.items():
 
         @fl.authenticate(spec, session=False)
-        def protected() -> Any:
+        def protected(rest: str = "") -> Any:
             return _answer(fl.current_user._get_current_object(), flask.g.get("auth_info"))
 
-        app.add_url_rule(f"/tokens/{name}", f"protected-{name}", protected, methods=["GET", "POST"])
+        for rule in (f"/tokens/{name}", f"/tokens/{name}/<path:rest>"):
+            app.add_url_rule(rule, f"protected-{rule}", protected, methods=["GET", "POST"])
 
     @app.get("/tokens/who")
     def who() -> Any:
@@ -169,7 +172,7 @@ def _flask_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> fla
 def _django_protected(spec: str | list[str]) -> Any:
     @csrf_exempt
     @dj.authenticate(spec, session=False)
-    def protected(request: HttpRequest) -> HttpResponse:
+    def protected(request: HttpRequest, rest: str = "") -> HttpResponse:
         return JsonResponse(_answer(request.user, getattr(request, "auth_info", None)))
 
     return protected
@@ -191,8 +194,10 @@ def _django_logout(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"user": None})
 
 
+_PROTECTED = {name: _django_protected(spec) for name, spec in ROUTES.items()}
 urlpatterns = [
-    *(path(f"tokens/{name}", _django_protected(spec)) for name, spec in ROUTES.items()),
+    *(path(f"tokens/{name}", view) for name, view in _PROTECTED.items()),
+    *(path(f"tokens/{name}/<path:rest>", view) for name, view in _PROTECTED.items()),
     path("tokens/who", _django_who),
     path("tokens/login", _django_login),
     path("tokens/logout", _django_logout),
@@ -210,31 +215,47 @@ def _django_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> WS
 
 class ServerTransport(httpx.BaseTransport):
     """Serves a WSGI app as gunicorn and Werkzeug's server do: header bytes decoded as Latin-1
-    (PEP 3333), a repeated header joined into one comma-separated value.
+    (PEP 3333), a repeated header joined into one comma-separated value, and the request
+    target as sent in `REQUEST_URI` and `RAW_URI` (PATH_INFO is decoded, QUERY_STRING raw).
+    `raw_target=False` leaves those two out, as wsgiref and Django's runserver do.
 
     httpx's WSGITransport decodes headers as ASCII (non-ASCII bytes raise in the client) and
     keeps only the last copy of a repeated header, so it cannot send the bad-input corpus.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, raw_target: bool = True) -> None:
         self.app = app
+        self.raw_target = raw_target
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()
         builder = EnvironBuilder(
-            path=request.url.path,
+            path=request.url.raw_path.decode("latin-1"),  # path and query, as sent
             base_url=f"{request.url.scheme}://{request.url.netloc.decode('ascii')}",
-            query_string=request.url.query.decode("latin-1"),
             method=request.method,
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
             data=request.content,
         )
+        environ = builder.get_environ()
+        if not self.raw_target:
+            del environ["REQUEST_URI"], environ["RAW_URI"]
         try:
-            app_iter, status, headers = run_wsgi_app(self.app, builder.get_environ(), True)
+            app_iter, status, headers = run_wsgi_app(self.app, environ, True)
             body = b"".join(app_iter)
         finally:
             builder.close()
         return httpx.Response(int(status.split()[0]), headers=list(headers.items()), content=body)
+
+
+def token_app(
+    framework: str, passport: Authenticator[Any], *, restore_with: Sequence[str] = ()
+) -> Any:
+    """The token app of `framework` served with `passport`: ASGI for Starlette, else WSGI."""
+    if framework == "starlette":
+        return _starlette_app(passport, restore_with)
+    if framework == "flask":
+        return _flask_app(passport, restore_with)
+    return _django_app(passport, restore_with)
 
 
 def token_client(
@@ -243,15 +264,12 @@ def token_client(
     *,
     restore_with: Sequence[str] = (),
     base_url: str = "http://testserver",
+    raw_target: bool = True,
 ) -> httpx.Client:
-    """A client for the token app of `framework` served with `passport`."""
+    """A client for the token app of `framework` served with `passport` (for Flask and Django,
+    `raw_target=False` serves them as a WSGI server that does not pass the raw target on)."""
+    app = token_app(framework, passport, restore_with=restore_with)
     if framework == "starlette":
-        return TestClient(
-            _starlette_app(passport, restore_with), base_url=base_url, follow_redirects=False
-        )
-    app: Any = (
-        _flask_app(passport, restore_with)
-        if framework == "flask"
-        else _django_app(passport, restore_with)
-    )
-    return httpx.Client(transport=ServerTransport(app), base_url=base_url, follow_redirects=False)
+        return TestClient(app, base_url=base_url, follow_redirects=False)
+    transport = ServerTransport(app, raw_target=raw_target)
+    return httpx.Client(transport=transport, base_url=base_url, follow_redirects=False)
