@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from passport_py._async import call, maybe_await
+from passport_py._redaction import provider_text
 from passport_py.errors import BadRequest, ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, Success, outcome_from_verify
@@ -24,7 +25,6 @@ from passport_py.strategies._oauth2_errors import (
     AuthorizationError,
     InternalOAuthError,
     TokenError,
-    printable,
 )
 from passport_py.strategies._oauth2_profile import Profile, ProfileEmail
 from passport_py.strategies._oauth2_request import (
@@ -259,13 +259,13 @@ class OAuth2Strategy(Strategy):
         refused = self.check_response(params, transaction)
         if refused is not None:
             return refused
-        error = printable(params["error"], 80)
+        error = provider_text(params["error"], 80)
         description = params.get("error_description")
-        message = printable(description) if description else None
+        message = provider_text(description) if description else None
         if error == "access_denied":
             return self.fail({"message": message})
         uri = params.get("error_uri")
-        raise AuthorizationError(message, error, printable(uri) if uri else None)
+        raise AuthorizationError(message, error, provider_text(uri) if uri else None)
 
     async def _callback(
         self, request: AuthRequest, options: AuthenticateOptions, params: Mapping[str, str]
