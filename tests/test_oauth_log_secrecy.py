@@ -164,13 +164,14 @@ PLANTS = [
 ]
 
 
-def signed_userinfo(idp: Any, content_type: str) -> tuple[str, list[str]]:
-    """A real signed userinfo answer (a JWT of the provider's) carrying a planted claim."""
+def signed_userinfo(idp: Any, content_type: str) -> list[str]:
+    """Serve a real signed userinfo answer (a JWT of the provider's) carrying a planted
+    claim; what must stay out of the logs."""
     value = token()
     claims = {"name": value, "sub": default_user().sub, "iss": idp.issuer}
     jwt = idp.issue_id_token(claims)
     idp.faults.responses["/userinfo"] = (200, content_type, jwt.encode())
-    return jwt, [value, *jwt_parts(jwt)]
+    return [value, *jwt_parts(jwt)]
 
 
 class Seen:
@@ -260,7 +261,7 @@ def test_a_signed_userinfo_answer_is_never_logged(
     """OpenID Connect Core 5.3.2: a signed userinfo answer (a JWT holding the user's claims)
     is refused with 502; neither the JWT nor its start nor a claim reaches a log or message,
     and the warning says what to change."""
-    _, planted = signed_userinfo(idp, content_type)
+    planted = signed_userinfo(idp, content_type)
     with caplog.at_level(logging.DEBUG):
         status, seen = run_login(idp, "/userinfo", mode, None)
     assert status == (401 if mode == "callback" else 502)
