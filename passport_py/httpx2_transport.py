@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import http.cookiejar
+import logging
+import re
 import ssl
 import threading
 import time
@@ -30,6 +32,7 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from passport_py._async import close_at_loop_shutdown
+from passport_py._redaction import REDACTED, names_secret
 from passport_py.transport import DEFAULT_MAX_BYTES, HttpResponse, TransportError
 
 try:
@@ -43,6 +46,10 @@ _MISSING = 'the OAuth 2.0 / OpenID Connect transport needs httpx2: pip install "
 
 #: Sent with every request unless `headers` says otherwise.
 _DEFAULT_HEADERS = {"User-Agent": "passport-py"}
+#: The loggers where httpcore2 records each response's headers (at DEBUG).
+_HEADER_LOGGERS = ("httpcore2.http11", "httpcore2.http2")
+#: One `(b'Name', b'value')` pair of such a record.
+_HEADER_PAIR = re.compile(r"\(b'([^']*)', (b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\")\)")
 
 
 def _require_httpx2() -> None:
@@ -62,8 +69,10 @@ class Httpx2Transport:
     Every status is an `HttpResponse`; no response (connection failure, timeout, a refused
     URL, a body over `max_bytes`) is a `TransportError`. Only `http` and `https` URLs are
     fetched, redirects are never followed, and cookies a server sets are never stored (one
-    client serves every user). Safe to share between threads and between coroutines. Under
-    trio (no asyncio loop) it would block: pass a transport of your own there.
+    client serves every user), nor logged: httpcore2's DEBUG records of response headers have
+    the values of those naming a secret redacted. Safe to share between threads and between
+    coroutines. Under trio (no asyncio loop) it would block: pass a transport of your own
+    there.
     """
 
     def __init__(
@@ -75,6 +84,7 @@ class Httpx2Transport:
         trust_env: bool = True,
     ) -> None:
         _require_httpx2()
+        _redact_header_records()
         self._verify = verify
         self._ssl_context: ssl.SSLContext | None = None
         self._headers = {**_DEFAULT_HEADERS, **(headers or {})}
@@ -207,6 +217,30 @@ class Httpx2Transport:
             client, self._sync = self._sync, None
         if client is not None:
             client.close()
+
+
+class _SecretHeaders(logging.Filter):
+    """Redacts, in httpcore2's DEBUG record of a response's headers, the values of those
+    naming a secret (`Set-Cookie`, `X-Access-Token`, ...): a provider's cookie or token must
+    not reach the log of an app debugging its logins."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("receive_response_headers"):
+            record.msg = _HEADER_PAIR.sub(_hide_header, record.msg)
+        return True
+
+
+def _hide_header(match: re.Match[str]) -> str:
+    name = match[1]
+    return f"(b'{name}', b'{REDACTED}')" if names_secret(name) else match[0]
+
+
+def _redact_header_records() -> None:
+    """Install `_SecretHeaders` on httpcore2's loggers (once)."""
+    for name in _HEADER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _SecretHeaders) for f in logger.filters):
+            logger.addFilter(_SecretHeaders())
 
 
 class _NoCookies(http.cookiejar.CookieJar):

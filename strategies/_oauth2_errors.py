@@ -1,34 +1,24 @@
-"""The errors of OAuth 2.0 strategies (passport-oauth2's, with the HTTP status each answers)."""
+"""The errors of OAuth 2.0 strategies (passport-oauth2's, with the HTTP status each answers).
+
+Their messages are logged by the engine, so whatever a provider sent reaches them only through
+`passport_py._redaction`: its `error` and `error_description` bounded and redacted, the rest
+of its answer as a short redacted preview.
+"""
 
 from __future__ import annotations
 
-import re
-
+from passport_py._redaction import preview, printable, provider_text, redacted
 from passport_py.errors import StrategyError
 
 __all__ = ["AuthorizationError", "InternalOAuthError", "TokenError", "printable", "redacted"]
 
-#: A token's value in a JSON or form-encoded body (`"access_token": "..."`, `refresh_token=...`).
-_TOKEN_VALUE = re.compile(r'(?i)((?:access|refresh|id)_token"?\s*[:=]\s*"?)[^"&,\s}\]]+')
-
-#: Provider-supplied text (error_description, a response body) is cut to this for messages.
-_MAX_TEXT = 300
+#: What a token error's message shows on its own, so the preview leaves it out.
+_SHOWN = ("error", "error_description")
 
 
-def printable(text: object, limit: int = _MAX_TEXT) -> str:
-    """Provider-supplied text as one bounded, printable line (safe in logs and flash messages)."""
-    value = "".join(c if c.isprintable() else " " for c in str(text))
-    return value if len(value) <= limit else value[: limit - 1] + "…"
-
-
-def redacted(text: str) -> str:
-    """`text` with the values of access, refresh and ID tokens replaced: a refused token
-    response may still carry live tokens, and error messages end up in logs."""
-    return _TOKEN_VALUE.sub(r"\1[redacted]", text)
-
-
-def _data(body: str) -> str:
-    return printable(redacted(body))
+def _answer(http_status: int | None, data: str) -> str:
+    """`status: 400 data: ...` (passport-oauth2's wording), without `data` when empty."""
+    return f"status: {http_status}" + (f" data: {data}" if data else "")
 
 
 class AuthorizationError(StrategyError):
@@ -46,16 +36,21 @@ class AuthorizationError(StrategyError):
         self.description = description
         self.code = code
         self.uri = uri
-        detail = f": {description}" if description else ""
-        super().__init__(f"the provider refused the authorization ({code}){detail}", status=status)
+        detail = f": {provider_text(description)}" if description else ""
+        super().__init__(
+            f"the provider refused the authorization ({provider_text(code, 80)}){detail}",
+            status=status,
+        )
 
 
 class TokenError(StrategyError):
     """The token endpoint answered with an OAuth error (`{"error": ...}`, RFC 6749 5.2).
 
     `code` is its `error`, `description` and `uri` its `error_description` and `error_uri`,
-    `http_status` and `body` what the endpoint sent. Answered with 502: the login cannot
-    finish because the provider refused the code.
+    `http_status` and `body` what the endpoint sent (`body` as it came: never log it; the
+    message holds a redacted preview). Answered with 502: the provider refused the request
+    the app sent (`invalid_client`, `unauthorized_client`, ...). `OAuth2Strategy` turns a
+    refused code (`invalid_grant`) into a 403 failure instead.
     """
 
     def __init__(
@@ -72,10 +67,10 @@ class TokenError(StrategyError):
         self.uri = uri
         self.http_status = http_status
         self.body = body
-        detail = f": {printable(description)}" if description else ""
+        detail = f": {provider_text(description)}" if description else ""
         super().__init__(
-            f"the token endpoint refused the code ({printable(code, 80)}){detail} "
-            f"(status: {http_status} data: {_data(body)})",
+            f"the token endpoint refused the code ({provider_text(code, 80)}){detail} "
+            f"({_answer(http_status, preview(body, omit=_SHOWN))})",
             status=502,
         )
 
@@ -84,13 +79,14 @@ class InternalOAuthError(StrategyError):
     """A provider endpoint could not be used: no answer, a timeout, an unexpected status, or a
     body that is not what the protocol says (HTML instead of JSON, no access token).
 
-    `http_status` and `body` are what came back (None and "" when nothing did). The message
-    names them all. Answered with 502 (Bad Gateway).
+    `http_status` and `body` are what came back (None and "" when nothing did; `body` as it
+    came: never log it). The message names the status and a redacted preview of the body.
+    Answered with 502 (Bad Gateway).
     """
 
     def __init__(self, message: str, *, http_status: int | None = None, body: str = "") -> None:
         self.http_status = http_status
         self.body = body
         if http_status is not None:
-            message = f"{message} (status: {http_status} data: {_data(body)})"
+            message = f"{message} ({_answer(http_status, preview(body))})"
         super().__init__(message, status=502)

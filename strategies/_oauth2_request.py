@@ -104,7 +104,11 @@ async def get_document(
     error: type[InternalOAuthError] = InternalOAuthError,
 ) -> Any:
     """GET `url` and parse its JSON; `error` (a 502) for no answer, a status other than 200,
-    or a body that is not JSON. Redirects are not followed (the transports never do)."""
+    or a body that is not JSON. Redirects are not followed (the transports never do).
+
+    A signed or encrypted answer (`application/jwt` such as OpenID Connect's signed userinfo,
+    or another `+jwt` type) is refused without quoting it: it holds the user's claims.
+    """
     sent = {"Accept": "application/json", **(headers or {})}
     try:
         response = await transport.request(
@@ -112,6 +116,14 @@ async def get_document(
         )
     except TransportError as exc:
         raise error(f"Failed to fetch {what}: {exc}") from None
+    content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type == "application/jwt" or content_type.endswith("+jwt"):
+        raise error(
+            f"Failed to parse {what}: the answer is a signed or encrypted JWT "
+            "(application/jwt), which is not read; have the provider answer plain JSON "
+            "(turn off signed or encrypted answers for this client)",
+            http_status=response.status,
+        )
     text = response.body.decode("utf-8", "replace")
     if response.status != 200:
         raise error(f"Failed to fetch {what}", http_status=response.status, body=text)

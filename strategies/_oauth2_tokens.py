@@ -13,6 +13,7 @@ from urllib.parse import quote
 from authlib.common.urls import url_encode
 from authlib.oauth2.auth import ClientAuth
 
+from passport_py._redaction import provider_text
 from passport_py.strategies._oauth2_errors import InternalOAuthError, TokenError
 from passport_py.transport import Transport, TransportError
 
@@ -114,7 +115,8 @@ def parse_token_response(
     # RFC 6749 7.1: a client must not use a token whose type it does not understand.
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise InternalOAuthError(
-            f"{_FAILED}: unsupported token_type {str(token_type)[:40]!r}", http_status=status
+            f"{_FAILED}: unsupported token_type {provider_text(repr(token_type), 40)}",
+            http_status=status,
         )
     return OAuth2Tokens(
         access_token=access_token,

@@ -14,8 +14,9 @@ from typing import Any
 
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
+from passport_py._redaction import provider_text
 from passport_py.errors import ConfigurationError
-from passport_py.strategies._oauth2_errors import InternalOAuthError, printable
+from passport_py.strategies._oauth2_errors import InternalOAuthError
 from passport_py.strategies._oauth2_request import get_document, require_https
 from passport_py.transport import Transport
 
@@ -88,7 +89,7 @@ def validate_metadata(document: Mapping[str, Any], issuer: str, url: str) -> Pro
     if named != issuer:
         raise DiscoveryError(
             f"The OpenID provider metadata at {url} names the issuer "
-            f"{printable(repr(named), 120)}, not the configured issuer {issuer!r}; check "
+            f"{provider_text(repr(named), 120)}, not the configured issuer {issuer!r}; check "
             "issuer= (it must match the provider's exactly, trailing slash included)"
         )
     metadata = OpenIDProviderMetadata(document)
@@ -103,7 +104,9 @@ def validate_metadata(document: Mapping[str, Any], issuer: str, url: str) -> Pro
         ):
             check()
     except (ValueError, TypeError, AttributeError) as exc:
-        raise DiscoveryError(f"The OpenID provider metadata at {url} is invalid: {exc}") from None
+        raise DiscoveryError(
+            f"The OpenID provider metadata at {url} is invalid: {provider_text(exc)}"
+        ) from None
     endpoints: dict[str, str | None] = {}
     for name in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint"):
         value = document.get(name)

@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from passport_py._async import call, maybe_await
+from passport_py._redaction import provider_text
 from passport_py.errors import BadRequest, ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, Success, outcome_from_verify
@@ -24,7 +25,6 @@ from passport_py.strategies._oauth2_errors import (
     AuthorizationError,
     InternalOAuthError,
     TokenError,
-    printable,
 )
 from passport_py.strategies._oauth2_profile import Profile, ProfileEmail
 from passport_py.strategies._oauth2_request import (
@@ -45,6 +45,7 @@ from passport_py.strategy import Strategy
 from passport_py.transport import Transport
 
 __all__ = [
+    "CODE_REFUSED",
     "AuthorizationError",
     "InternalOAuthError",
     "OAuth2Strategy",
@@ -66,6 +67,11 @@ SkipProfile = bool | Callable[[OAuth2Tokens], bool | Awaitable[bool]]
 #: Longest authorization code accepted (Microsoft's run to about 1,500 characters).
 MAX_CODE_LENGTH = 4096
 
+CODE_REFUSED = (
+    "The provider refused the authorization code (it expired, was used already, or belongs "
+    "to another login); please log in again."
+)
+
 
 class OAuth2Strategy(Strategy):
     """Authenticate with an OAuth 2.0 provider (authorization code flow, RFC 6749).
@@ -79,6 +85,10 @@ class OAuth2Strategy(Strategy):
     """
 
     name = "oauth2"
+    #: Token endpoint errors that refuse this code (swapped, expired, replayed, or sent with
+    #: another login's PKCE verifier): the user's request failed, not the app, so the login
+    #: fails with 403 `CODE_REFUSED` instead of raising `TokenError`.
+    refused_code_errors: frozenset[str] = frozenset({"invalid_grant"})
 
     def __init__(
         self,
@@ -261,13 +271,13 @@ class OAuth2Strategy(Strategy):
         refused = self.check_response(params, transaction)
         if refused is not None:
             return refused
-        error = printable(params["error"], 80)
+        error = provider_text(params["error"], 80)
         description = params.get("error_description")
-        message = printable(description) if description else None
+        message = provider_text(description) if description else None
         if error == "access_denied":
             return self.fail({"message": message})
         uri = params.get("error_uri")
-        raise AuthorizationError(message, error, printable(uri) if uri else None)
+        raise AuthorizationError(message, error, provider_text(uri) if uri else None)
 
     async def _callback(
         self, request: AuthRequest, options: AuthenticateOptions, params: Mapping[str, str]
@@ -288,15 +298,23 @@ class OAuth2Strategy(Strategy):
         if "verifier" in transaction:
             body.append(("code_verifier", str(transaction["verifier"])))
         body.extend(self.token_params(options).items())
-        tokens = await request_tokens(
-            self.transport,
-            token_url,
-            body,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            auth_method=self.token_endpoint_auth_method,
-            timeout=self.timeout,
-        )
+        try:
+            tokens = await request_tokens(
+                self.transport,
+                token_url,
+                body,
+                client_id=self.client_id,
+                client_secret=self.client_secret,
+                auth_method=self.token_endpoint_auth_method,
+                timeout=self.timeout,
+            )
+        except TokenError as exc:
+            if exc.code not in self.refused_code_errors:
+                raise
+            # A client-side failure like a replayed state: the browser may try again, the
+            # operator sees why (RFC 6749 5.2, security 2.2).
+            logger.warning("oauth2_code_refused: %s: %s", type(self).__name__, exc.message)
+            return self.fail({"message": CODE_REFUSED}, 403)
         outcome = await self.complete(request, tokens, transaction)
         app_state = transaction.get("app_state")
         if app_state is not None and type(outcome) is Success:

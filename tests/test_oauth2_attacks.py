@@ -33,11 +33,14 @@ from oauth_helpers import (
     run_dance,
     with_params,
 )
+from starlette.responses import JSONResponse
 from starlette.testclient import TestClient
 
 import passport_py.strategies._oauth2_transactions as transactions
+from passport_py.decisions import AuthResult
 from passport_py.errors import SessionRequiredError
-from passport_py.strategies.oauth2 import OAuth2Strategy
+from passport_py.request import SESSION_FLASH_KEY
+from passport_py.strategies.oauth2 import CODE_REFUSED, OAuth2Strategy
 
 CALLBACK = callback_url_for("oauth2")
 UNABLE = "Unable to verify authorization request state."
@@ -264,27 +267,74 @@ def test_pending_transactions_are_bounded(idp: Any) -> None:
 # -- codes (RFC 9700 4.5, RFC 6749 10.5, 10.14) ---------------------------------------------
 
 
-def test_replayed_code_with_a_fresh_state(idp: Any) -> None:
-    """A used code under a new, valid state: the provider refuses it → 502, no login."""
+def test_replayed_code_with_a_fresh_state(idp: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A used code under a new, valid state: the provider refuses it (invalid_grant) → 403
+    "code refused", no login, and a warning naming the provider's error."""
     first = client_for(strategy_for(idp))
     used = run_dance(first, "/auth/oauth2", idp).callback_url
     second = client_for(strategy_for(idp))
     state = query_params(second.get("/auth/oauth2").headers["location"])["state"]
-    response = second.get(with_params(used, state=state))
-    assert (response.status_code, response.text) == (502, "Bad Gateway")
-    assert second.get("/me").json()["user"] is None
+    with caplog.at_level(logging.WARNING, logger="passport_py"):
+        response = second.get(with_params(used, state=state))
+    assert_refused(second, response, 403, CODE_REFUSED)
     assert token_requests(idp) == 2
+    assert "oauth2_code_refused" in caplog.text and "invalid_grant" in caplog.text
 
 
 def test_injected_code_fails_pkce(idp: Any) -> None:
-    """RFC 9700 4.5 / 2.1.1: the attacker's unused code in the victim's valid transaction is
-    sent with the victim's verifier; the provider refuses it → 502, no login."""
+    """RFC 9700 4.5 / 2.1.1: a code swapped between two sessions (the attacker's unused
+    code in the victim's valid transaction) is sent with the victim's verifier; the provider
+    refuses it (invalid_grant) → 403 "code refused", no login."""
     attacker, victim = client_for(strategy_for(idp)), client_for(strategy_for(idp))
     stolen = pending_callback(attacker, "/auth/oauth2", idp)
     state = query_params(victim.get("/auth/oauth2").headers["location"])["state"]
     response = victim.get(with_params(stolen, state=state))
-    assert response.status_code == 502
-    assert victim.get("/me").json()["user"] is None
+    assert_refused(victim, response, 403, CODE_REFUSED)
+    assert token_requests(idp) == 1
+
+
+def test_an_expired_code_is_a_403(idp: Any) -> None:
+    """RFC 6749 4.1.2: a code the provider no longer accepts (it expired before the
+    callback) → 403 "code refused": the user may simply log in again."""
+    client = client_for(strategy_for(idp))
+    idp.code_lifetime = 0.0  # codes expire as they are issued
+    try:
+        response = client.get(pending_callback(client, "/auth/oauth2", idp))
+    finally:
+        idp.code_lifetime = 60.0
+    assert_refused(client, response, 403, CODE_REFUSED)
+    assert token_requests(idp) == 1
+
+
+def test_a_refused_code_takes_the_failure_redirect_and_flash(idp: Any) -> None:
+    """A refused code is a failure like a bad state: `failure_redirect` and `failure_flash`
+    apply (a browser lands on the login page with the message, not on a 5xx page)."""
+    options = {"failure_flash": True}
+    client = client_for(strategy_for(idp), failure_redirect="/login", callback_options=options)
+    attacker = client_for(strategy_for(idp))
+    stolen = pending_callback(attacker, "/auth/oauth2", idp)
+    state = query_params(client.get("/auth/oauth2").headers["location"])["state"]
+    response = client.get(with_params(stolen, state=state))
+    assert (response.status_code, response.headers["location"]) == (302, "/login")
+    assert client.get("/session").json()[SESSION_FLASH_KEY] == [["error", CODE_REFUSED]]
+    assert client.get("/me").json()["user"] is None
+
+
+def test_a_custom_callback_sees_a_refused_code_as_a_403_failure(idp: Any) -> None:
+    """With `callback=`, a refused code is a failure (status 403), not an error."""
+    results: list[AuthResult[Any]] = []
+
+    def callback(request: Any, result: AuthResult[Any]) -> Any:
+        results.append(result)
+        return JSONResponse({"statuses": list(result.statuses)})
+
+    client = client_for(strategy_for(idp), callback_options={"callback": callback})
+    attacker = client_for(strategy_for(idp))
+    stolen = pending_callback(attacker, "/auth/oauth2", idp)
+    state = query_params(client.get("/auth/oauth2").headers["location"])["state"]
+    assert client.get(with_params(stolen, state=state)).json() == {"statuses": [403]}
+    assert results[0].error is None
+    assert results[0].challenge == {"message": CODE_REFUSED}
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,9 @@ Not applicable, and why:
 - O129, O135, O138-O141 as written: statuses and strings differ on purpose. A bare
   `AuthorizationError()` is `server_error` and so 502 (passport: 500); `TokenError` and
   `InternalOAuthError` are 502 (passport: 500); messages read "... (status: N data: ...)"
-  without node's "Name: " prefix (test_error_classes checks ours).
+  without node's "Name: " prefix, the data a short redacted preview (test_error_classes
+  checks ours). O35 as written: `invalid_grant` is a 403 failure, not a TokenError
+  (test_oauth2_attacks.py's refused-code tests); O35 runs with another error code.
 - O66, O67, O81-O83: `state=True` / `state=False` are app state like any other value.
 - node-oauth internals (`_oauth2`, `customHeaders`, `useAuthorizationHeaderforGET`).
 """

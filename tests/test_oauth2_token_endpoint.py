@@ -68,7 +68,7 @@ def assert_bad_gateway(client: TestClient, response: Any) -> None:
     assert client.get("/me").json()["user"] is None
 
 
-INVALID_GRANT = json.dumps({"error": "invalid_grant", "error_description": "Bad code"})
+UNAUTHORIZED = json.dumps({"error": "unauthorized_client", "error_description": "Not you"})
 # GitHub answers an unusable code with 200 and an error document.
 NO_ACCESS_TOKEN = json.dumps(
     {"token_type": "Bearer", "refresh_token": "rt-secret-123", "id_token": "it.secret.456"}
@@ -86,7 +86,7 @@ HOSTILE = [
     ("access-token-number", 200, JSON, '{"access_token": 42}', "no access_token"),
     ("mac", 200, JSON, '{"access_token": "at-mac", "token_type": "mac"}', "'mac'"),
     ("token-type-list", 200, JSON, '{"access_token": "a", "token_type": ["Bearer"]}', "token_type"),
-    ("oauth-error-400", 400, JSON, INVALID_GRANT, "invalid_grant"),  # O35
+    ("oauth-error-400", 400, JSON, UNAUTHORIZED, "unauthorized_client"),  # O35
     ("github-error-200", 200, JSON, GITHUB_ERROR, "bad_verification_code"),
     ("error-code-401", 401, JSON, '{"error_code": "invalid_grant"}', "error_code"),  # O36
     ("error-not-text", 200, JSON, '{"error": 42}', "no access_token"),
@@ -117,6 +117,32 @@ def test_hostile_token_response(
     assert len(logged) < 2000  # a bounded line, whatever the body
     code = query_params(steps.callback_url)["code"]
     assert code not in logged and CLIENT_SECRET not in logged
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["invalid_request", "invalid_client", "unauthorized_client", "unsupported_grant_type",
+     "invalid_scope", "server_error", "slow_down"],
+)  # fmt: skip
+def test_errors_that_are_not_the_users_stay_502(
+    idp: Any, caplog: pytest.LogCaptureFixture, error: str
+) -> None:
+    """RFC 6749 5.2: an error other than invalid_grant means the app or the provider must be
+    fixed, not the user's login: 502 and a TokenError warning naming it."""
+    idp.faults.token_response = (400, JSON, json.dumps({"error": error}).encode())
+    with caplog.at_level(logging.WARNING, logger="passport_py"):
+        client, steps = login(oauth2_strategy(idp, Recorder(), callback_url=CALLBACK), idp)
+    assert_bad_gateway(client, steps.response)
+    assert f"TokenError: the token endpoint refused the code ({error})" in warnings_of(caplog)
+
+
+def test_a_wrong_client_secret_is_a_502(idp: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The provider itself refuses a wrong secret (invalid_client): 502, the log says so."""
+    strategy = oauth2_strategy(idp, Recorder(), callback_url=CALLBACK, client_secret="wrong")
+    with caplog.at_level(logging.WARNING, logger="passport_py"):
+        client, steps = login(strategy, idp)
+    assert_bad_gateway(client, steps.response)
+    assert "(invalid_client)" in warnings_of(caplog)
 
 
 def test_a_failed_token_request_consumes_the_transaction(idp: Any) -> None:

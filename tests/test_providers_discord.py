@@ -128,13 +128,22 @@ def test_without_the_email_scope_there_are_no_emails(discord: ProviderEmulator) 
     assert "email" not in user["raw"]
 
 
-def test_a_token_error_is_a_502_and_no_login(
+def test_a_refused_code_is_a_403_and_no_login(
     discord: ProviderEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     discord.token_answer = (400, {"error": "invalid_grant", "error_description": "Invalid code"})
     with caplog.at_level(logging.WARNING):
-        assert login(discord).status_code == 502
+        assert login(discord).status_code == 403
     assert "invalid_grant" in caplog.text
+
+
+def test_a_token_error_is_a_502_and_no_login(
+    discord: ProviderEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    discord.token_answer = (401, {"error": "invalid_client"})
+    with caplog.at_level(logging.WARNING):
+        assert login(discord).status_code == 502
+    assert "TokenError" in caplog.text and "invalid_client" in caplog.text
     assert discord.paths("/api/v10/users/@me") == []
 
 

@@ -185,26 +185,34 @@ def test_an_email_list_that_is_not_a_list_is_ignored(github: ProviderEmulator) -
     assert user_of(login(github))["emails"] == [["octocat@github.test", None, False]]
 
 
-def test_a_bad_code_answered_with_200_and_an_error_is_a_token_error(
+def test_a_bad_code_answered_with_200_and_an_error_is_a_refused_code(
     github: ProviderEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """GitHub's `bad_verification_code` is its `invalid_grant`: a 403 failure, logged."""
     github.token_answer = (200, BAD_CODE)
     with caplog.at_level(logging.WARNING):
         response = login(github)
-    assert response.status_code == 502
-    assert "TokenError" in caplog.text
+    assert response.status_code == 403
+    assert "oauth2_code_refused: GitHubStrategy" in caplog.text
     assert "bad_verification_code" in caplog.text
     assert "The code passed is incorrect or expired." in caplog.text
     assert github.paths("/api/v3/user") == []
 
 
-def test_the_same_error_with_status_400_is_a_token_error_too(
+def test_the_same_error_with_status_400_is_a_refused_code_too(github: ProviderEmulator) -> None:
+    github.token_answer = (400, BAD_CODE)
+    assert login(github).status_code == 403
+
+
+def test_wrong_client_credentials_are_a_token_error(
     github: ProviderEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    github.token_answer = (400, BAD_CODE)
+    """GitHub's other token errors (a wrong secret, a redirect URI it does not know) mean the
+    app is misconfigured: 502 and a TokenError warning."""
+    github.token_answer = (200, {"error": "incorrect_client_credentials"})
     with caplog.at_level(logging.WARNING):
         assert login(github).status_code == 502
-    assert "TokenError" in caplog.text
+    assert "TokenError" in caplog.text and "incorrect_client_credentials" in caplog.text
 
 
 def test_a_failed_user_request_is_a_502_and_no_login(github: ProviderEmulator) -> None:

@@ -51,6 +51,8 @@ class GitHubStrategy(OAuth2Strategy):
     """
 
     name = "github"
+    #: GitHub answers a wrong or expired code with `bad_verification_code` (and status 200).
+    refused_code_errors = frozenset({"invalid_grant", "bad_verification_code"})
 
     def __init__(
         self,
