@@ -3,187 +3,44 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator
 from typing import Any, NamedTuple, TypeVar
 
 from passport_py._async import close_at_loop_shutdown, run_sync
-from passport_py.sessions.session import MAX_SESSION_BYTES
 from passport_py.sessions.stores import SessionStoreUnavailable
 
 try:
     import redis
     import redis.asyncio
-    from redis.exceptions import (
-        ClusterError,
-        MaxConnectionsError,
-        RedisClusterException,
-        ResponseError,
-        TryAgainError,
-    )
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.exceptions import MaxConnectionsError
 
     from passport_py.sessions._redis_clients import Connector, aclose, redacted
+    from passport_py.sessions._redis_plans import (
+        UNREACHABLE,
+        Command,
+        Keys,
+        Plan,
+        delete_plan,
+        destroy_user_plan,
+        drive,
+        execute,
+        execute_sync,
+        get_plan,
+        set_plan,
+        touch_plan,
+    )
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("RedisStore needs redis-py: pip install 'passport-py[redis]'") from exc
 
 __all__ = ["RedisStore", "SyncRedisStore"]
 
-logger = logging.getLogger("passport_py.sessions")
-
 T = TypeVar("T")
-
-# ClusterDownError and TryAgainError are ResponseErrors too: a cluster without a quorum or
-# mid-resharding is unreachable, not a wrong value. RedisClusterException: no node answered.
-_UNREACHABLE = (
-    RedisConnectionError,
-    RedisTimeoutError,
-    OSError,
-    asyncio.TimeoutError,
-    ClusterError,
-    TryAgainError,
-    RedisClusterException,
-)
-# Keys deleted per DEL when logging a user out everywhere.
-_BATCH = 500
 
 
 class _NoFreeConnection(MaxConnectionsError):
     """Every connection the store may open stayed in use for `pool_timeout` seconds."""
-
-
-class _Keys:
-    """Key names: `<prefix><sha256(id)>` for a session, `<prefix>user:<sha256(user)>` for the
-    set of a user's session keys. Ids never reach Redis as they are: a key listing or an app
-    key equal to a live id reveals or touches nothing."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def session(self, session_id: str) -> str:
-        return self.prefix + hashlib.sha256(session_id.encode()).hexdigest()
-
-    def user(self, user: str) -> str:
-        return f"{self.prefix}user:{hashlib.sha256(user.encode()).hexdigest()}"
-
-
-def _decode(value: Any) -> str | None:
-    if value is None:
-        return None
-    if len(value) > MAX_SESSION_BYTES:
-        logger.warning("a stored session is over %d bytes: ignored", MAX_SESSION_BYTES)
-        return None
-    try:
-        return bytes(value).decode("utf-8")
-    except UnicodeDecodeError:
-        logger.warning("a stored session is not UTF-8 text (never unpickled): ignored")
-        return None
-
-
-Command = tuple[str, tuple[Any, ...], dict[str, Any]]
-# An operation as the Redis commands it sends: a generator yielding batches of commands (one
-# round trip each), sent each batch's replies, returning the operation's result. The async
-# and sync sides run the same plans.
-Plan = Generator[list[Command], list[Any], T]
-
-
-def _get(keys: _Keys, session_id: str) -> Plan[str | None]:
-    try:
-        (value,) = yield [("get", (keys.session(session_id),), {})]
-    except ResponseError:
-        logger.warning("a stored session has the wrong Redis type: ignored")
-        return None
-    return _decode(value)
-
-
-def _set(
-    keys: _Keys, session_id: str, value: str, ttl: int, user: str | None, new: bool
-) -> Plan[bool]:
-    key = keys.session(session_id)
-    (written,) = yield [("set", (key, value), {"ex": ttl, "nx": new, "xx": not new})]
-    if written and user is not None:
-        index = keys.user(user)
-        yield [("sadd", (index, key), {}), ("expire", (index, ttl), {})]
-    return bool(written)
-
-
-def _delete(keys: _Keys, session_id: str, user: str | None) -> Plan[None]:
-    key = keys.session(session_id)
-    batch: list[Command] = [("delete", (key,), {})]
-    if user is not None:
-        batch.append(("srem", (keys.user(user), key), {}))
-    yield batch
-
-
-def _touch(keys: _Keys, session_id: str, ttl: int, user: str | None) -> Plan[bool]:
-    batch: list[Command] = [("expire", (keys.session(session_id), ttl), {})]
-    if user is not None:
-        batch.append(("expire", (keys.user(user), ttl), {}))
-    replies = yield batch
-    return bool(replies[0])
-
-
-def _destroy_user(keys: _Keys, user: str) -> Plan[int]:
-    index = keys.user(user)
-    (members,) = yield [("smembers", (index,), {})]
-    ordered = sorted(members)
-    ended = 0
-    for start in range(0, len(ordered), _BATCH):
-        batch = tuple(ordered[start : start + _BATCH])
-        (count,) = yield [("delete", batch, {})]
-        # Only the members read: a session added meanwhile keeps its index entry.
-        yield [("srem", (index, *batch), {})]
-        ended += int(count)
-    return ended
-
-
-def _execute_sync(client: Any, batch: list[Command]) -> list[Any]:
-    if len(batch) == 1:
-        name, args, kwargs = batch[0]
-        return [getattr(client, name)(*args, **kwargs)]
-    pipe = client.pipeline(transaction=False)
-    for name, args, kwargs in batch:
-        getattr(pipe, name)(*args, **kwargs)
-    return list(pipe.execute())
-
-
-async def _execute(client: Any, batch: list[Command]) -> list[Any]:
-    if len(batch) == 1:
-        name, args, kwargs = batch[0]
-        return [await getattr(client, name)(*args, **kwargs)]
-    pipe = client.pipeline(transaction=False)
-    for name, args, kwargs in batch:
-        getattr(pipe, name)(*args, **kwargs)
-    return list(await pipe.execute())
-
-
-async def _drive(
-    plan: Plan[T],
-    execute: Callable[[list[Command]], Awaitable[list[Any]]],
-    unavailable: Callable[[BaseException], SessionStoreUnavailable],
-) -> T:
-    """Run `plan`, each batch through `execute`. A command Redis refused (a wrong type) is
-    thrown into the plan; an unreachable Redis ends it with `SessionStoreUnavailable`."""
-    replies: list[Any] | None = None
-    error: ResponseError | None = None
-    while True:
-        try:
-            batch = plan.send(replies) if error is None else plan.throw(error)  # type: ignore[arg-type]
-        except StopIteration as done:
-            result: T = done.value
-            return result
-        error = None
-        try:
-            replies = await execute(batch)
-        except _UNREACHABLE as exc:  # first: some cluster errors are ResponseErrors too
-            plan.close()
-            raise unavailable(exc) from None
-        except ResponseError as exc:
-            error = exc
 
 
 class SyncRedisStore:
@@ -197,33 +54,33 @@ class SyncRedisStore:
         owner = self._owner
         client, turns = owner._sync_client(), owner._sync_turns
 
-        async def execute(batch: list[Command]) -> list[Any]:
+        async def in_turn(batch: list[Command]) -> list[Any]:
             if not turns.acquire(timeout=owner.pool_timeout):
                 raise _NoFreeConnection
             try:
-                return _execute_sync(client, batch)
+                return execute_sync(client, batch)
             finally:
                 turns.release()
 
         # The async driver, run without an event loop: nothing in it awaits real async I/O.
-        return run_sync(_drive(plan, execute, owner._unavailable))
+        return run_sync(drive(plan, in_turn, owner._unavailable))
 
     def get(self, session_id: str) -> str | None:
-        return self._run(_get(self._keys, session_id))
+        return self._run(get_plan(self._keys, session_id))
 
     def set(
         self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
     ) -> bool:
-        return self._run(_set(self._keys, session_id, value, ttl, user, new))
+        return self._run(set_plan(self._keys, session_id, value, ttl, user, new))
 
     def delete(self, session_id: str, *, user: str | None = None) -> None:
-        self._run(_delete(self._keys, session_id, user))
+        self._run(delete_plan(self._keys, session_id, user))
 
     def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
-        return self._run(_touch(self._keys, session_id, ttl, user))
+        return self._run(touch_plan(self._keys, session_id, ttl, user))
 
     def destroy_user(self, user: str) -> int:
-        return self._run(_destroy_user(self._keys, user))
+        return self._run(destroy_user_plan(self._keys, user))
 
 
 def _connections(count: int) -> str:
@@ -299,7 +156,7 @@ class RedisStore:
         self.prefix = prefix
         self.max_connections = max_connections
         self.pool_timeout = pool_timeout
-        self._keys = _Keys(prefix)
+        self._keys = Keys(prefix)
         self._async_client: Any = None
         self._sync: Any = None
         self._sync_sentinels: list[Any] = []
@@ -357,7 +214,7 @@ class RedisStore:
                         self._sync, self._sync_sentinels = self._connector.connect(
                             asynchronous=False
                         )
-                    except _UNREACHABLE as exc:
+                    except UNREACHABLE as exc:
                         raise self._unavailable(exc) from None
         return self._sync
 
@@ -389,7 +246,7 @@ class RedisStore:
     async def _run(self, plan: Plan[T]) -> T:
         client, turns, _ = self._side()
 
-        async def execute(batch: list[Command]) -> list[Any]:
+        async def in_turn(batch: list[Command]) -> list[Any]:
             if turns.locked():  # every connection is in use: wait for one, not for ever
                 try:
                     async with asyncio.timeout(self.pool_timeout):
@@ -399,28 +256,28 @@ class RedisStore:
             else:
                 await turns.acquire()
             try:
-                return await _execute(client, batch)
+                return await execute(client, batch)
             finally:
                 turns.release()
 
-        return await _drive(plan, execute, self._unavailable)
+        return await drive(plan, in_turn, self._unavailable)
 
     async def get(self, session_id: str) -> str | None:
-        return await self._run(_get(self._keys, session_id))
+        return await self._run(get_plan(self._keys, session_id))
 
     async def set(
         self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
     ) -> bool:
-        return await self._run(_set(self._keys, session_id, value, ttl, user, new))
+        return await self._run(set_plan(self._keys, session_id, value, ttl, user, new))
 
     async def delete(self, session_id: str, *, user: str | None = None) -> None:
-        await self._run(_delete(self._keys, session_id, user))
+        await self._run(delete_plan(self._keys, session_id, user))
 
     async def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
-        return await self._run(_touch(self._keys, session_id, ttl, user))
+        return await self._run(touch_plan(self._keys, session_id, ttl, user))
 
     async def destroy_user(self, user: str) -> int:
-        return await self._run(_destroy_user(self._keys, user))
+        return await self._run(destroy_user_plan(self._keys, user))
 
     def sync_close(self) -> None:
         """Close the sync pool this store made (for shutdown code and tests)."""
