@@ -6,10 +6,12 @@ import asyncio.base_events
 import importlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import redis_helpers
 from behaviour.site import FRAMEWORKS, VARIANT_BY_NAME, VARIANTS, Site
+from tcp_proxy import TcpProxy
 from users import UserStore
 
 from passport_py.sessions import MemoryStore, SessionStore
@@ -78,6 +80,15 @@ def unreachable_store() -> Iterator[RedisStore]:
     store = RedisStore(f"redis://127.0.0.1:{redis_helpers.unused_port()}/0", connect_timeout=0.2)
     yield store
     store.sync_close()
+
+
+@pytest.fixture
+def proxy(redis_prefix: str) -> Iterator[TcpProxy]:
+    """A tests/tcp_proxy.py `TcpProxy` in front of the real Redis (skipped without Redis,
+    failed with CI=true)."""
+    parts = urlsplit(redis_helpers.REDIS_URL)
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 6379) as proxy:
+        yield proxy
 
 
 @pytest.fixture(params=["memory", "redis"])

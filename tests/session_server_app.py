@@ -9,11 +9,15 @@ the login tests add `SESSION_ROUTES`, which put data in the session and hold a r
 `create_app()` builds the same app on a `RedisStore` configured from the environment, for
 uvicorn (`--factory session_server_app:create_app --app-dir tests`):
 `REDIS_URL` (default the local server), `SESSION_PREFIX` and `SESSION_SECRET` (required:
-every process of the app must share them).
+every process of the app must share them), and `SESSION_STORE_OPTIONS`, more keywords of
+`RedisStore` as a JSON object. passport_py's log lines go to stderr as
+`<LEVEL> <logger> <message>`.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -130,7 +134,10 @@ def build_app(
 
 def create_app() -> Starlette:
     """The app on the `RedisStore` the environment names (for uvicorn's `--factory`)."""
+    logging.basicConfig(format="%(levelname)s %(name)s %(message)s")
     store = RedisStore(
-        os.environ.get("REDIS_URL", DEFAULT_REDIS_URL), prefix=os.environ["SESSION_PREFIX"]
+        os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        prefix=os.environ["SESSION_PREFIX"],
+        **json.loads(os.environ.get("SESSION_STORE_OPTIONS", "{}")),
     )
     return build_app(store, os.environ["SESSION_SECRET"])

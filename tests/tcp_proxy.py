@@ -6,6 +6,7 @@ without touching the server itself.
         url = f"redis://127.0.0.1:{proxy.port}/0"
         ...
         proxy.set_mode("stall")    # requests go unanswered: clients time out
+        proxy.set_mode("hold")     # requests wait (a slow moment), answered on "forward"
         proxy.set_mode("close")    # connections are reset, new ones too
         proxy.set_mode("forward")  # the server is back
 
@@ -28,11 +29,12 @@ from typing import Literal
 
 __all__ = ["Mode", "TcpProxy"]
 
-Mode = Literal["forward", "stall", "close"]
+Mode = Literal["forward", "stall", "hold", "close"]
 """`forward`: bytes flow both ways. `stall`: connections are accepted and kept, but every byte
 either side sends is dropped (a black hole: the server never sees the request, the client
-never gets an answer). `close`: open connections are reset and new ones are reset as soon as
-they are accepted."""
+never gets an answer). `hold`: the same, except that the bytes are kept and delivered when the
+mode is back to `forward` (a server slow for a moment: every request is answered late).
+`close`: open connections are reset and new ones are reset as soon as they are accepted."""
 
 _CHUNK = 65536
 # SO_LINGER on with a zero timeout: close() sends RST rather than FIN (a reset connection).
@@ -197,15 +199,20 @@ class TcpProxy:
             done.set()
 
     def _apply(self, mode: Mode) -> None:
+        previous, self._mode = self._mode, mode
         if mode == "close":
             for link in list(self._links):
                 self._drop(link, reset=True)
-        elif mode == "forward" and self._mode == "stall":
+        elif mode == "forward" and previous == "stall":
             # Bytes were dropped on these: the client and the server are out of step, as
             # after a network fault; the server side of such a connection is closed.
             for link in [link for link in self._links if link.tainted]:
                 self._drop(link)
-        self._mode = mode
+        elif mode == "forward" and previous == "hold":
+            for link in list(self._links):  # what was held goes out now, in order
+                for dest in (link.client, link.server):
+                    if not link.closed:
+                        self._flush(link, dest)
 
     def _accept(self) -> None:
         assert self._listener is not None and self._selector is not None
@@ -248,8 +255,8 @@ class TcpProxy:
             self._apply(mode)
             if link.closed:
                 return
-        if self._mode != "forward":
-            link.tainted = True  # stall: dropped on the floor
+        if self._mode == "stall":
+            link.tainted = True  # dropped on the floor
             return
         dest = link.peer(sock)
         link.pending[dest] += data
@@ -257,7 +264,8 @@ class TcpProxy:
 
     def _flush(self, link: _Link, dest: socket.socket) -> None:
         pending = link.pending[dest]
-        if pending:
+        holding = self._mode == "hold"
+        if pending and not holding:
             try:
                 sent = dest.send(pending)
             except BlockingIOError:
@@ -267,7 +275,7 @@ class TcpProxy:
                 return
             del pending[:sent]
         assert self._selector is not None
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if pending else 0)
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if pending and not holding else 0)
         if self._selector.get_key(dest).events != events:
             self._selector.modify(dest, events, link)
 

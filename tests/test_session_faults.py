@@ -49,14 +49,6 @@ UNAVAILABLE = "session store unavailable, answering 503: "
 
 
 @pytest.fixture
-def proxy(redis_prefix: str) -> Iterator[TcpProxy]:
-    """A proxy in front of the real Redis (skipped without Redis, failed with CI=true)."""
-    parts = urlsplit(REDIS_URL)
-    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 6379) as proxy:
-        yield proxy
-
-
-@pytest.fixture
 def store(proxy: TcpProxy, redis_prefix: str) -> Iterator[RedisStore]:
     """A `RedisStore` reaching Redis only through `proxy`, with short timeouts."""
     store = RedisStore(

@@ -24,7 +24,7 @@ import redis.asyncio
 import redis_helpers
 from store_sides import AsyncSide
 
-from passport_py.sessions import ServerSession, SyncSessionStore
+from passport_py.sessions import ServerSession, SessionStoreUnavailable, SyncSessionStore
 from passport_py.sessions.redis import RedisStore
 from passport_py.sessions.session import new_session_id
 
@@ -332,6 +332,44 @@ def test_a_sync_client_serves_the_sync_side_and_not_the_async_one(redis_prefix: 
             asyncio.run(store.get("s1"))
     finally:
         given.close()
+
+
+# -- the pool: max_connections and pool_timeout ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"max_connections": 0}, ValueError, "max_connections must be 1 or more, got 0"),
+        ({"max_connections": True}, TypeError, "max_connections must be an int, got True"),
+        ({"max_connections": "50"}, TypeError, "max_connections must be an int, got '50'"),
+        ({"pool_timeout": 0}, ValueError, "pool_timeout must be above 0 seconds, got 0"),
+    ],
+)
+def test_a_pool_that_cannot_work_is_refused_when_the_store_is_made(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as caught:
+        RedisStore("redis://127.0.0.1:6379/0", **options)
+    assert str(caught.value) == message
+
+
+def test_a_given_client_whose_pool_is_too_small_is_named_in_the_error(redis_prefix: str) -> None:
+    async def errors() -> set[str]:
+        given = redis.asyncio.Redis.from_url(redis_helpers.REDIS_URL, max_connections=2)
+        store = RedisStore(client=given, prefix=redis_prefix, max_connections=8)
+        try:
+            reads = (store.get(f"s{number}") for number in range(8))
+            results = await asyncio.gather(*reads, return_exceptions=True)
+        finally:
+            await given.aclose()
+        return {str(each) for each in results if isinstance(each, SessionStoreUnavailable)}
+
+    assert asyncio.run(errors()) == {
+        f"Redis at the Redis client given ({redis_prefix!r}): no free connection in the "
+        "client's own pool (Too many connections): give it room for 8 connections "
+        "(max_connections)"
+    }
 
 
 # -- Redis unreachable (F1) ------------------------------------------------------------------

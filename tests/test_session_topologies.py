@@ -18,6 +18,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -268,6 +269,58 @@ def test_a_stalled_sentinel_answers_503_within_two_timeouts_and_the_app_recovers
         store.sync_close()
 
 
+# -- more commands at once than max_connections --------------------------------------------
+
+
+def command_connections(topology: Topology, name: str) -> list[int]:
+    """How many connections named `name` each data node has open for commands (a cluster
+    client keeps one more to the node of its URL, for asking the cluster's layout)."""
+    counts = []
+    for port in topology.ports:
+        server = redis.Redis(port=port)
+        try:
+            clients = server.client_list()
+        finally:
+            server.close()
+        counts.append(sum(1 for c in clients if c["name"] == name and c["cmd"] != "cluster|slots"))
+    return counts
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_more_commands_at_once_than_max_connections_wait_their_turn(
+    topology: Topology, prefix: str, kind: str
+) -> None:
+    name = f"pool-test-{uuid.uuid4().hex[:8]}"
+    store = RedisStore(
+        f"{topology.url}?client_name={name}",
+        cluster=topology.cluster,
+        prefix=prefix,
+        max_connections=3,
+        socket_timeout=5.0,
+        pool_timeout=10.0,
+    )
+    ids = [f"s{number}" for number in range(600)]  # about 200 a node on the cluster
+    try:
+        if kind == "sync":
+            with ThreadPoolExecutor(32) as threads:
+                found = list(threads.map(store.sync.get, ids))
+            counts = command_connections(topology, name)
+        else:
+
+            async def read_all() -> list[str | None]:
+                # Every read sends its command before any answer is read: 600 at once.
+                return await asyncio.gather(*(store.get(each) for each in ids))
+
+            with asyncio.Runner() as runner:
+                found = runner.run(read_all())
+                counts = command_connections(topology, name)
+                runner.run(store.aclose())
+    finally:
+        store.sync_close()
+    assert found == [None] * len(ids)
+    assert all(1 <= count <= 3 for count in counts), counts
+
+
 # -- URLs: parsing, refusing, never showing a password ---------------------------------------
 
 
@@ -343,6 +396,9 @@ def test_a_malformed_sentinel_url_is_refused_when_the_store_is_made(url: str, pr
         ("unix:///run/redis.sock", True, "Redis Cluster needs a redis:// or rediss://"),
         ("redis://127.0.0.1:7000/1", True, "Redis Cluster needs a redis:// or rediss://"),
         ("redis+sentinel://s1/mymaster", True, "not a Sentinel URL"),
+        ("redis://127.0.0.1:6379/0?max_connections=5", False, "not in the URL redis://"),
+        ("redis://127.0.0.1:7000?max_connections=5", True, "not in the URL redis://"),
+        ("redis+sentinel://s1/mymaster?max_connections=5", False, "not in the URL redis+"),
     ],
 )
 def test_a_url_that_cannot_work_is_refused_when_the_store_is_made(

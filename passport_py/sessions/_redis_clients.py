@@ -105,9 +105,9 @@ def parse_sentinel_url(url: str) -> SentinelURL | None:
 
 
 def client_options(
-    socket_timeout: float, connect_timeout: float, *, asynchronous: bool
+    socket_timeout: float, connect_timeout: float, max_connections: int, *, asynchronous: bool
 ) -> dict[str, Any]:
-    """The timeouts and retry of the clients a store makes (or is given to pass on)."""
+    """The timeouts, retry and pool size of the clients a store makes."""
     # One retry, only on a dropped connection (a pooled connection Redis closed while it
     # restarted), with no backoff: a timeout is answered at once rather than waited out twice.
     # redis.asyncio needs its own Retry: the sync one returns the coroutine unawaited, so an
@@ -118,6 +118,9 @@ def client_options(
         "socket_timeout": socket_timeout,
         "socket_connect_timeout": connect_timeout,
         "retry": retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        # The store lets at most this many commands run at once (the rest wait their turn), so
+        # a pool (each cluster node's, the Sentinels') never runs out: redis-py's would fail.
+        "max_connections": max_connections,
     }
 
 
@@ -126,7 +129,13 @@ class Connector:
     nothing yet (redis-py connects on the first command)."""
 
     def __init__(
-        self, url: str, *, cluster: bool, socket_timeout: float, connect_timeout: float
+        self,
+        url: str,
+        *,
+        cluster: bool,
+        socket_timeout: float,
+        connect_timeout: float,
+        max_connections: int,
     ) -> None:
         self.url = url
         self.cluster = cluster
@@ -142,8 +151,17 @@ class Connector:
                 raise ValueError(
                     f"Redis Cluster needs a redis:// or rediss:// URL of db 0, got {redacted(url)}"
                 )
+        else:
+            options = self.sentinel.options
+        if "max_connections" in options:  # the URL's options would win over the store's
+            raise ValueError(
+                f"max_connections goes to RedisStore(max_connections=...), not in the URL "
+                f"{redacted(url)}"
+            )
         self.options = {
-            side: client_options(socket_timeout, connect_timeout, asynchronous=side)
+            side: client_options(
+                socket_timeout, connect_timeout, max_connections, asynchronous=side
+            )
             for side in (False, True)
         }
 
@@ -152,9 +170,10 @@ class Connector:
         options = self.options[asynchronous]
         if self.sentinel is not None:
             primary = {**options, **self.sentinel.options}  # the URL's options win, as in redis-py
-            # The Sentinels get the same timeouts and retry: redis-py would copy only the
-            # socket_ options, and its default retry would wait a timeout out four times.
-            watchers = {k: v for k, v in primary.items() if k.startswith("socket_") or k == "retry"}
+            # The Sentinels get the same timeouts, retry and pool size: redis-py would copy only
+            # the socket_ options, and its default retry would wait a timeout out four times.
+            shared = ("retry", "max_connections")
+            watchers = {k: v for k, v in primary.items() if k.startswith("socket_") or k in shared}
             watchers.update(self.sentinel.sentinel_options)
             kind = redis.asyncio.sentinel.Sentinel if asynchronous else redis.sentinel.Sentinel
             sentinels = kind(self.sentinel.hosts, sentinel_kwargs=watchers)

@@ -3,177 +3,44 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
-import logging
+import threading
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
-from typing import Any, TypeVar
+from collections.abc import AsyncGenerator
+from typing import Any, NamedTuple, TypeVar
 
 from passport_py._async import close_at_loop_shutdown, run_sync
-from passport_py.sessions.session import MAX_SESSION_BYTES
 from passport_py.sessions.stores import SessionStoreUnavailable
 
 try:
     import redis
     import redis.asyncio
-    from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.exceptions import MaxConnectionsError
 
     from passport_py.sessions._redis_clients import Connector, aclose, redacted
+    from passport_py.sessions._redis_plans import (
+        UNREACHABLE,
+        Command,
+        Keys,
+        Plan,
+        delete_plan,
+        destroy_user_plan,
+        drive,
+        execute,
+        execute_sync,
+        get_plan,
+        set_plan,
+        touch_plan,
+    )
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("RedisStore needs redis-py: pip install 'passport-py[redis]'") from exc
 
 __all__ = ["RedisStore", "SyncRedisStore"]
 
-logger = logging.getLogger("passport_py.sessions")
-
 T = TypeVar("T")
 
-# ClusterDownError and TryAgainError are ResponseErrors too: a cluster without a quorum or
-# mid-resharding is unreachable, not a wrong value. RedisClusterException: no node answered.
-_UNREACHABLE = (
-    RedisConnectionError,
-    RedisTimeoutError,
-    OSError,
-    asyncio.TimeoutError,
-    ClusterError,
-    TryAgainError,
-    RedisClusterException,
-)
-# Keys deleted per DEL when logging a user out everywhere.
-_BATCH = 500
 
-
-class _Keys:
-    """Key names: `<prefix><sha256(id)>` for a session, `<prefix>user:<sha256(user)>` for the
-    set of a user's session keys. Ids never reach Redis as they are: a key listing or an app
-    key equal to a live id reveals or touches nothing."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def session(self, session_id: str) -> str:
-        return self.prefix + hashlib.sha256(session_id.encode()).hexdigest()
-
-    def user(self, user: str) -> str:
-        return f"{self.prefix}user:{hashlib.sha256(user.encode()).hexdigest()}"
-
-
-def _decode(value: Any) -> str | None:
-    if value is None:
-        return None
-    if len(value) > MAX_SESSION_BYTES:
-        logger.warning("a stored session is over %d bytes: ignored", MAX_SESSION_BYTES)
-        return None
-    try:
-        return bytes(value).decode("utf-8")
-    except UnicodeDecodeError:
-        logger.warning("a stored session is not UTF-8 text (never unpickled): ignored")
-        return None
-
-
-Command = tuple[str, tuple[Any, ...], dict[str, Any]]
-# An operation as the Redis commands it sends: a generator yielding batches of commands (one
-# round trip each), sent each batch's replies, returning the operation's result. The async
-# and sync sides run the same plans.
-Plan = Generator[list[Command], list[Any], T]
-
-
-def _get(keys: _Keys, session_id: str) -> Plan[str | None]:
-    try:
-        (value,) = yield [("get", (keys.session(session_id),), {})]
-    except ResponseError:
-        logger.warning("a stored session has the wrong Redis type: ignored")
-        return None
-    return _decode(value)
-
-
-def _set(
-    keys: _Keys, session_id: str, value: str, ttl: int, user: str | None, new: bool
-) -> Plan[bool]:
-    key = keys.session(session_id)
-    (written,) = yield [("set", (key, value), {"ex": ttl, "nx": new, "xx": not new})]
-    if written and user is not None:
-        index = keys.user(user)
-        yield [("sadd", (index, key), {}), ("expire", (index, ttl), {})]
-    return bool(written)
-
-
-def _delete(keys: _Keys, session_id: str, user: str | None) -> Plan[None]:
-    key = keys.session(session_id)
-    batch: list[Command] = [("delete", (key,), {})]
-    if user is not None:
-        batch.append(("srem", (keys.user(user), key), {}))
-    yield batch
-
-
-def _touch(keys: _Keys, session_id: str, ttl: int, user: str | None) -> Plan[bool]:
-    batch: list[Command] = [("expire", (keys.session(session_id), ttl), {})]
-    if user is not None:
-        batch.append(("expire", (keys.user(user), ttl), {}))
-    replies = yield batch
-    return bool(replies[0])
-
-
-def _destroy_user(keys: _Keys, user: str) -> Plan[int]:
-    index = keys.user(user)
-    (members,) = yield [("smembers", (index,), {})]
-    ordered = sorted(members)
-    ended = 0
-    for start in range(0, len(ordered), _BATCH):
-        batch = tuple(ordered[start : start + _BATCH])
-        (count,) = yield [("delete", batch, {})]
-        # Only the members read: a session added meanwhile keeps its index entry.
-        yield [("srem", (index, *batch), {})]
-        ended += int(count)
-    return ended
-
-
-def _execute_sync(client: Any, batch: list[Command]) -> list[Any]:
-    if len(batch) == 1:
-        name, args, kwargs = batch[0]
-        return [getattr(client, name)(*args, **kwargs)]
-    pipe = client.pipeline(transaction=False)
-    for name, args, kwargs in batch:
-        getattr(pipe, name)(*args, **kwargs)
-    return list(pipe.execute())
-
-
-async def _execute(client: Any, batch: list[Command]) -> list[Any]:
-    if len(batch) == 1:
-        name, args, kwargs = batch[0]
-        return [await getattr(client, name)(*args, **kwargs)]
-    pipe = client.pipeline(transaction=False)
-    for name, args, kwargs in batch:
-        getattr(pipe, name)(*args, **kwargs)
-    return list(await pipe.execute())
-
-
-async def _drive(
-    plan: Plan[T],
-    execute: Callable[[list[Command]], Awaitable[list[Any]]],
-    unavailable: Callable[[BaseException], SessionStoreUnavailable],
-) -> T:
-    """Run `plan`, each batch through `execute`. A command Redis refused (a wrong type) is
-    thrown into the plan; an unreachable Redis ends it with `SessionStoreUnavailable`."""
-    replies: list[Any] | None = None
-    error: ResponseError | None = None
-    while True:
-        try:
-            batch = plan.send(replies) if error is None else plan.throw(error)  # type: ignore[arg-type]
-        except StopIteration as done:
-            result: T = done.value
-            return result
-        error = None
-        try:
-            replies = await execute(batch)
-        except _UNREACHABLE as exc:  # first: some cluster errors are ResponseErrors too
-            plan.close()
-            raise unavailable(exc) from None
-        except ResponseError as exc:
-            error = exc
+class _NoFreeConnection(MaxConnectionsError):
+    """Every connection the store may open stayed in use for `pool_timeout` seconds."""
 
 
 class SyncRedisStore:
@@ -184,30 +51,50 @@ class SyncRedisStore:
         self._keys = owner._keys
 
     def _run(self, plan: Plan[T]) -> T:
-        client = self._owner._sync_client()
+        owner = self._owner
+        client, turns = owner._sync_client(), owner._sync_turns
 
-        async def execute(batch: list[Command]) -> list[Any]:
-            return _execute_sync(client, batch)
+        async def in_turn(batch: list[Command]) -> list[Any]:
+            if not turns.acquire(timeout=owner.pool_timeout):
+                raise _NoFreeConnection
+            try:
+                return execute_sync(client, batch)
+            finally:
+                turns.release()
 
         # The async driver, run without an event loop: nothing in it awaits real async I/O.
-        return run_sync(_drive(plan, execute, self._owner._unavailable))
+        return run_sync(drive(plan, in_turn, owner._unavailable))
 
     def get(self, session_id: str) -> str | None:
-        return self._run(_get(self._keys, session_id))
+        return self._run(get_plan(self._keys, session_id))
 
     def set(
         self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
     ) -> bool:
-        return self._run(_set(self._keys, session_id, value, ttl, user, new))
+        return self._run(set_plan(self._keys, session_id, value, ttl, user, new))
 
     def delete(self, session_id: str, *, user: str | None = None) -> None:
-        self._run(_delete(self._keys, session_id, user))
+        self._run(delete_plan(self._keys, session_id, user))
 
     def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
-        return self._run(_touch(self._keys, session_id, ttl, user))
+        return self._run(touch_plan(self._keys, session_id, ttl, user))
 
     def destroy_user(self, user: str) -> int:
-        return self._run(_destroy_user(self._keys, user))
+        return self._run(destroy_user_plan(self._keys, user))
+
+
+def _connections(count: int) -> str:
+    return f"{count} connection{'s' if count > 1 else ''}"
+
+
+class _LoopSide(NamedTuple):
+    """What a store uses on one event loop: redis.asyncio connections belong to the loop
+    that opened them, and so does an asyncio semaphore."""
+
+    client: Any
+    turns: asyncio.Semaphore
+    closer: AsyncGenerator[None, None] | None
+    """Closes a client the store made when the loop shuts down; None for a client given."""
 
 
 class RedisStore:
@@ -221,8 +108,11 @@ class RedisStore:
     with `socket_timeout` and `connect_timeout` (seconds) bounding how long a request waits
     before its 503. Or give `client=`, any redis-py client, async (`redis.asyncio.Redis`,
     `RedisCluster`, a Sentinel `master_for(...)`) for the ASGI middleware or sync for Flask;
-    its own timeouts apply. Values are JSON text (never pickle), written with their TTL in
-    the same command.
+    its own timeouts apply, and its pool must hold `max_connections` connections (per node).
+    At most `max_connections` commands are in flight per event loop and for sync code (so
+    that many connections at most, per Redis node); a request that finds them all in use
+    waits up to `pool_timeout` seconds for one. Values are JSON text (never pickle), written
+    with their TTL in the same command.
     """
 
     def __init__(
@@ -234,6 +124,8 @@ class RedisStore:
         prefix: str = "session:",
         socket_timeout: float = 0.5,
         connect_timeout: float = 0.5,
+        max_connections: int = 50,
+        pool_timeout: float = 1.0,
     ) -> None:
         if (url is None) == (client is None):
             raise ValueError("RedisStore needs a url or a client (one of them)")
@@ -241,10 +133,20 @@ class RedisStore:
             raise ValueError(
                 "cluster=True is for RedisStore(url): a client you give is used as it is"
             )
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+            raise TypeError(f"max_connections must be an int, got {max_connections!r}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be 1 or more, got {max_connections}")
+        if not pool_timeout > 0:
+            raise ValueError(f"pool_timeout must be above 0 seconds, got {pool_timeout!r}")
         # Checks the URL now: a typo fails at startup, not at the first request.
         self._connector = (
             Connector(
-                url, cluster=cluster, socket_timeout=socket_timeout, connect_timeout=connect_timeout
+                url,
+                cluster=cluster,
+                socket_timeout=socket_timeout,
+                connect_timeout=connect_timeout,
+                max_connections=max_connections,
             )
             if url is not None
             else None
@@ -252,19 +154,24 @@ class RedisStore:
         self.url = url
         self.cluster = cluster
         self.prefix = prefix
-        self._keys = _Keys(prefix)
+        self.max_connections = max_connections
+        self.pool_timeout = pool_timeout
+        self._keys = Keys(prefix)
         self._async_client: Any = None
         self._sync: Any = None
         self._sync_sentinels: list[Any] = []
+        # One turn per connection the sync pool may hold: a command waits for a turn, never
+        # for redis-py's pool, which would fail at once when full.
+        self._sync_turns = threading.BoundedSemaphore(max_connections)
+        self._sync_lock = threading.Lock()
         if client is not None:
             if isinstance(client, redis.asyncio.Redis | redis.asyncio.RedisCluster):
                 self._async_client = client
             else:
                 self._sync = client
-        # loop -> (client, the async generator that closes it when the loop shuts down)
-        self._loop_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[Any, AsyncGenerator[None, None]]
-        ] = weakref.WeakKeyDictionary()
+        self._loop_sides: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSide] = (
+            weakref.WeakKeyDictionary()
+        )
         self._sync_side = SyncRedisStore(self)
 
     @property
@@ -276,8 +183,22 @@ class RedisStore:
         return redacted(self.url) if self.url else f"the Redis client given ({self.prefix!r})"
 
     def _unavailable(self, exc: BaseException) -> SessionStoreUnavailable:
+        """The error, and so the 503's log line, saying whether Redis did not answer or the
+        pool stayed busy (raise `max_connections`, or look at Redis)."""
+        where = f"Redis at {self._describe()}"
+        if isinstance(exc, _NoFreeConnection):
+            return SessionStoreUnavailable(
+                f"{where}: no free connection in the pool within {self.pool_timeout:g} s (the "
+                f"pool of {_connections(self.max_connections)} was busy: raise max_connections "
+                "if Redis answers in time)"
+            )
         reason = str(exc) or type(exc).__name__
-        return SessionStoreUnavailable(f"Redis at {self._describe()} did not answer: {reason}")
+        if isinstance(exc, MaxConnectionsError):  # the pool of a client given is too small
+            return SessionStoreUnavailable(
+                f"{where}: no free connection in the client's own pool ({reason}): give it "
+                f"room for {_connections(self.max_connections)} (max_connections)"
+            )
+        return SessionStoreUnavailable(f"{where} did not answer: {reason}")
 
     def _sync_client(self) -> Any:
         if self._sync is None:
@@ -286,53 +207,77 @@ class RedisStore:
                     "this RedisStore was given an async client: give RedisStore(url) or a sync "
                     "client (redis.Redis) to use it from sync code"
                 )
-            try:  # a sync cluster client asks a node for the cluster's layout when made
-                self._sync, self._sync_sentinels = self._connector.connect(asynchronous=False)
-            except _UNREACHABLE as exc:
-                raise self._unavailable(exc) from None
+            # One client for every thread: the first requests arrive together.
+            with self._sync_lock:
+                if self._sync is None:
+                    try:  # a sync cluster client asks a node for the cluster's layout when made
+                        self._sync, self._sync_sentinels = self._connector.connect(
+                            asynchronous=False
+                        )
+                    except UNREACHABLE as exc:
+                        raise self._unavailable(exc) from None
         return self._sync
 
-    def _client(self) -> Any:
+    def _side(self) -> _LoopSide:
+        loop = asyncio.get_running_loop()
+        side = self._loop_sides.get(loop)
+        if side is None:
+            side = self._loop_sides[loop] = self._open_side()
+        return side
+
+    def _open_side(self) -> _LoopSide:
+        turns = asyncio.Semaphore(self.max_connections)
         if self._async_client is not None:
-            return self._async_client
+            return _LoopSide(self._async_client, turns, None)
         if self._connector is None:
             raise TypeError(
                 "this RedisStore was given a sync client: give RedisStore(url) or an async "
                 "client (redis.asyncio.Redis) to use it from async code"
             )
-        # redis.asyncio connections belong to the loop that opened them: one client per loop.
-        loop = asyncio.get_running_loop()
-        entry = self._loop_clients.get(loop)
-        if entry is None:
-            client, sentinels = self._connector.connect(asynchronous=True)
-            clients = [client, *sentinels]
+        client, sentinels = self._connector.connect(asynchronous=True)
+        clients = [client, *sentinels]
 
-            async def close_all() -> None:
-                for each in clients:
-                    await aclose(each)
+        async def close_all() -> None:
+            for each in clients:
+                await aclose(each)
 
-            entry = self._loop_clients[loop] = (client, close_at_loop_shutdown(close_all))
-        return entry[0]
+        return _LoopSide(client, turns, close_at_loop_shutdown(close_all))
 
     async def _run(self, plan: Plan[T]) -> T:
-        return await _drive(plan, functools.partial(_execute, self._client()), self._unavailable)
+        client, turns, _ = self._side()
+
+        async def in_turn(batch: list[Command]) -> list[Any]:
+            if turns.locked():  # every connection is in use: wait for one, not for ever
+                try:
+                    async with asyncio.timeout(self.pool_timeout):
+                        await turns.acquire()
+                except TimeoutError:
+                    raise _NoFreeConnection from None
+            else:
+                await turns.acquire()
+            try:
+                return await execute(client, batch)
+            finally:
+                turns.release()
+
+        return await drive(plan, in_turn, self._unavailable)
 
     async def get(self, session_id: str) -> str | None:
-        return await self._run(_get(self._keys, session_id))
+        return await self._run(get_plan(self._keys, session_id))
 
     async def set(
         self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
     ) -> bool:
-        return await self._run(_set(self._keys, session_id, value, ttl, user, new))
+        return await self._run(set_plan(self._keys, session_id, value, ttl, user, new))
 
     async def delete(self, session_id: str, *, user: str | None = None) -> None:
-        await self._run(_delete(self._keys, session_id, user))
+        await self._run(delete_plan(self._keys, session_id, user))
 
     async def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
-        return await self._run(_touch(self._keys, session_id, ttl, user))
+        return await self._run(touch_plan(self._keys, session_id, ttl, user))
 
     async def destroy_user(self, user: str) -> int:
-        return await self._run(_destroy_user(self._keys, user))
+        return await self._run(destroy_user_plan(self._keys, user))
 
     def sync_close(self) -> None:
         """Close the sync pool this store made (for shutdown code and tests)."""
@@ -345,9 +290,7 @@ class RedisStore:
         """Close the connections this store made for the running event loop, and its sync
         pool (`SessionMiddleware` calls this when the app shuts down). A client it was given
         is left to its owner."""
-        if self.url is None:
-            return
-        entry = self._loop_clients.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry[1].aclose()
+        side = self._loop_sides.pop(asyncio.get_running_loop(), None)
+        if side is not None and side.closer is not None:
+            await side.closer.aclose()
         self.sync_close()
