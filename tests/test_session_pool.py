@@ -27,13 +27,14 @@ from typing import Any
 
 import httpx
 import pytest
+from app_servers import werkzeug_server
 from redis_helpers import REDIS_URL
 from tcp_proxy import TcpProxy
 from test_flask_server_sessions import make_app
-from test_isolation_wsgi import serve
 from test_session_faults import UNAVAILABLE, proxied_url, shown_url
-from test_session_processes import STARTUP_SECONDS, start
+from test_session_processes import STARTUP_SECONDS
 from users import PASSWORD
+from uvicorn_servers import start_uvicorn
 
 from passport_py.sessions.redis import RedisStore
 
@@ -73,7 +74,7 @@ def uvicorn_site(url: str, prefix: str, options: dict[str, Any], log: Path) -> I
         "SESSION_STORE_OPTIONS": json.dumps(options),
         "PYTHONUNBUFFERED": "1",
     }
-    server = start("pool", log, env)
+    server = start_uvicorn("pool", "session_server_app:create_app", log, env)
     try:
         server.wait_ready(time.monotonic() + STARTUP_SECONDS)
 
@@ -106,7 +107,7 @@ def flask_site(url: str, prefix: str, options: dict[str, Any]) -> Iterator[Site]
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        with serve(app) as base:
+        with werkzeug_server(app) as base:
             yield Site(base, "/", lambda: list(handler.lines))
     finally:
         root.removeHandler(handler)
