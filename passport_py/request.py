@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -64,6 +64,11 @@ class Session(MutableMapping[str, Any]):
         """Say whose session this is (a serialized user; None for nobody). Stores that index
         sessions by user (`passport_py.sessions`) need it to log a user out everywhere."""
 
+    def if_not_saved(self, undo: Callable[[], object]) -> None:
+        """Have `undo` (sync or async) run if this request's session cannot be saved, so its
+        response (a 503) carries none of the request's cookies. Only a store that can fail
+        after the app has answered (`passport_py.sessions`) runs it; others never need to."""
+
 
 class DictSession(Session):
     """A `Session` over a framework's own session mapping, shared as is; subclasses define
@@ -82,6 +87,11 @@ class DictSession(Session):
         bind = getattr(self._data, "bind_user", None)
         if callable(bind):
             bind(serialized)
+
+    def if_not_saved(self, undo: Callable[[], object]) -> None:
+        register = getattr(self._data, "if_not_saved", None)
+        if callable(register):
+            register(undo)
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]

@@ -10,6 +10,7 @@ login cookie, with the split selector/validator of Paragon's design).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -169,6 +170,12 @@ class RememberMeStrategy(Strategy):
                 rotated_at=now,
             ),
         )
+        if request.session is not None:
+            # The login this recall makes is saved after the app answers. If the store does
+            # not answer, the response is a 503 without the new cookie: put the token back,
+            # so the cookie the browser still holds lets it in when it tries again (later
+            # than the grace period, it would otherwise look stolen).
+            request.session.if_not_saved(functools.partial(call, self.issue, token))
         cookie = self._cookie(request, f"{token.series}:{validator}", int(token.expires_at - now))
         return self.success(token.user, cookies=(cookie,), fresh=False)
 

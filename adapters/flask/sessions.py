@@ -18,6 +18,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from flask.wrappers import Request, Response
 from werkzeug.exceptions import ServiceUnavailable
 
+from passport_py._async import run_sync
 from passport_py.adapters.flask.extension import merge_vary
 from passport_py.sessions.cookie import SameSite, SessionCookie
 from passport_py.sessions.middleware import DEFAULT_TTL, UNAVAILABLE_BODY
@@ -211,6 +212,7 @@ class ServerSideSessionInterface(SessionInterface):
                     self.store.sync, session, self.ttl, self.rolling, self.anonymous_ttl
                 )
             except SessionStoreUnavailable as exc:
+                run_sync(session.undo_unsaved())
                 _answer_unavailable(response, exc)
                 return
         private = action is not None or session.user is not None

@@ -117,6 +117,7 @@ class SessionMiddleware:
                 action = await save(self.store, session, self.ttl, self.rolling, self.anonymous_ttl)
             except SessionStoreUnavailable as exc:
                 failed = True  # the app's body that follows is dropped: the 503 is complete
+                await session.undo_unsaved()
                 await _unavailable("http", send, exc)
                 return
             await send(self._with_headers(scope, message, session, action))

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from typing import Any, Literal, Self, TypeVar
 
-from passport_py._async import run_sync
+from passport_py._async import maybe_await, run_sync
 from passport_py.sessions.stores import SessionStore, SyncSessionStore, user_key
 
 __all__ = [
@@ -49,7 +49,17 @@ class ServerSession(dict[str, Any]):
     str, int, float, bool, None, lists and dicts with string keys.
     """
 
-    __slots__ = ("_accessed", "_ended", "_loaded", "id", "resign", "sent_cookie", "store", "user")
+    __slots__ = (
+        "_accessed",
+        "_ended",
+        "_loaded",
+        "_undo",
+        "id",
+        "resign",
+        "sent_cookie",
+        "store",
+        "user",
+    )
 
     def __init__(self, data: dict[str, Any] | None = None) -> None:
         super().__init__(data or {})
@@ -66,6 +76,7 @@ class ServerSession(dict[str, Any]):
         self._loaded: str | None = None
         self._ended: list[tuple[str, str | None]] = []
         self._accessed = False
+        self._undo: list[Callable[[], object]] | None = None
 
     @classmethod
     def load(cls, session_id: str, stored: str | None) -> Self:
@@ -133,6 +144,27 @@ class ServerSession(dict[str, Any]):
             # so the old owner's index never points at it.
             self.regenerate(keep_data=True)
         self.user = user
+
+    def if_not_saved(self, undo: Callable[[], object]) -> None:
+        """Have `undo` (sync or async) run if this request's session cannot be saved.
+
+        The store did not answer, so the response is a 503 that carries none of the request's
+        cookies: whatever they were to deliver must be taken back (a remember-me token rotated
+        for a cookie the browser will never get).
+        """
+        if self._undo is None:
+            self._undo = []
+        self._undo.append(undo)
+
+    async def undo_unsaved(self) -> None:
+        """Run the `if_not_saved` callbacks, once; one that fails is logged, not raised (the
+        request is already answered with a 503)."""
+        undo, self._undo = self._undo or [], None
+        for fn in undo:
+            try:
+                await maybe_await(fn())
+            except Exception:
+                logger.exception("could not undo what a request did before its session failed")
 
     def mark_accessed(self) -> None:
         """The response depends on this session: it gets `Vary: Cookie`."""
