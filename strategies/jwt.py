@@ -82,7 +82,7 @@ Verify = Callable[..., Any | Awaitable[Any]]
 KeyProvider: TypeAlias = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 # header.payload.signature, base64url without padding: anything else (JSON serialisation, JWE's
-# five parts, whitespace, "+/=") is refused before anything is decoded.
+# five parts, whitespace, "+/=") is refused before the signature or payload is decoded.
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -231,9 +231,13 @@ class JwtStrategy(Strategy):
         """The verified claims of `token`, or `TokenRejected` saying why not."""
         if len(token) > self.max_token_length:
             raise TokenRejected(Reason.TOO_LONG)
+        if token.count(".") != 2:
+            raise TokenRejected(Reason.MALFORMED)
+        # The header first: an unsecured token (`alg: none`, empty signature) is refused for
+        # its algorithm, not for its shape.
+        header = self._read_header(token)
         if _COMPACT.fullmatch(token) is None:
             raise TokenRejected(Reason.MALFORMED)
-        header = self._read_header(token)
         key = self._key
         if key is None:
             key = await self._resolve_key(header, token)
