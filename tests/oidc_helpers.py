@@ -54,14 +54,16 @@ def oidc_strategy(
     verify: Callable[..., Any] = login_user,
     *,
     name: str = "oidc",
+    cls: type[OpenIDConnectStrategy] = OpenIDConnectStrategy,
     **options: Any,
 ) -> OpenIDConnectStrategy:
-    """An `OpenIDConnectStrategy` named `name` for `idp`, its callback registered there."""
+    """An `OpenIDConnectStrategy` (or subclass `cls`) named `name` for `idp`, its callback
+    registered there."""
     options.setdefault("client_id", CLIENT_ID)
     options.setdefault("client_secret", CLIENT_SECRET)
     options.setdefault("callback_url", callback_url_for(name))
     options.setdefault("transport", oauth_transport())
-    return OpenIDConnectStrategy(verify, issuer=idp.issuer, name=name, **options)
+    return cls(verify, issuer=idp.issuer, name=name, **options)
 
 
 def attempt(client: TestClient, idp: OIDCProvider, name: str = "oidc") -> httpx.Response:
