@@ -28,7 +28,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar, cast
+from typing import Generic, NoReturn, TypeVar, cast
 
 __all__ = ["MAX_RETRY_AFTER", "FetchCache"]
 
@@ -59,7 +59,7 @@ class _Flight(Generic[T]):
         if not self.landed:
             raise _Abandoned
         if self.error is not None:
-            raise self.error
+            _raise(self.error)
         return cast(T, self.value)
 
 
@@ -110,7 +110,7 @@ class FetchCache(Generic[T]):
                 if self._failure is not None and now - self._failed_at < self.retry_after:
                     if stale is not None:
                         return stale, False
-                    raise self._failure
+                    _raise(self._failure)
                 flight, lead = self._board()
                 if stale is not None and not lead:
                     return stale, False  # one request waits for the refetch, not all of them
@@ -134,7 +134,7 @@ class FetchCache(Generic[T]):
                 if self._flight is None:
                     now = time.monotonic()
                     if self._failure is not None and now - self._failed_at < self.retry_after:
-                        raise self._failure
+                        _raise(self._failure)
                     if now - self._refreshed_at < self.cooldown:
                         return None
                     self._refreshed_at = now
@@ -209,6 +209,12 @@ class FetchCache(Generic[T]):
             with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits there
                 loop.call_soon_threadsafe(_wake, future)
         flight.waiters.clear()
+
+
+def _raise(error: Exception) -> NoReturn:
+    # One exception goes to every request that shared or followed the failed fetch: raised
+    # with a fresh traceback each time, or each raise would lengthen the one it carries.
+    raise error.with_traceback(None)
 
 
 def _wake(future: asyncio.Future[None]) -> None:

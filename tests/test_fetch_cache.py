@@ -36,8 +36,8 @@ from jwt_helpers import (
     claims,
     forge,
     jwk,
-    jwks_server,
     rs256,
+    serve_jwks,
 )
 from oauth_fixtures import hits
 from oauth_helpers import make_app, make_client, make_passport, pending_callback
@@ -118,9 +118,7 @@ def burst(where: str, app: Any, path: str, headers: Sequence[Mapping[str, str]])
 
 @pytest.fixture
 def server() -> Iterator[JwksServer]:
-    with jwks_server() as running:
-        running.serve_keys(jwk(RSA_KEY, "k1", "RS256"))
-        yield running
+    yield from serve_jwks()
 
 
 def verify(token_claims: dict[str, Any]) -> Any:
@@ -243,6 +241,31 @@ def test_jwt_a_failed_fetch_is_remembered_then_tried_again(server: JwksServer) -
     time.sleep(RETRY + 0.1)
     [response] = token_burst("starlette", passport, [rs256(kid="k1")])
     assert response.status_code == 200
+    assert server.hits["/jwks"] == 2
+
+
+def test_jwt_requests_waiting_for_a_cancelled_fetch_fetch_again(server: JwksServer) -> None:
+    """A client that goes away cancels its request, and with it the fetch it led; the requests
+    that waited for that fetch are not cancelled with it: one of them fetches again."""
+    slow_keys(server, jwk(RSA_KEY, "k1", "RS256"))
+    app = token_app("starlette", jwt_passport(server))
+    headers = bearer(rs256(kid="k1"))
+
+    async def main() -> tuple[list[httpx.Response], asyncio.Task[httpx.Response]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            leader = asyncio.create_task(client.get("/tokens/jwt", headers=headers))
+            await asyncio.sleep(SLOW / 3)  # its fetch is in flight
+            waiting = [
+                asyncio.create_task(client.get("/tokens/jwt", headers=headers)) for _ in range(10)
+            ]
+            await asyncio.sleep(SLOW / 3)
+            leader.cancel()
+            return list(await asyncio.gather(*waiting)), leader
+
+    responses, leader = asyncio.run(main())
+    assert leader.cancelled()
+    assert [r.status_code for r in responses] == [200] * 10
     assert server.hits["/jwks"] == 2
 
 

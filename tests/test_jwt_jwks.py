@@ -34,10 +34,10 @@ from jwt_helpers import (
     decide,
     forge,
     jwk,
-    jwks_server,
     public_pem,
     refused,
     rs256,
+    serve_jwks,
 )
 from users import UserStore
 
@@ -51,9 +51,7 @@ STORE = UserStore.default()
 
 @pytest.fixture
 def server() -> Iterator[JwksServer]:
-    with jwks_server() as running:
-        running.serve_keys(jwk(RSA_KEY, "k1", "RS256"))
-        yield running
+    yield from serve_jwks()
 
 
 def verify(token_claims: dict[str, Any]) -> Any:
