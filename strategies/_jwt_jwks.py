@@ -1,35 +1,32 @@
-"""JWKS keys for `JwtStrategy`: PyJWT's `PyJWKClient`, fetching through the transport seam."""
+"""JWKS keys for `JwtStrategy`: one issuer's JWK Set, fetched through the transport seam, read
+by PyJWT (`PyJWKSet`) and kept in a `FetchCache` (one fetch at a time, failures remembered,
+refreshes for unknown `kid`s rate-limited)."""
 
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
 
 import jwt
-from jwt.exceptions import PyJWKClientError, PyJWTError
+from jwt.exceptions import PyJWTError
 
+from passport_py.strategies._fetch_cache import FetchCache
 from passport_py.strategies._jwt_keys import STRICT_JSON, Reason, TokenRejected
 from passport_py.transport import Transport, TransportError
 
 logger = logging.getLogger("passport_py.strategies.jwt")
 
-
-class _FetchNeeded(Exception):
-    """PyJWKClient wants the network: the caller fetches through the transport."""
+#: Signing keys by `kid`.
+KeySet = dict[str, jwt.PyJWK]
 
 
 class KeySetUnavailable(Exception):
     """The JWKS could not be fetched or read (logged as `jwks_unavailable`)."""
 
 
-class JwksKeys(jwt.PyJWKClient):
-    """PyJWT's `PyJWKClient` (cache, lifespan, one refresh on an unknown `kid` with a cooldown)
-    whose HTTP fetch goes through a `Transport`, so it never blocks an event loop.
-
-    `fetch_data`, where PyJWKClient would do blocking I/O, only signals that a fetch is due;
-    `signing_key` then fetches through the transport, fills the cache and asks again.
-    """
+class JwksKeys:
+    """The keys at `url`: fetched on first use, again after `lifespan` seconds, and refreshed
+    for a `kid` the set lacks at most once per `cooldown` seconds. HTTP goes through
+    `transport`, so a fetch never blocks an event loop."""
 
     def __init__(
         self,
@@ -41,64 +38,51 @@ class JwksKeys(jwt.PyJWKClient):
         timeout: float,
         max_bytes: int = 512 * 1024,
     ) -> None:
-        super().__init__(
-            url, cache_jwk_set=True, lifespan=lifespan, cooldown_duration=cooldown, timeout=timeout
-        )
+        self.url = url
         self.transport = transport
+        self.timeout = timeout
         self.max_bytes = max_bytes
-        # After a failed fetch, requests do not retry for this long: an outage must not turn
-        # every request into an outbound call that waits for its timeout.
-        self.retry_after = min(cooldown, 5.0)
-        self._failed_at: float | None = None
-
-    def fetch_data(self) -> Any:
-        raise _FetchNeeded
+        self._keys = FetchCache(self._fetch, max_age=lifespan, cooldown=cooldown)
 
     async def signing_key(self, kid: str) -> jwt.PyJWK:
         """The key for `kid`; `TokenRejected` when unknown after one refresh or unavailable."""
         try:
-            return self._cached_key(kid)
-        except _FetchNeeded:
-            pass
-        try:
-            await self._refresh()
+            keys, fetched = await self._keys.get()
+            key = keys.get(kid)
+            if key is None and not fetched:
+                # The issuer may have rotated its keys since they were fetched.
+                newer = await self._keys.refresh(keys)
+                key = None if newer is None else newer.get(kid)
         except KeySetUnavailable:
             raise TokenRejected(Reason.KEYS_UNAVAILABLE) from None
-        try:
-            return self._cached_key(kid)
-        except _FetchNeeded:  # still unknown right after a refresh (no cooldown configured)
-            raise TokenRejected(Reason.UNKNOWN_KEY) from None
+        if key is None:
+            raise TokenRejected(Reason.UNKNOWN_KEY)
+        return key
 
-    def _cached_key(self, kid: str) -> jwt.PyJWK:
-        try:
-            return self.get_signing_key(kid)
-        except PyJWKClientError:  # unknown kid, or no signing key in the set
-            raise TokenRejected(Reason.UNKNOWN_KEY) from None
-
-    async def _refresh(self) -> None:
-        if self._failed_at is not None and time.monotonic() - self._failed_at < self.retry_after:
-            raise KeySetUnavailable
+    async def _fetch(self) -> KeySet:
         try:
             response = await self.transport.request(
                 "GET",
-                self.uri,
-                headers={"Accept": "application/json", **self.headers},
+                self.url,
+                headers={"Accept": "application/json"},
                 timeout=self.timeout,
                 max_bytes=self.max_bytes,
             )
             if response.status != 200:
                 raise ValueError(f"HTTP {response.status}")
             document = STRICT_JSON.decode(response.body.decode("utf-8"))
-            key_set = jwt.PyJWKSet.from_dict(self._as_jwk_set_payload(document))
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
+            key_set = jwt.PyJWKSet.from_dict(document)  # no usable key at all: PyJWKSetError
         except (TransportError, PyJWTError, ValueError, RecursionError) as exc:
-            self._failed_at = time.monotonic()
-            logger.warning("jwks_unavailable: %s: %s", self.uri, _brief(exc))
+            logger.warning("jwks_unavailable: %s: %s", self.url, _brief(exc))
             raise KeySetUnavailable from None
-        self._failed_at = None
-        if self.jwk_set_cache is not None:
-            self.jwk_set_cache.put(key_set)
-        # PyJWKClient's cooldown clock (its own fetch_data sets it the same way).
-        self._last_successful_fetch = time.monotonic()
+        keys: KeySet = {}
+        for key in key_set.keys:
+            # Signing keys with a kid, as PyJWKClient picks them; the first of a kid wins.
+            if key.public_key_use in ("sig", None) and key.key_id:
+                keys.setdefault(key.key_id, key)
+        return keys
 
 
 def _brief(exc: BaseException) -> str:

@@ -3,8 +3,8 @@
 The token comes from an extractor (by default `Authorization: Bearer <token>`), is checked
 (size, compact form, header, allowed algorithm, signature, time claims, exact issuer and
 audience) and its claims go to `verify(claims)`, which returns the user. Keys come from one
-source: a static `key`, a `key_provider(header, claims)`, or a JWKS URL (PyJWT's
-`PyJWKClient`, fetching through `passport_py.transport`). Every refused token is a 401 with
+source: a static `key`, a `key_provider(header, claims)`, or a JWKS URL (fetched through
+`passport_py.transport`, one fetch at a time, `_jwt_jwks.py`). Every refused token is a 401 with
 `WWW-Authenticate: Bearer realm="...", error="invalid_token", error_description="..."` (texts
 in `Reason`); no token is a 401 with `Bearer realm="..."` alone. docs/jwt.md has the details
 and the differences from passport-jwt; tests/test_jwt_strategy.py maps passport-jwt's tests
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from types import CoroutineType
 from typing import Any, TypeAlias
-from urllib.parse import urlsplit
 
 try:
     import jwt as _pyjwt  # noqa: F401 - fails early with the extra to install
@@ -59,6 +59,7 @@ from passport_py.strategies._jwt_keys import (
     prepare_key,
     unverified_claims,
 )
+from passport_py.strategies._oauth2_request import require_https
 from passport_py.strategy import Strategy
 from passport_py.transport import Transport, default_transport
 
@@ -82,9 +83,8 @@ Verify = Callable[..., Any | Awaitable[Any]]
 KeyProvider: TypeAlias = Callable[[dict[str, Any], dict[str, Any]], Any]
 
 # header.payload.signature, base64url without padding: anything else (JSON serialisation, JWE's
-# five parts, whitespace, "+/=") is refused before anything is decoded.
+# five parts, whitespace, "+/=") is refused before the signature or payload is decoded.
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _names(value: str | Sequence[str] | None, option: str) -> frozenset[str] | None:
@@ -184,16 +184,19 @@ class JwtStrategy(Strategy):
             raise ConfigurationError(
                 "JwtStrategy jwks_url= publishes public keys; HMAC algorithms need key="
             )
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK):
-            raise ConfigurationError(
-                f"JwtStrategy jwks_url= must be an https URL (got {url!r}): keys fetched in "
-                "the clear can be swapped on the way"
-            )
+        # Keys fetched in the clear could be swapped on the way: the same rule as OpenID
+        # Connect's discovery and keys.
+        require_https(url, "JwtStrategy jwks_url")
         if self.issuers is None:
             raise ConfigurationError(
                 "JwtStrategy jwks_url= needs issuer=, the iss its keys sign for (RFC 8725 §3.8)"
             )
+        if not (0 < lifespan < math.inf and 0 < timeout < math.inf):
+            raise ConfigurationError(
+                "JwtStrategy jwks_lifespan= and jwks_timeout= must be seconds, more than zero"
+            )
+        if not 0 <= cooldown < math.inf:
+            raise ConfigurationError("JwtStrategy jwks_cooldown= must be seconds, zero or more")
         return JwksKeys(
             url,
             transport or default_transport(),
@@ -231,9 +234,13 @@ class JwtStrategy(Strategy):
         """The verified claims of `token`, or `TokenRejected` saying why not."""
         if len(token) > self.max_token_length:
             raise TokenRejected(Reason.TOO_LONG)
+        if token.count(".") != 2:
+            raise TokenRejected(Reason.MALFORMED)
+        # The header first: an unsecured token (`alg: none`, empty signature) is refused for
+        # its algorithm, not for its shape.
+        header = self._read_header(token)
         if _COMPACT.fullmatch(token) is None:
             raise TokenRejected(Reason.MALFORMED)
-        header = self._read_header(token)
         key = self._key
         if key is None:
             key = await self._resolve_key(header, token)

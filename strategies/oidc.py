@@ -27,6 +27,7 @@ from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome
 from passport_py.request import AuthRequest
+from passport_py.strategies._fetch_cache import FetchCache
 from passport_py.strategies._oauth2_errors import InternalOAuthError
 from passport_py.strategies._oauth2_tokens import AuthMethod
 from passport_py.strategies._oauth2_transactions import new_secret
@@ -112,9 +113,12 @@ class OpenIDConnectStrategy(OAuth2Strategy):
     """
 
     name = "openidconnect"
-    #: Seconds the signing keys are trusted before the next login refetches them.
+    #: Seconds the signing keys are trusted before the next login refetches them (read when
+    #: the strategy is built: set it on a subclass).
     jwks_max_age = 3600.0
-    #: Shortest time between two key set refetches caused by an unknown `kid`.
+    #: Shortest time between two key set refetches caused by an unknown `kid`; a failed fetch
+    #: of the metadata or the keys is remembered for it, at most 5 seconds (read when the
+    #: strategy is built).
     jwks_cooldown = 30.0
 
     def __init__(
@@ -184,8 +188,10 @@ class OpenIDConnectStrategy(OAuth2Strategy):
         self.login_hint = login_hint
         self.acr_values = acr_values
         self.provider = provider
-        self._metadata: ProviderMetadata | None = None
-        self._keys: ProviderKeys | None = None
+        self._metadata = FetchCache(self._discover, cooldown=self.jwks_cooldown)
+        self._keys = ProviderKeys(
+            self._fetch_keys, max_age=self.jwks_max_age, cooldown=self.jwks_cooldown
+        )
         hmac_key = None
         if self.id_token_signing_algs[0] in HMAC_KEY_BYTES:
             hmac_key = str(client_secret).encode("utf-8")
@@ -214,16 +220,20 @@ class OpenIDConnectStrategy(OAuth2Strategy):
     # -- discovery and keys ------------------------------------------------------------------
 
     async def metadata(self) -> ProviderMetadata:
-        """The provider's metadata: fetched and validated on first use, then cached.
+        """The provider's metadata: fetched and validated on first use (one fetch for all the
+        logins that need it meanwhile), then cached.
 
         Raises `DiscoveryError` (answered with 502) when it cannot be fetched or is not the
-        configured issuer's; nothing is cached then, so the next login tries again.
+        configured issuer's; the failure is remembered for `jwks_cooldown` seconds (at most
+        5), then the next login tries again.
         """
-        if self._metadata is None:
-            self._metadata = await discover(
-                self.transport, self.discovery_url, self.metadata_issuer(), timeout=self.timeout
-            )
-        return self._metadata
+        metadata, _ = await self._metadata.get()
+        return metadata
+
+    async def _discover(self) -> ProviderMetadata:
+        return await discover(
+            self.transport, self.discovery_url, self.metadata_issuer(), timeout=self.timeout
+        )
 
     async def endpoints(self) -> tuple[str, str]:
         """The discovered authorization and token endpoints."""
@@ -231,10 +241,6 @@ class OpenIDConnectStrategy(OAuth2Strategy):
         return metadata.authorization_endpoint, metadata.token_endpoint
 
     async def _signing_key(self, kid: str | None, alg: str) -> Any:
-        if self._keys is None:
-            self._keys = ProviderKeys(
-                self._fetch_keys, max_age=self.jwks_max_age, cooldown=self.jwks_cooldown
-            )
         try:
             return await self._keys.key_for(kid, alg)
         except UnknownKey:
@@ -271,7 +277,7 @@ class OpenIDConnectStrategy(OAuth2Strategy):
 
     def new_transaction(self, options: AuthenticateOptions) -> Mapping[str, Any]:
         """The nonce, the issuer, whether it sends `iss` (RFC 9207) and the `max_age` asked."""
-        metadata = self._metadata  # fetched by endpoints() just before
+        metadata = self._metadata.cached  # fetched by endpoints() just before
         transaction: dict[str, Any] = {
             "nonce": new_secret(),
             "issuer": self.issuer,
@@ -302,7 +308,7 @@ class OpenIDConnectStrategy(OAuth2Strategy):
         iss = params.get("iss")
         if iss is None:
             # Required if the provider advertised it when the login started or does now.
-            metadata = self._metadata
+            metadata = self._metadata.cached
             if transaction.get("iss_required") or (metadata and metadata.iss_parameter_supported):
                 return self.fail({"message": MISSING_ISS}, 403)
             return None

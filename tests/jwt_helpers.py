@@ -16,7 +16,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -253,10 +252,11 @@ class JwksServer:
         self.httpd.server_close()
 
 
-@contextmanager
-def jwks_server() -> Iterator[JwksServer]:
-    """A running `JwksServer`, shut down afterwards."""
+def serve_jwks() -> Iterator[JwksServer]:
+    """A running `JwksServer` whose /jwks holds `RSA_KEY` as "k1" (RS256), shut down when the
+    generator ends (a fixture does `yield from serve_jwks()`)."""
     server = JwksServer()
+    server.serve_keys(jwk(RSA_KEY, "k1", "RS256"))
     try:
         yield server
     finally:

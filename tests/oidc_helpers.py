@@ -29,6 +29,8 @@ from passport_py.strategies.oidc import OpenIDConnectStrategy
 from passport_py.testing.oidc_provider import OIDCProvider
 
 __all__ = [
+    "QuickRetry",
+    "ShortLivedKeys",
     "accepted",
     "attempt",
     "login_user",
@@ -37,6 +39,18 @@ __all__ = [
     "oidc_strategy",
     "refused",
 ]
+
+
+class QuickRetry(OpenIDConnectStrategy):
+    """Remembers a failed discovery or key set fetch for one second (min(jwks_cooldown, 5))."""
+
+    jwks_cooldown = 1.0
+
+
+class ShortLivedKeys(OpenIDConnectStrategy):
+    """Refetches the keys on the first login a fifth of a second after the last fetch."""
+
+    jwks_max_age = 0.2
 
 
 def login_user(tokens: Any, profile: Any) -> dict[str, Any]:
@@ -54,14 +68,16 @@ def oidc_strategy(
     verify: Callable[..., Any] = login_user,
     *,
     name: str = "oidc",
+    cls: type[OpenIDConnectStrategy] = OpenIDConnectStrategy,
     **options: Any,
 ) -> OpenIDConnectStrategy:
-    """An `OpenIDConnectStrategy` named `name` for `idp`, its callback registered there."""
+    """An `OpenIDConnectStrategy` (or subclass `cls`) named `name` for `idp`, its callback
+    registered there."""
     options.setdefault("client_id", CLIENT_ID)
     options.setdefault("client_secret", CLIENT_SECRET)
     options.setdefault("callback_url", callback_url_for(name))
     options.setdefault("transport", oauth_transport())
-    return OpenIDConnectStrategy(verify, issuer=idp.issuer, name=name, **options)
+    return cls(verify, issuer=idp.issuer, name=name, **options)
 
 
 def attempt(client: TestClient, idp: OIDCProvider, name: str = "oidc") -> httpx.Response:

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import pytest
+from behaviour.tokens import FRAMEWORKS, token_client
 from cryptography.hazmat.primitives.asymmetric import rsa
 from engine_helpers import headers_named
 from jwt_helpers import (
@@ -37,7 +38,7 @@ from jwt_helpers import (
     segment,
 )
 
-from passport_py import ConfigurationError, Proceed, Respond
+from passport_py import Authenticator, ConfigurationError, Proceed, Respond
 from passport_py.strategies.jwt import JwtStrategy, Reason, from_cookie, from_header
 
 ENCODINGS = public_key_encodings(RSA_KEY)
@@ -87,9 +88,23 @@ def test_unallowed_alg_values_are_refused_P0_1(alg: Any) -> None:
 
 
 @pytest.mark.parametrize("alg", ["none", "NONE"])
-def test_unsigned_tokens_with_an_empty_signature_are_malformed_P0_1(alg: str) -> None:
+def test_unsecured_tokens_are_refused_for_their_algorithm_P0_1(alg: str) -> None:
+    """RFC 7519 6.1: an unsecured JWT has an empty signature; its header is read first, so
+    the refusal names the algorithm, not the shape."""
     token = forge({"alg": alg}, claims(), signature="")
-    assert refused_unverified(hs_strategy(), token) == Reason.MALFORMED
+    assert refused_unverified(hs_strategy(), token) == Reason.ALGORITHM
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_web_an_unsecured_token_is_refused_for_its_algorithm_P0_1(framework: str) -> None:
+    token = forge({"alg": "none", "typ": "JWT"}, claims(), signature="")
+    passport: Authenticator[Any] = Authenticator().use(hs_strategy())
+    with token_client(framework, passport) as client:
+        response = client.get("/tokens/jwt", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == (
+        f'Bearer realm="Users", error="invalid_token", error_description="{Reason.ALGORITHM}"'
+    )
 
 
 def test_a_missing_alg_is_refused_P0_1() -> None:

@@ -34,10 +34,10 @@ from jwt_helpers import (
     decide,
     forge,
     jwk,
-    jwks_server,
     public_pem,
     refused,
     rs256,
+    serve_jwks,
 )
 from users import UserStore
 
@@ -51,9 +51,7 @@ STORE = UserStore.default()
 
 @pytest.fixture
 def server() -> Iterator[JwksServer]:
-    with jwks_server() as running:
-        running.serve_keys(jwk(RSA_KEY, "k1", "RS256"))
-        yield running
+    yield from serve_jwks()
 
 
 def verify(token_claims: dict[str, Any]) -> Any:
@@ -113,7 +111,27 @@ def test_unknown_kids_refresh_at_most_once_per_cooldown_V9_1_3(server: JwksServe
     assert accepted(strategy, rs256(kid="k1"))
     for kid in ("k2", "k3", "' OR '1'='1", "../../etc/passwd", "x" * 2000):
         assert refused(decide(strategy, rs256(kid=kid))) == Reason.UNKNOWN_KEY
-    assert server.hits["/jwks"] == 1
+    assert server.hits["/jwks"] == 2  # the first fetch, then one refresh for "k2"
+
+
+def test_a_key_rotated_right_after_the_first_fetch_is_found_at_once(server: JwksServer) -> None:
+    """The cooldown limits refreshes caused by unknown kids; the first fetch starts none."""
+    strategy = jwks_strategy(server, jwks_cooldown=30)
+    assert accepted(strategy, rs256(kid="k1"))
+    server.serve_keys(jwk(RSA_KEY, "k1", "RS256"), jwk(OTHER_RSA_KEY, "k2", "RS256"))
+    assert accepted(strategy, rs256(key=OTHER_RSA_KEY, kid="k2"))
+    assert server.hits["/jwks"] == 2
+
+
+def test_a_key_rotated_right_after_a_periodic_fetch_is_found_at_once(server: JwksServer) -> None:
+    strategy = jwks_strategy(server, jwks_cooldown=30, jwks_lifespan=0.2)
+    assert accepted(strategy, rs256(kid="k1"))
+    time.sleep(0.25)
+    assert accepted(strategy, rs256(kid="k1"))  # the lifespan ended: fetched again
+    assert server.hits["/jwks"] == 2
+    server.serve_keys(jwk(RSA_KEY, "k1", "RS256"), jwk(OTHER_RSA_KEY, "k2", "RS256"))
+    assert accepted(strategy, rs256(key=OTHER_RSA_KEY, kid="k2"))
+    assert server.hits["/jwks"] == 3
 
 
 def test_a_token_without_kid_is_refused_without_a_fetch(server: JwksServer) -> None:
@@ -331,6 +349,10 @@ def test_the_jwks_recovers_after_an_outage(server: JwksServer) -> None:
         ({"jwks_url": "ftp://idp.test/jwks"}, "https"),
         ({"issuer": None}, "needs issuer="),
         ({"algorithms": ["HS256"]}, "HMAC algorithms need key="),
+        ({"jwks_lifespan": 0}, "jwks_lifespan="),
+        ({"jwks_timeout": -1}, "jwks_timeout="),
+        ({"jwks_cooldown": -1}, "jwks_cooldown="),
+        ({"jwks_cooldown": float("nan")}, "jwks_cooldown="),
     ],
 )
 def test_unsafe_jwks_configurations_are_refused(options: dict[str, Any], message: str) -> None:
@@ -374,7 +396,7 @@ def test_sync_frameworks_fetch_the_jwks_without_an_event_loop(
 
 def test_starlette_keeps_serving_while_a_slow_jwks_is_fetched(server: JwksServer) -> None:
     server.serve("/jwks", {"keys": [jwk(RSA_KEY, "k1", "RS256")]}, delay=0.4)
-    app = tokens._starlette_app(Authenticator().use(jwks_strategy(server)), ())
+    app = tokens.token_app("starlette", Authenticator().use(jwks_strategy(server)))
     token = rs256(kid="k1")
 
     async def main() -> tuple[httpx.Response, float, float]:

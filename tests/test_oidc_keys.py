@@ -7,6 +7,7 @@ Counted at the provider: how many times the strategy fetched its JWKS.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from loopback import ScriptedServer
 from oauth_fixtures import hits, serve_idp
 from oauth_helpers import client_for
-from oidc_helpers import accepted, attempt, oidc_strategy, refused
+from oidc_helpers import ShortLivedKeys, accepted, attempt, oidc_strategy, refused
 
 from passport_py.strategies.oidc import Messages
 from passport_py.testing.oidc_provider import REMOVE, OIDCProvider
@@ -54,6 +55,20 @@ def test_a_rotated_key_is_accepted_after_one_refetch(fresh_idp: OIDCProvider) ->
     """OIDF oidcc-client-test-signing-key-rotation(-just-before-signing)."""
     strategy = oidc_strategy(fresh_idp)
     accepted(client_for(strategy), fresh_idp)
+    fresh_idp.rotate_keys()
+    fresh_idp.clear_requests()
+    accepted(client_for(strategy), fresh_idp)
+    assert hits(fresh_idp, "GET", "/jwks") == 1
+
+
+def test_a_key_rotated_right_after_a_periodic_fetch_is_accepted(fresh_idp: OIDCProvider) -> None:
+    """The cooldown limits refetches caused by unknown kids; a periodic fetch starts none (as
+    in JwtStrategy)."""
+    strategy = oidc_strategy(fresh_idp, cls=ShortLivedKeys)
+    accepted(client_for(strategy), fresh_idp)
+    time.sleep(ShortLivedKeys.jwks_max_age + 0.05)
+    accepted(client_for(strategy), fresh_idp)
+    assert hits(fresh_idp, "GET", "/jwks") == 2
     fresh_idp.rotate_keys()
     fresh_idp.clear_requests()
     accepted(client_for(strategy), fresh_idp)

@@ -35,6 +35,9 @@ def create_app(ctx: Context) -> flask.Flask:
 
     @app.before_request
     def injected_response() -> flask.Response | None:
+        delay = ctx.faults.delays.get(flask.request.path, 0.0)
+        if delay > 0:
+            ctx.stopping.wait(delay)
         answer = ctx.faults.responses.get(flask.request.path)
         if answer is None:
             return None

@@ -139,6 +139,8 @@ class Faults:
     - `authorization_iss`: the RFC 9207 `iss` of authorization responses; `REMOVE` omits it.
     - `userinfo_claims` / `discovery`: merged over /userinfo / the discovery document.
     - `responses`: path (e.g. "/jwks") -> `(status, content_type, body)` served instead.
+    - `delays`: path -> seconds the provider waits before answering there (a slow or hanging
+      discovery document or key set).
     """
 
     token_response: tuple[int, str, bytes] | None = None
@@ -150,6 +152,7 @@ class Faults:
     userinfo_claims: dict[str, Any] = field(default_factory=dict)
     discovery: dict[str, Any] = field(default_factory=dict)
     responses: dict[str, tuple[int, str, bytes]] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)
 
     def reset(self) -> None:
         """Back to an honest provider (in place, so held references see it)."""
