@@ -14,18 +14,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 from session_apps import SECRET, cookie_value, deletes_cookie, session_app, set_cookies
 from starlette.testclient import TestClient
-from users import PASSWORD, UserStore, local_passport
+from test_flask_server_sessions import make_app
+from users import PASSWORD
 
-from passport_py.adapters.flask import (
-    FlaskPassport,
-    ServerSideSessionInterface,
-    authenticate,
-    current_user,
-    logout,
-)
 from passport_py.sessions import MemoryStore, SessionCookie
 
 UNKNOWN = SessionCookie(SECRET).sign("an-id-this-store-never-issued-0000000000000")
@@ -96,29 +89,6 @@ def test_of_two_live_sessions_the_first_sent_is_used(
 # -- Flask: ServerSideSessionInterface ------------------------------------------------------
 
 
-def flask_app() -> Flask:
-    app = Flask(__name__)
-    app.secret_key = SECRET
-    app.session_interface = ServerSideSessionInterface(MemoryStore())
-    FlaskPassport(app, local_passport(UserStore.default()))
-
-    @app.get("/")
-    def whoami() -> Any:
-        return {"user": getattr(current_user, "username", None)}
-
-    @app.post("/login")
-    @authenticate("local")
-    def login_view() -> Any:
-        return {"user": current_user.username}
-
-    @app.post("/logout")
-    def logout_view() -> Any:
-        logout()
-        return {"user": None}
-
-    return app
-
-
 def flask_cookie(response: Any) -> str:
     [header] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("session=")]
     return str(header.split(";", 1)[0].removeprefix("session="))
@@ -126,7 +96,7 @@ def flask_cookie(response: Any) -> str:
 
 @pytest.mark.parametrize("planted_first", [True, False])
 def test_flask_a_planted_ended_session_does_not_log_the_user_out(planted_first: bool) -> None:
-    app = flask_app()
+    app = make_app(MemoryStore())
     mallory = app.test_client()
     ended = flask_cookie(mallory.post("/login", data={"username": "bob", "password": "builder"}))
     mallory.post("/logout")
