@@ -122,7 +122,7 @@ class SessionCookie:
         found: list[tuple[str, bool]] = []
         for value in values:
             checked = self._verify(value)
-            if checked is not None and all(checked[0] != known for known, _ in found):
+            if checked is not None and (not found or all(checked[0] != f[0] for f in found)):
                 found.append(checked)
         return found
 

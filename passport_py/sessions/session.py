@@ -92,27 +92,12 @@ class ServerSession(dict[str, Any]):
         session._loaded = stored
         return session
 
-    @classmethod
-    def opening(cls, ids: Sequence[tuple[str, bool]]) -> Generator[StoreOp, Any, Self]:
-        """The session of a request that came with a session cookie, as store operations
-        (see `commit`): the first of `ids` (the verified ids the cookies carried, with whether
-        an older key signed them) that the store holds, else a new empty session.
-
-        A stale or unknown id never wins over a live one: a sibling subdomain can plant a
-        cookie of an ended session beside the browser's own (cookie tossing), and the store,
-        not the order of the cookies, tells which one is alive.
-        """
-        session = None
-        for session_id, resign in ids:
-            found = cls.load(session_id, (yield ("get", (session_id,), {})))
-            if found.id is not None:
-                session = found
-                session.resign = resign
-                break
-        if session is None:
-            session = cls()
-        session.sent_cookie = True
-        return session
+    def opened(self, resign: bool) -> Self:
+        """This session, as the one a request's session cookie named (`resign`: an older key
+        signed that cookie)."""
+        self.resign = resign
+        self.sent_cookie = True
+        return self
 
     def regenerate(self, keep_data: bool = False) -> None:
         """Start over under a new id: the old entry is deleted when the response goes out.
@@ -255,13 +240,28 @@ class ServerSession(dict[str, Any]):
 
 
 async def open_session(store: SessionStore, cls: type[S], ids: Sequence[tuple[str, bool]]) -> S:
-    """Run `cls.opening(ids)` against an async store: the request's session."""
-    return await _perform(cls.opening(ids), _async_caller(store))
+    """The session of a request that came with session cookies: the first of `ids` (the
+    verified ids they carried, with whether an older key signed them) that the store holds,
+    else a new empty one.
+
+    A stale or unknown id never wins over a live one: a sibling subdomain can plant a cookie
+    of an ended session beside the browser's own (cookie tossing), and the store, not the
+    order of the cookies, tells which one is alive.
+    """
+    for session_id, resign in ids:
+        session = cls.load(session_id, await store.get(session_id))
+        if session.id is not None:
+            return session.opened(resign)
+    return cls().opened(False)
 
 
 def open_session_sync(store: SyncSessionStore, cls: type[S], ids: Sequence[tuple[str, bool]]) -> S:
     """`open_session` for sync code, against a store's sync side."""
-    return run_sync(_perform(cls.opening(ids), _sync_caller(store)))
+    for session_id, resign in ids:
+        session = cls.load(session_id, store.get(session_id))
+        if session.id is not None:
+            return session.opened(resign)
+    return cls().opened(False)
 
 
 async def save(
