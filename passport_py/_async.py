@@ -1,4 +1,4 @@
-"""Running one implementation from both sync and async code (API.md section 2)."""
+"""Running one implementation from both sync and async code."""
 
 from __future__ import annotations
 

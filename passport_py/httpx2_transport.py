@@ -3,7 +3,7 @@
 The OAuth 2.0 and OpenID Connect strategies talk to the provider on every login (token
 exchange, discovery, JWKS, userinfo), so they want pooled keep-alive connections and, in an
 async framework, requests that never block the event loop. Like `UrllibTransport`, one
-`request` coroutine serves both kinds of framework (API.md section 2):
+`request` coroutine serves both kinds of framework:
 
 - no event loop running in the calling thread (Flask, Django, `run_sync`): a shared
   `httpx2.Client`, and the coroutine completes without suspending;

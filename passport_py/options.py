@@ -1,4 +1,4 @@
-"""`authenticate()` options (API.md section 6), validated once when a route is declared."""
+"""`authenticate()` options, validated once when a route is declared."""
 
 from __future__ import annotations
 

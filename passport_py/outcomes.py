@@ -110,7 +110,7 @@ class Rejected:
 
 
 def outcome_from_verify(result: Any, status: int | None = None) -> Success[Any] | Fail:
-    """Map what a verify callable returned (API.md section 4) to an outcome.
+    """Map what a verify callable returned to an outcome.
 
     The user → success; `None` or `False` → failure with no challenge; `Verified` → success
     with info; `Rejected` → failure whose challenge carries the message. `status` is the

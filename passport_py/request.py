@@ -113,7 +113,7 @@ class DictSession(Session):
 
 
 class AuthRequest(Protocol):
-    """What a strategy may read from a request (API.md section 3)."""
+    """What a strategy may read from a request."""
 
     @property
     def method(self) -> str: ...

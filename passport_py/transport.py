@@ -1,6 +1,6 @@
 """The transport seam: the outbound HTTP of built-in strategies (JWKS fetches, token exchange).
 
-Strategies are written once as coroutines (API.md section 2). Their outbound requests go
+Strategies are written once as coroutines. Their outbound requests go
 through a `Transport`, whose `request` coroutine either completes without suspending (in a sync
 framework, driven by `run_sync` with no event loop) or awaits the blocking call in a worker
 thread (in an async framework, so the event loop keeps serving other requests meanwhile).

@@ -1,6 +1,6 @@
 """Django adapter: `PassportMiddleware`, the `authenticate` / `authorize` / `login_required`
 decorators and class-based view mixins, `login` / `logout` (`alogin` / `alogout` in async
-views) and `is_authenticated` (API.md section 7).
+views) and `is_authenticated`.
 
 Settings: `PASSPORT_AUTHENTICATOR = "dotted.path.to.passport"`, and
 `"passport_py.adapters.django.PassportMiddleware"` in `MIDDLEWARE` after `SessionMiddleware`,

@@ -201,7 +201,7 @@ def authenticate(
 ) -> Callable[[V], V]:
     """Decorate a view so `strategy` (a name, a list of names or an instance) runs first.
 
-    Takes the options of API.md section 6 (`failure_redirect=`, `session=`, ...). On success
+    Takes the authenticate options (`failure_redirect=`, `session=`, ...). On success
     `request.user` is the user and `request.auth_info` the strategy's info. With
     `callback=fn`, `fn(request, result)` returns the response and nothing is logged in.
     """

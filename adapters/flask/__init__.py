@@ -1,6 +1,6 @@
 """Flask adapter: `FlaskPassport`, `current_user`, the `authenticate` / `authorize`
 decorators, `login`, `logout`, `login_required`, `fresh_login_required` and
-`is_authenticated` (API.md section 7), and `alogin` / `alogout` for async views.
+`is_authenticated`, and `alogin` / `alogout` for async views.
 `ServerSideSessionInterface` keeps `flask.session` in a `passport_py.sessions` store (memory or
 Redis), which `logout_everywhere` needs.
 

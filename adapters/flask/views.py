@@ -1,4 +1,4 @@
-"""The words of API.md section 7 for Flask: `authenticate`, `authorize`, `login`, `logout`,
+"""The words every adapter gives, for Flask: `authenticate`, `authorize`, `login`, `logout`,
 `login_required`, `fresh_login_required` and `is_authenticated`, plus `logout_everywhere`.
 
 Every decorator works on plain views, where the core's coroutines are driven by `run_sync`
@@ -221,7 +221,7 @@ def authenticate(
 ) -> Callable[[F], F]:
     """Decorate a view so `strategy` (a name, a list of names or an instance) runs first.
 
-    Takes the options of API.md section 6 (`failure_redirect=`, `session=`, ...). On success
+    Takes the authenticate options (`failure_redirect=`, `session=`, ...). On success
     the user is `current_user` for the rest of the request and the auth info is `g.auth_info`.
     With `callback=fn`, `fn(result)` (an `AuthResult`) returns the response and nothing is
     logged in; `fn` may be `async def`.

@@ -1,5 +1,5 @@
 """Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
-`login`, `logout`, `logout_everywhere`, `login_required` and `is_authenticated` (API.md section 7).
+`login`, `logout`, `logout_everywhere`, `login_required` and `is_authenticated`.
 
 `request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
 otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`

@@ -1,4 +1,4 @@
-"""The words of API.md section 7 for Starlette: `authenticate`, `authorize`, `login`,
+"""The words every adapter gives, for Starlette: `authenticate`, `authorize`, `login`,
 `logout`, `login_required`, `is_authenticated`, and `pop_flashes` for templates."""
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def authenticate(
 ) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
     """Decorate an endpoint so `strategy` (a name, a list of names or an instance) runs first.
 
-    Takes the options of API.md section 6 (`failure_redirect=`, `session=`, ...). With
+    Takes the authenticate options (`failure_redirect=`, `session=`, ...). With
     `callback=fn`, `fn(request, result)` decides the response and nothing is logged in.
     """
     opts = AuthenticateOptions.build(**options)

@@ -1,4 +1,4 @@
-"""Server-side sessions: an id in a signed cookie, the data in a store (API.md section 5).
+"""Server-side sessions: an id in a signed cookie, the data in a store.
 
 `SessionMiddleware` serves ASGI apps (Starlette, in front of `PassportMiddleware`);
 `passport_py.adapters.flask.ServerSideSessionInterface` serves Flask. Stores: `MemoryStore`
