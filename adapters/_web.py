@@ -3,10 +3,11 @@ and what `login` accepts."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from passport_py.errors import ConfigurationError
 from passport_py.redirects import safe_redirect
+from passport_py.request import encode_path
 
 __all__ = [
     "MAX_RETURN_TO",
@@ -16,8 +17,6 @@ __all__ = [
     "wants_login_page",
 ]
 
-# Characters a path may keep unescaped (RFC 3986 pchar plus "/"); everything else is encoded.
-_PATH_SAFE = "/:@!$&'()*+,;=~"
 #: Longest return-to URL kept: it is saved in the session of every anonymous request that
 #: meets `login_required`, so a long query must not make each of those sessions large.
 MAX_RETURN_TO = 2000
@@ -39,7 +38,7 @@ def return_to_target(path: str, query: str = "") -> str:
     otherwise fail `is_safe_redirect` and lose its return-to. Over `MAX_RETURN_TO`
     characters, the query is dropped (and then the path).
     """
-    here = quote(path, safe=_PATH_SAFE)
+    here = encode_path(path)
     if query and len(here) + 1 + len(query) <= MAX_RETURN_TO:
         here = f"{here}?{query}"
     return safe_redirect(here if len(here) <= MAX_RETURN_TO else "/", "/")

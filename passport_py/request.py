@@ -21,6 +21,7 @@ __all__ = [
     "MultiMapping",
     "Session",
     "asgi_target",
+    "encode_path",
     "is_cross_site",
     "media_type",
     "parse_json_body",
@@ -179,10 +180,16 @@ class AuthRequest(Protocol):
 _PATH_CHARACTERS = "/:@!$&'()*+,;="
 
 
+def encode_path(path: str) -> str:
+    """A decoded path as it goes in a URL: its UTF-8 bytes outside RFC 3986's path characters
+    percent-encoded (upper-case hex)."""
+    return quote(path.encode("utf-8", "surrogatepass"), safe=_PATH_CHARACTERS)
+
+
 def _rebuilt_target(path: str, query: str) -> str:
-    """A target for a server that gave only the decoded path: its UTF-8 bytes outside RFC
-    3986's path characters percent-encoded (upper-case hex), then the query, always raw."""
-    rebuilt = quote(path.encode("utf-8", "surrogatepass") or b"/", safe=_PATH_CHARACTERS)
+    """A target for a server that gave only the decoded path: the path encoded, then the
+    query, always raw."""
+    rebuilt = encode_path(path or "/")
     return f"{rebuilt}?{query}" if query else rebuilt
 
 
