@@ -135,6 +135,16 @@ class Authenticator(Generic[UserT]):
         return _register(self._transformers, fn, pass_request)
 
     @property
+    def has_serializer(self) -> bool:
+        """True once a `serialize_user` function is registered."""
+        return bool(self._serializers)
+
+    @property
+    def has_deserializer(self) -> bool:
+        """True once a `deserialize_user` function is registered."""
+        return bool(self._deserializers)
+
+    @property
     def deserializes_async(self) -> bool:
         """True when a registered deserializer is `async def` (plain ones may run in a thread)."""
         return any(is_async for _, _, is_async in self._deserializers)

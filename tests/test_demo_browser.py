@@ -10,14 +10,13 @@ the error is saved to build/screenshots/demo-login-error.png.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from browser import browser_paths, chromium, submit_login, wait_until_replaced
 from test_demo import (
     ANONYMOUS,
     DEV_WELCOME,
@@ -33,89 +32,19 @@ from passport_py.demo.app import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "build" / "screenshots" / "demo-login-error.png"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=900,700",
-)
-
-
-def _browser_paths() -> tuple[str, str]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    missing = [
-        what
-        for what, found in (("chromium", chromium), ("chromedriver", chromedriver))
-        if not found
-    ]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("the selenium package")
-    if missing:
-        reason = (
-            f"browser test needs {', '.join(missing)} (apt-get install chromium chromium-driver)"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {reason}", pytrace=False)
-        pytest.skip(reason)
-    assert chromium is not None and chromedriver is not None
-    return chromium, chromedriver
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
-    _browser_paths()
+    browser_paths()
     with demo_process(tmp_path_factory.mktemp("demo") / "demo.log") as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    chromium, chromedriver = _browser_paths()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    browser.set_page_load_timeout(15)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
         yield browser
-    finally:
-        browser.quit()
-
-
-def wait_until_replaced(driver: Any, element: Any) -> None:
-    """Wait until the page `element` was on has been replaced by the next one."""
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    # While the old document is torn down, Chromium can answer the staleness probe with a
-    # transient inspector error instead of "stale": that only means "not yet", so poll again.
-    wait = WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,))
-    wait.until(expected_conditions.staleness_of(element))
-
-
-def submit_login(driver: Any, username: str, password: str) -> None:
-    """Fill the login form and submit it, waiting for the next page to load."""
-    from selenium.webdriver.common.by import By
-
-    form = driver.find_element(By.CSS_SELECTOR, "form[method=post]")
-    form.find_element(By.NAME, "username").send_keys(username)
-    form.find_element(By.NAME, "password").send_keys(password)
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    wait_until_replaced(driver, form)
 
 
 def path_of(driver: Any, demo: DemoProcess) -> str:

@@ -1,0 +1,97 @@
+"""What each decorated view needs from the `Authenticator`, checked before the first request.
+
+The adapters' decorators run when a module is imported, usually before `passport.use(...)`, so
+they cannot check a strategy name then. Each decorator records a `RouteRequirement` on the view
+it returns; the adapter collects them from the app's routes when the app starts (or at its
+first request, where the framework has no start) and calls `check_requirements`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from passport_py.errors import ConfigurationError
+from passport_py.strategy import Strategy
+
+if TYPE_CHECKING:
+    from passport_py.authenticator import Authenticator
+    from passport_py.engine import StrategySpec
+
+__all__ = ["RouteRequirement", "check_requirements", "declare", "declared"]
+
+_ATTRIBUTE = "__passport_requirements__"
+
+
+@dataclass(frozen=True)
+class RouteRequirement:
+    """One decorator's needs: the strategies it names and whether it uses the login session.
+
+    `decorator` is how the messages name it (`authenticate`, `login_required`, ...), `view`
+    the view's qualified name.
+    """
+
+    decorator: str
+    view: str
+    strategies: tuple[str | Strategy, ...] = ()
+    #: True when the route logs users in to the session or restores them from it.
+    session: bool = True
+
+
+def requirement(
+    decorator: str, view: Callable[..., Any], strategies: StrategySpec = (), *, session: bool
+) -> RouteRequirement:
+    """The requirement of `decorator` applied to `view` with `strategies`."""
+    chain = (strategies,) if isinstance(strategies, str | Strategy) else tuple(strategies)
+    name = f"{getattr(view, '__module__', '?')}.{getattr(view, '__qualname__', repr(view))}"
+    return RouteRequirement(decorator, name, chain, session)
+
+
+def declare(wrapper: Callable[..., Any], needs: RouteRequirement) -> None:
+    """Record `needs` on `wrapper`, after those of the views it wraps."""
+    # functools.wraps copied the wrapped view's list into wrapper.__dict__: build a new one.
+    inherited: Sequence[RouteRequirement] = getattr(wrapper, _ATTRIBUTE, ())
+    setattr(wrapper, _ATTRIBUTE, (*inherited, needs))
+
+
+def declared(view: Any) -> tuple[RouteRequirement, ...]:
+    """The requirements recorded on `view` (empty for a view no decorator of ours wrapped)."""
+    found = getattr(view, _ATTRIBUTE, ())
+    return tuple(found) if isinstance(found, tuple) else ()
+
+
+def check_requirements(passport: Authenticator[Any], needs: Iterable[RouteRequirement]) -> None:
+    """Raise `ConfigurationError` naming every unknown strategy and missing (de)serializer."""
+    registered = passport.strategies
+    known = ", ".join(repr(name) for name in sorted(registered)) or "none"
+    problems: list[str] = []
+    session_views: list[str] = []
+    for need in needs:
+        for layer in need.strategies:
+            if isinstance(layer, str) and layer not in registered:
+                problems.append(
+                    f"{need.decorator}({layer!r}) on {need.view}: no strategy is registered "
+                    f"as {layer!r} (registered: {known}); fix the name or register it with "
+                    f"passport.use(...)"
+                )
+        if need.session:
+            session_views.append(need.view)
+    if session_views:
+        missing = [
+            what
+            for what, present in (
+                ("serialize_user", passport.has_serializer),
+                ("deserialize_user", passport.has_deserializer),
+            )
+            if not present
+        ]
+        if missing:
+            decorators = " and ".join(f"@passport.{what}" for what in missing)
+            problems.append(
+                f"{session_views[0]} uses the login session but no {decorators} function is "
+                f"registered: add {decorators} (see the quickstart), or pass session=False "
+                f"to authenticate() for stateless routes"
+            )
+    if problems:
+        raise ConfigurationError("; ".join(problems))
