@@ -122,10 +122,19 @@ def describe(exc: PyJWTError) -> str:
 def check_algorithms(algorithms: Sequence[str] | None) -> tuple[str, ...]:
     """The allow-list, refused when empty, holding `none`, or mixing HMAC and public keys."""
     example = 'for example algorithms=["RS256"] or algorithms=["HS256"]'
-    if algorithms is None or isinstance(algorithms, str | bytes):
+    if algorithms is None:
         raise ConfigurationError(
             f"JwtStrategy needs algorithms=, the list of algorithms your tokens are signed with "
             f"({example}); it has no default"
+        )
+    if isinstance(algorithms, str | bytes):
+        # A lone string would be read letter by letter as algorithm names.
+        name = (
+            algorithms.decode("ascii", "replace") if isinstance(algorithms, bytes) else algorithms
+        )
+        raise ConfigurationError(
+            f'JwtStrategy algorithms must be a list of names, e.g. algorithms=["{name}"], '
+            f"not the string {algorithms!r}"
         )
     names = tuple(dict.fromkeys(algorithms))
     if not names:

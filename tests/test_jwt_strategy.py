@@ -156,6 +156,14 @@ def test_algorithms_is_a_required_argument() -> None:
         JwtStrategy(Verify(), key=SECRET)  # type: ignore[call-arg]
 
 
+def test_algorithms_given_as_one_string_asks_for_a_list() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        JwtStrategy(Verify(), algorithms="HS256", key=SECRET)
+    message = str(caught.value)
+    assert 'algorithms must be a list of names, e.g. algorithms=["HS256"]' in message
+    assert "no default" not in message
+
+
 # -- J6-J12: each option takes effect -------------------------------------------------------------
 
 
