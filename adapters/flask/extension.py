@@ -14,6 +14,7 @@ from werkzeug.local import LocalProxy
 
 from passport_py._async import run_sync
 from passport_py.adapters.flask._request import SESSION_HINT, FlaskAuthRequest, native_session
+from passport_py.adapters.flask._startup import install_startup_checks
 from passport_py.authenticator import Authenticator
 from passport_py.cookies import Cookie
 from passport_py.engine import StrategySpec
@@ -107,9 +108,11 @@ class FlaskPassport(Generic[UserT]):
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Register on `app`: `app.extensions["passport"]`, `current_user` in templates, and
-        the after-request hook that sets pending cookies (and the cache headers)."""
+        """Register on `app`: `app.extensions["passport"]`, `current_user` in templates, the
+        after-request hook that sets pending cookies (and the cache headers), and the checks
+        of the app's routes that run before its first request (`ConfigurationError`)."""
         app.extensions[EXTENSION_KEY] = self
+        install_startup_checks(app, self)
         app.context_processor(_template_context)
         # Flask runs after-request hooks on every response it builds: the view's, an HTTP
         # error's (`abort(404)`) and its 500 page for an unhandled error.

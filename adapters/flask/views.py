@@ -22,6 +22,7 @@ from passport_py.adapters._web import (
     wants_login_page,
 )
 from passport_py.adapters.flask._request import FlaskAuthRequest, native_session
+from passport_py.adapters.flask._startup import remember_wrapped
 from passport_py.adapters.flask.extension import (
     ANONYMOUS,
     FRESH_KEY,
@@ -48,6 +49,7 @@ from passport_py.decisions import (
 from passport_py.engine import StrategySpec
 from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
+from passport_py.route_checks import declare, requirement
 from passport_py.sessions import destroy_user_sessions_sync
 
 __all__ = [
@@ -254,8 +256,13 @@ def _decorator(
     authorize: bool,
 ) -> Callable[[F], F]:
     handoff = callback is not None
+    name = "authorize" if authorize else "authenticate"
+    # Only a plain authenticate logs the user into the session (needs the serializer).
+    session = options.session and not (handoff or authorize or options.assign_property)
 
     def decorate(view: F) -> F:
+        remember_wrapped(view, name)
+        needs = requirement(name, view, strategy, session=session)
         if is_async_callable(view):
 
             @functools.wraps(view)
@@ -272,6 +279,7 @@ def _decorator(
                 assert type(decision) is Respond
                 return _respond(decision)
 
+            declare(async_wrapper, needs)
             return cast(F, async_wrapper)
 
         @functools.wraps(view)
@@ -289,6 +297,7 @@ def _decorator(
             assert type(decision) is Respond
             return _respond(decision)
 
+        declare(wrapper, needs)
         return cast(F, wrapper)
 
     return decorate
@@ -320,6 +329,11 @@ def _is_fresh(ext: FlaskPassport[Any]) -> bool:
 
 
 def _guard(fn: F, login_url: str | None, *, fresh: bool) -> F:
+    name = "fresh_login_required" if fresh else "login_required"
+    remember_wrapped(fn, name)
+    # It restores the user from the login session: the deserializer must exist.
+    needs = requirement(name, fn, session=True)
+
     def allowed(user: Any) -> bool:
         if isinstance(user, AnonymousUser):
             return False
@@ -333,6 +347,7 @@ def _guard(fn: F, login_url: str | None, *, fresh: bool) -> F:
                 return await fn(*args, **kwargs)
             return _refuse(passport_extension(), login_url)
 
+        declare(async_wrapper, needs)
         return cast(F, async_wrapper)
 
     @functools.wraps(fn)
@@ -341,6 +356,7 @@ def _guard(fn: F, login_url: str | None, *, fresh: bool) -> F:
             return fn(*args, **kwargs)
         return _refuse(passport_extension(), login_url)
 
+    declare(wrapper, needs)
     return cast(F, wrapper)
 
 

@@ -135,12 +135,23 @@ def _starlette_app(passport: Authenticator[Any], restore_with: Sequence[str]) ->
 # -- Flask --------------------------------------------------------------------------------
 
 
+def _registered_routes(passport: Authenticator[Any]) -> dict[str, str | list[str]]:
+    """The `ROUTES` whose strategies `passport` has all registered."""
+    names = passport.strategies
+    return {
+        route: spec
+        for route, spec in ROUTES.items()
+        if all(name in names for name in ([spec] if isinstance(spec, str) else spec))
+    }
+
+
 def _flask_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> flask.Flask:
     app = flask.Flask(__name__)
     app.secret_key = SECRET
     extra: dict[str, Any] = {"restore_with": tuple(restore_with)} if restore_with else {}
     fl.FlaskPassport(app, passport, **extra)
-    for name, spec in ROUTES.items():
+    # FlaskPassport refuses, before the first request, a route naming an unregistered strategy.
+    for name, spec in _registered_routes(passport).items():
 
         @fl.authenticate(spec, session=False)
         def protected(rest: str = "") -> Any:
@@ -153,10 +164,12 @@ def _flask_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> fla
     def who() -> Any:
         return _who(fl.current_user._get_current_object(), flask.session)
 
-    @app.post("/tokens/login")
-    @fl.authenticate("local", remember="remember_me", success_redirect="/tokens/who")
-    def log_in() -> Any:  # pragma: no cover - redirects
-        return {}
+    if "local" in passport.strategies:
+
+        @app.post("/tokens/login")
+        @fl.authenticate("local", remember="remember_me", success_redirect="/tokens/who")
+        def log_in() -> Any:  # pragma: no cover - redirects
+            return {}
 
     @app.post("/tokens/logout")
     def log_out() -> Any:
