@@ -131,9 +131,7 @@ def test_decorators_below_the_route_pass_the_checks() -> None:
     assert response.headers["Location"].startswith("/login?next=")
 
 
-def test_an_unknown_strategy_name_fails_the_first_request_listing_the_registered_names() -> (
-    None
-):
+def test_an_unknown_strategy_name_fails_the_first_request_listing_the_registered_names() -> None:
     app = make_app()
 
     @app.route("/login", methods=["POST"])

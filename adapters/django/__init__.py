@@ -4,9 +4,11 @@ views) and `is_authenticated`.
 
 Settings: `PASSPORT_AUTHENTICATOR = "dotted.path.to.passport"`, and
 `"passport_py.adapters.django.PassportMiddleware"` in `MIDDLEWARE` after `SessionMiddleware`,
-where Django's `AuthenticationMiddleware` would go. `request.user` is your user when logged in
-and Django's `AnonymousUser` otherwise. `PASSPORT_RESTORE_WITH = ["remember-me"]` logs in a
-request whose session holds no login with those strategies (remember-me).
+where Django's `AuthenticationMiddleware` would go, and `"passport_py.adapters.django"` in
+`INSTALLED_APPS` for the system checks (`manage.py check`, ids `passport_py.*`).
+`request.user` is your user when logged in and Django's `AnonymousUser` otherwise.
+`PASSPORT_RESTORE_WITH = ["remember-me"]` logs in a request whose session holds no login with
+those strategies (remember-me).
 
 This module imports without configured settings; `PassportMiddleware` (a subclass of Django's
 `AuthenticationMiddleware`, whose module needs the app registry) is loaded when first used.
@@ -24,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from passport_py.adapters.django._request import DjangoAuthRequest, DjangoSession
+from passport_py.adapters.django.checks import register as _register_checks
 from passport_py.adapters.django.decorators import authenticate, authorize, login_required
 from passport_py.adapters.django.mixins import (
     AuthenticateMixin,
@@ -38,6 +41,9 @@ from passport_py.adapters.django.views import (
     logout,
     pop_flashes,
 )
+
+# Also without the app in INSTALLED_APPS: a project whose views import the adapter is checked.
+_register_checks()
 
 if TYPE_CHECKING:
     from passport_py.adapters.django.middleware import PassportMiddleware

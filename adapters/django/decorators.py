@@ -42,6 +42,7 @@ from passport_py.decisions import (
 from passport_py.engine import StrategySpec
 from passport_py.errors import AuthenticationError
 from passport_py.options import AuthenticateOptions
+from passport_py.route_checks import RouteRequirement, declare, requirement
 
 __all__ = ["Route", "authenticate", "authorize", "deny", "login_required", "respond"]
 
@@ -84,19 +85,32 @@ class Route:
         self.callback = callback
         self.authorize = authorize
 
+    def requirement(self, view: Any, name: str | None = None) -> RouteRequirement:
+        """What this route needs from the passport (checked by `manage.py check`)."""
+        name = name or ("authorize" if self.authorize else "authenticate")
+        options = self.options
+        # Only a plain authenticate logs the user into the session (needs the serializer).
+        session = options.session and not (
+            self.callback is not None or self.authorize or options.assign_property
+        )
+        return requirement(name, view, self.strategy, session=bool(session))
+
     def decorate(self, view: V) -> V:
+        needs = self.requirement(view)
         if is_async_callable(view):
 
             @functools.wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 return await self.arun(request, view, args, kwargs)
 
+            declare(async_wrapper, needs)
             return cast(V, async_wrapper)
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             return self.run(request, view, args, kwargs)
 
+        declare(wrapper, needs)
         return cast(V, wrapper)
 
     def _authenticate(
@@ -244,6 +258,8 @@ def login_required(view: V | None = None, /, *, login_url: str | None = None) ->
     """
 
     def decorate(fn: V) -> V:
+        # It restores the user from the login session: the deserializer must exist.
+        needs = requirement("login_required", fn, session=True)
         if is_async_callable(fn):
 
             @functools.wraps(fn)
@@ -254,6 +270,7 @@ def login_required(view: V | None = None, /, *, login_url: str | None = None) ->
                 await preload_session(request)
                 return deny(request, login_url)
 
+            declare(async_wrapper, needs)
             return cast(V, async_wrapper)
 
         @functools.wraps(fn)
@@ -262,6 +279,7 @@ def login_required(view: V | None = None, /, *, login_url: str | None = None) ->
                 return fn(request, *args, **kwargs)
             return deny(request, login_url)
 
+        declare(wrapper, needs)
         return cast(V, wrapper)
 
     return decorate if view is None else decorate(view)
