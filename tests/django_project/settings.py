@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "passport_py.adapters.django",  # the system checks (manage.py check)
 ]
 
 MIDDLEWARE = [
