@@ -185,6 +185,12 @@ def test_an_unknown_name_in_an_included_urlconf_is_E008() -> None:
     assert "authenticate('bearer')" in error.msg
 
 
+def test_restore_with_naming_an_unknown_strategy_is_E008() -> None:
+    error = only(found(path("", page), PASSPORT_RESTORE_WITH=["remember-me"]))
+    assert error.id == "passport_py.E008"
+    assert "PASSPORT_RESTORE_WITH('remember-me')" in error.msg
+
+
 def test_an_authenticate_mixin_naming_an_unknown_strategy_is_E008() -> None:
     class Login(AuthenticateMixin, View):
         authenticate_strategy = "locale"

@@ -10,7 +10,7 @@
 | passport_py.E005 | `PassportMiddleware` before (or without) `SessionMiddleware` |
 | passport_py.W006 | signed-cookie sessions: a logged-out cookie stays valid |
 | passport_py.E007 | a `SESSION_ENGINE` whose sessions cannot be flushed (regenerated) |
-| passport_py.E008 | a view naming a strategy nobody registered |
+| passport_py.E008 | a view (or `PASSPORT_RESTORE_WITH`) naming a strategy nobody registered |
 | passport_py.E009 | a login-session view without a serializer or deserializer |
 
 They run where `PassportMiddleware` is in `MIDDLEWARE` or "passport_py.adapters.django" in
@@ -246,6 +246,13 @@ def check_routes(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) 
         needs = view_requirements(get_resolver().url_patterns)
     except Exception:  # Django's own URL checks report a URLconf that fails to load
         return []
+    restore_with = getattr(settings, "PASSPORT_RESTORE_WITH", ())
+    if (
+        restore_with
+        and isinstance(restore_with, list | tuple)
+        and all(isinstance(n, str) for n in restore_with)
+    ):
+        needs.append(RouteRequirement("PASSPORT_RESTORE_WITH", "settings", tuple(restore_with)))
     found: list[checks.CheckMessage] = []
     seen: set[RouteRequirement] = set()
     for need in needs:
