@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -360,3 +361,103 @@ def test_the_demo_extra_runs_the_demo_and_its_development_login(
     finally:
         demo.terminate()
         demo.wait(timeout=10)
+
+
+# -- the README as an index renders it, and the install commands ------------------------------
+
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+CODE_SPAN = re.compile(r"`[^`\n]*`")
+LINK_TARGETS = (
+    re.compile(r"\]\(\s*<?([^)\s>]*)"),  # [text](target) and ![alt](target)
+    re.compile(r"^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.MULTILINE),  # [label]: target
+    re.compile(r"""(?:href|src)\s*=\s*["']([^"']*)["']"""),  # HTML
+)
+
+
+def link_targets(markdown: str) -> list[str]:
+    """The targets of the links and images of `markdown`, outside code."""
+    prose = CODE_SPAN.sub("", FENCE.sub("", markdown))
+    return [target for pattern in LINK_TARGETS for target in pattern.findall(prose)]
+
+
+def test_link_targets_finds_every_kind_of_link() -> None:
+    sample = (
+        "[a](docs/a.md) ![b](img/b.png) [c](<docs/c.md>) [d](#d)\n[e]: e.md\n"
+        '<a href="f.md">f</a> <img src="https://x/g.png"> `[h](h.md)`\n```\n[i](i.md)\n```\n'
+    )
+    targets = link_targets(sample)
+    assert targets == [
+        "docs/a.md",
+        "img/b.png",
+        "docs/c.md",
+        "#d",
+        "e.md",
+        "f.md",
+        "https://x/g.png",
+    ]
+
+
+def test_readme_has_no_relative_links() -> None:
+    """An index shows README.md away from the repository, where a relative link is broken."""
+    targets = link_targets((ROOT / "README.md").read_text())
+    assert len(targets) > 5
+    relative = [t for t in targets if not t.startswith(("https://", "http://", "#"))]
+    assert relative == []
+
+
+def test_readme_links_to_the_docs_site_reach_pages_that_exist() -> None:
+    site = URLS["Documentation"]
+    pages = [
+        t[len(site) :].split("#")[0]
+        for t in link_targets((ROOT / "README.md").read_text())
+        if t.startswith(site)
+    ]
+    assert "starlette/" in pages
+    for page in pages:
+        assert page == "" or page.endswith("/"), page
+        assert (ROOT / "docs" / (page.rstrip("/") or "index")).with_suffix(".md").is_file(), page
+
+
+def test_readme_links_to_the_repository_of_pyproject() -> None:
+    readme = (ROOT / "README.md").read_text()
+    github = {t for t in link_targets(readme) if "github.com" in t}
+    assert github
+    assert all(t.startswith(URLS["Repository"]) for t in github), github
+
+
+def test_mkdocs_site_url_is_the_documentation_url() -> None:
+    site_url = re.search(r"^site_url: (\S+)$", (ROOT / "mkdocs.yml").read_text(), re.MULTILINE)
+    assert site_url is not None
+    assert site_url[1] == URLS["Documentation"]
+
+
+def install_pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_install_commands_in_the_docs_work_before_the_first_release() -> None:
+    """Until passport-py is on the index, a command must install from a clone (`.`) or from
+    the repository; the index name appears only in prose that says it is for once released."""
+    extras = set(PROJECT["optional-dependencies"])
+    from_repository = re.compile(
+        rf"^passport-py\[([a-z,]+)\] @ git\+{re.escape(URLS['Repository'])}$"
+    )
+    from_clone = re.compile(r"^\.\[([a-z,]+)\]$")
+    commands = 0
+    for page in install_pages():
+        text = page.read_text()
+        for block in FENCE.findall(text):
+            for line in block.splitlines():
+                if "pip install" not in line:
+                    continue
+                commands += 1
+                words = shlex.split(line.split("pip install", 1)[1])
+                passport = [w for w in words if w.startswith(("passport-py", "."))]
+                assert len(passport) == 1, f"{page.name}: {line}"
+                found = from_repository.match(passport[0]) or from_clone.match(passport[0])
+                assert found, f"{page.name}: {line}"
+                assert set(found[1].split(",")) <= extras, f"{page.name}: {line}"
+        for paragraph in FENCE.sub("", text).split("\n\n"):
+            if re.search(r"pip install ['\"]passport-py\[[a-z,]+\]['\"]", paragraph):
+                assert "released" in paragraph, f"{page.name}: {paragraph}"
+    assert commands >= 8
