@@ -307,6 +307,59 @@ def test_the_starlette_extra_alone_serves_a_passport_app(
     assert done.stdout.splitlines() == ["(200, 'Hello, alice!')", "(401, 'Unauthorized')"]
 
 
+# A user's own test of a Starlette app, as docs/starlette.md writes it: pytest, Starlette's
+# TestClient and passport_py.testing, with every warning an error (Starlette warns when its
+# client falls back to httpx).
+USER_TEST = """
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from passport_py import Authenticator
+from passport_py.adapters.starlette import PassportMiddleware, login_required
+from passport_py.testing.starlette import login
+
+passport = Authenticator()
+passport.serialize_user(lambda user: user)
+passport.deserialize_user(lambda name: name)
+
+
+@login_required
+async def home(request):
+    return PlainTextResponse(f"Hello, {request.user}!")
+
+
+app = Starlette(
+    routes=[Route("/", home)],
+    middleware=[
+        Middleware(SessionMiddleware, secret_key="a-test-secret-of-32-or-more-bytes"),
+        Middleware(PassportMiddleware, passport=passport),
+    ],
+)
+
+
+def test_home_needs_a_login():
+    client = TestClient(app)
+    assert client.get("/").status_code == 401
+    login(client, "alice")
+    assert client.get("/").text == "Hello, alice!"
+"""
+
+
+def test_the_test_extra_runs_a_starlette_apps_tests(
+    dist: Dist, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    venv = tmp_path_factory.mktemp("venv")
+    python = make_venv(venv / "test", f"{dist.wheel}[starlette,test]")
+    (venv / "test_app.py").write_text(USER_TEST)
+    done = run_in(python, "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", str(venv))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
