@@ -207,6 +207,7 @@ def make_venv(path: Path, requirement: str) -> Path:
             "--disable-pip-version-check",
             "install",
             "--quiet",
+            "--no-compile",  # the few modules a test imports compile faster on first import
             requirement,
         ],
         capture_output=True,
