@@ -8,6 +8,21 @@ processes accept each other's.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
+# Checked before the demo's imports, so that an install without the extra prints the fix
+# rather than a traceback.
+if _missing := [
+    name
+    for name in ("starlette", "python_multipart", "uvicorn", "flask", "authlib", "jwt", "httpx2")
+    if importlib.util.find_spec(name) is None
+]:
+    sys.exit(
+        f"The demo cannot import {', '.join(_missing)}; install its extra: "
+        'pip install "passport-py[demo]" (in a clone of the repository: pip install ".[demo]")'
+    )
+
 import os
 
 from passport_py.demo.app import DEMO_USERS, build_app, describe_store, session_store
