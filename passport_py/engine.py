@@ -44,6 +44,9 @@ __all__ = ["StrategySpec", "run_authentication"]
 logger = logging.getLogger("passport_py")
 
 StrategySpec = str | Strategy | Sequence[str | Strategy]
+"""The strategies of a route: a registered name, a `Strategy` instance, or a list of
+either, tried in order until one succeeds.
+"""
 
 _PROCEED = Proceed()
 

@@ -85,6 +85,7 @@ class Route:
         self.authorize = authorize
 
     def decorate(self, view: V) -> V:
+        """Wrap `view` (sync or async) so this route's authentication runs before it."""
         if is_async_callable(view):
 
             @functools.wraps(view)
