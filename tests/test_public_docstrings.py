@@ -32,7 +32,7 @@ import pytest
 import passport_py
 import passport_py.adapters
 import passport_py.strategies
-from passport_py.request import AuthRequest, Session
+from passport_py.request import AuthRequest
 from passport_py.sessions import SessionStore, SyncSessionStore
 
 PROTOCOLS: dict[str, tuple[type, ...]] = {
@@ -43,9 +43,6 @@ PROTOCOLS: dict[str, tuple[type, ...]] = {
     "RedisStore": (SessionStore,),
     "SyncMemoryStore": (SyncSessionStore,),
     "SyncRedisStore": (SyncSessionStore,),
-    "StarletteSession": (Session,),
-    "FlaskSession": (Session,),
-    "DjangoSession": (Session,),
 }
 FORBIDDEN = ("API.md", "../shared")
 
@@ -131,15 +128,12 @@ def attribute_docstring(module_name: str, name: str) -> str:
         if isinstance(statement, ast.ImportFrom) and statement.module:
             for alias in statement.names:
                 if (alias.asname or alias.name) == name:
+                    package = importlib.import_module(module_name).__package__
                     source = importlib.util.resolve_name(
-                        "." * statement.level + statement.module,
-                        module_name if module_name in PACKAGES else module_name.rpartition(".")[0],
+                        "." * statement.level + statement.module, package
                     )
                     return attribute_docstring(source, alias.name)
     return ""
-
-
-PACKAGES = {name for name in MODULES if hasattr(importlib.import_module(name), "__path__")}
 
 
 def missing_docstrings(module_name: str) -> list[str]:
