@@ -23,12 +23,13 @@ __all__ = [
     "read_token68",
 ]
 
-#: Longer `Authorization` values are refused (400) before any decoding; real credentials,
-#: JWTs with many claims included, stay far below it.
 MAX_AUTHORIZATION_LENGTH = 8192
+"""Longer `Authorization` values are refused (400) before any decoding; real credentials,
+JWTs with many claims included, stay far below it.
+"""
 
-#: token68 (RFC 9110 §11.2), RFC 6750's b64token: what Basic and Bearer credentials look like.
 TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""token68 (RFC 9110 §11.2), RFC 6750's b64token: what Basic and Bearer credentials look like."""
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]*")
 _UNSAFE_IN_QUOTES = re.compile(r"[^\x20-\x7e]")

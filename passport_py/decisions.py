@@ -117,6 +117,9 @@ class Handoff:
 
 
 Decision: TypeAlias = Proceed | Respond | Handoff
+"""What the adapter does with an authentication's result: `Proceed` to the view,
+`Respond` (a redirect or an error), or `Handoff` to the route's custom callback.
+"""
 
 
 def redirect_response(url: str, status: int = 302) -> Respond:

@@ -1,8 +1,8 @@
 """The authenticate engine: runs a strategy chain and applies the success and failure policy.
 
 This is Passport 0.7's `middleware/authenticate.js` without the HTTP: it returns a `Decision`
-that an adapter renders. Differences from Passport are deliberate and listed in
-docs/differences.md.
+that an adapter renders. Differences from Passport are deliberate and listed on the docs'
+"Differences from Passport.js" page.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ __all__ = ["StrategySpec", "run_authentication"]
 logger = logging.getLogger("passport_py")
 
 StrategySpec = str | Strategy | Sequence[str | Strategy]
+"""The strategies of a route: a registered name, a `Strategy` instance, or a list of
+either, tried in order until one succeeds.
+"""
 
 _PROCEED = Proceed()
 

@@ -13,8 +13,8 @@ from passport_py.errors import ConfigurationError
 
 __all__ = ["AuthenticateOptions", "FlashOption"]
 
-#: `True` (use the strategy's message), a message string, or `{"type": ..., "message": ...}`.
 FlashOption: TypeAlias = bool | str | Mapping[str, str] | None
+"""`True` (use the strategy's message), a message string, or `{"type": ..., "message": ...}`."""
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 

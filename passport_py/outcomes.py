@@ -23,13 +23,15 @@ __all__ = [
 
 UserT = TypeVar("UserT")
 
-#: A failure's challenge: a string becomes a `WWW-Authenticate` value on a 401; a mapping
-#: (usually `{"message": ..., "type": ...}`) feeds flash and messages and never becomes a header.
 Challenge: TypeAlias = str | Mapping[str, Any] | None
+"""A failure's challenge: a string becomes a `WWW-Authenticate` value on a 401; a mapping
+(usually `{"message": ..., "type": ...}`) feeds flash and messages and never becomes a header.
+"""
 
-#: Cookies an outcome sets or deletes (remember-me's); the adapter puts them on whatever
-#: response the request ends with.
 Cookies: TypeAlias = tuple[Cookie, ...]
+"""Cookies an outcome sets or deletes (remember-me's); the adapter puts them on whatever
+response the request ends with.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class Pass:
 
 
 Outcome: TypeAlias = Success[Any] | Fail | Redirect | Pass
+"""What a strategy's `authenticate()` returns: `Success`, `Fail`, `Redirect` or `Pass`."""
 
 
 @dataclass(frozen=True, slots=True)

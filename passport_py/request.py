@@ -35,16 +35,20 @@ __all__ = [
 #: Where adapters without a flash mechanism of the framework's keep pending flash messages.
 SESSION_FLASH_KEY = "flash"
 
-#: Form fields a strategy's form may have (every adapter, urlencoded and multipart alike).
 MAX_FORM_FIELDS = 1000
+"""Form fields a strategy's form may have (every adapter, urlencoded and multipart alike)."""
 
 
 class MultiMapping(Protocol):
     """Case-insensitive headers, query parameters, form fields: `.get` and `.getlist`."""
 
-    def get(self, key: str, /) -> Any: ...
+    def get(self, key: str, /) -> Any:
+        """The first value for `key`, or None when there is none."""
+        ...
 
-    def getlist(self, key: str, /) -> list[Any]: ...
+    def getlist(self, key: str, /) -> list[Any]:
+        """Every value for `key`, in order (an empty list when there is none)."""
+        ...
 
     def __contains__(self, key: object) -> bool: ...
 
@@ -117,13 +121,19 @@ class AuthRequest(Protocol):
     """What a strategy may read from a request."""
 
     @property
-    def method(self) -> str: ...
+    def method(self) -> str:
+        """The HTTP method, upper-case (`GET`, `POST`)."""
+        ...
 
     @property
-    def url(self) -> str: ...
+    def url(self) -> str:
+        """The full URL as the app sees it (scheme, host, path and query)."""
+        ...
 
     @property
-    def path(self) -> str: ...
+    def path(self) -> str:
+        """The URL's path, percent-decoded (`/account`)."""
+        ...
 
     @property
     def target(self) -> str:
@@ -133,22 +143,34 @@ class AuthRequest(Protocol):
         ...
 
     @property
-    def headers(self) -> MultiMapping: ...
+    def headers(self) -> MultiMapping:
+        """The request headers; names are case-insensitive."""
+        ...
 
     @property
-    def query(self) -> MultiMapping: ...
+    def query(self) -> MultiMapping:
+        """The query-string parameters."""
+        ...
 
     @property
-    def cookies(self) -> Mapping[str, str]: ...
+    def cookies(self) -> Mapping[str, str]:
+        """The request's cookies, by name."""
+        ...
 
     @property
-    def session(self) -> Session | None: ...
+    def session(self) -> Session | None:
+        """The request's session, or None when the app has no session middleware."""
+        ...
 
     @property
-    def client_ip(self) -> str | None: ...
+    def client_ip(self) -> str | None:
+        """The client's address as the server sees it (None when unknown)."""
+        ...
 
     @property
-    def native(self) -> Any: ...
+    def native(self) -> Any:
+        """The framework's own request object, for strategies that need more."""
+        ...
 
     @property
     def flash_keys(self) -> tuple[str, ...]:

@@ -32,8 +32,8 @@ __all__ = [
     "default_transport",
 ]
 
-#: Responses larger than this are refused (`TransportError`) unless a call allows more.
 DEFAULT_MAX_BYTES = 1024 * 1024
+"""Responses larger than this are refused (`TransportError`) unless a call allows more."""
 
 
 class TransportError(PassportError):

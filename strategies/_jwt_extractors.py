@@ -33,6 +33,9 @@ __all__ = [
 #: What an extractor returns: the token, None for none, or an awaitable of either.
 ExtractResult: TypeAlias = str | Awaitable[str | None] | None
 Extractor: TypeAlias = Callable[[AuthRequest], ExtractResult]
+"""A token extractor: takes the `AuthRequest` and returns the token, None for none, or an
+awaitable of either. The `from_*` functions build the usual ones.
+"""
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

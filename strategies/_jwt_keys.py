@@ -66,14 +66,17 @@ class Reason:
 
     @staticmethod
     def missing(claim: str) -> str:
+        """The text for a token without the required `claim`."""
         return f"The token is missing the {claim} claim"
 
     @staticmethod
     def bad_time(claim: str) -> str:
+        """The text for a time `claim` (`exp`, `nbf`, `iat`) that is not a valid NumericDate."""
         return f"The token's {claim} claim is not a valid time"
 
     @staticmethod
     def bad_claim(claim: str) -> str:
+        """The text for a `claim` whose value is not acceptable."""
         return f"The token's {claim} claim is invalid"
 
 

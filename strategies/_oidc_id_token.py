@@ -90,10 +90,12 @@ class Messages:
 
     @staticmethod
     def missing(claim: str) -> str:
+        """The message for an ID token without the required `claim`."""
         return f"ID token missing {_CLAIM_NAMES.get(claim, claim)} claim."
 
     @staticmethod
     def invalid(claim: str) -> str:
+        """The message for an ID token whose `claim` has an unusable value."""
         return f"ID token has an invalid {_CLAIM_NAMES.get(claim, claim)} claim."
 
 

@@ -21,8 +21,8 @@ from passport_py.strategy import Strategy
 
 __all__ = ["MAX_KEY_LENGTH", "ApiKeyStrategy", "hash_key", "keys_match"]
 
-#: Longer keys are refused (400) before `verify` runs; generated keys are far shorter.
 MAX_KEY_LENGTH = 1024
+"""Longer keys are refused (400) before `verify` runs; generated keys are far shorter."""
 
 # Visible ASCII but the comma: keys are generated tokens, and anything else (a space, control
 # or non-ASCII characters, the comma a WSGI server joins two copies of a header with) is a

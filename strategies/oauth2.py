@@ -71,6 +71,7 @@ CODE_REFUSED = (
     "The provider refused the authorization code (it expired, was used already, or belongs "
     "to another login); please log in again."
 )
+"""The failure message when the provider's token endpoint refuses the authorization code."""
 
 
 class OAuth2Strategy(Strategy):

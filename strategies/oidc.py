@@ -80,8 +80,13 @@ _TOKEN_CLAIMS = frozenset(
 )
 
 WRONG_ISS = "The authorization response is not from the expected OpenID provider."
+"""The failure message when the authorization response's `iss` names another provider."""
 MISSING_ISS = "The authorization response does not say which OpenID provider sent it (iss)."
+"""The failure message when a provider that promised `iss` in its authorization responses
+left it out.
+"""
 USERINFO_SUB = "The userinfo response is about another user than the ID token."
+"""The failure message when the userinfo response's `sub` differs from the ID token's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,7 @@ class _Headers:
 
 
 class DjangoAuthRequest:
-    """The framework-neutral request over a Django `HttpRequest`.
+    """The framework-neutral request over a Django `HttpRequest` (an `AuthRequest`).
 
     Bodies are read strictly: a body over `max_body_size` (or Django's own limits) is a 413,
     a form that is not percent-encoded UTF-8, has too many fields or is malformed multipart is

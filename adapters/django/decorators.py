@@ -96,6 +96,7 @@ class Route:
         return requirement(name, view, self.strategy, session=bool(session))
 
     def decorate(self, view: V) -> V:
+        """Wrap `view` (sync or async) so this route's authentication runs before it."""
         needs = self.requirement(view)
         if is_async_callable(view):
 

@@ -60,6 +60,11 @@ class PassportMiddleware(AuthenticationMiddleware):  # type: ignore[misc]
         return self.process_response(request, await self.get_response(request))
 
     def process_request(self, request: HttpRequest) -> None:
+        """Give the request its lazy `request.user` and `request.auser()`.
+
+        Raises `ImproperlyConfigured` when the request has no session: put Django's
+        `SessionMiddleware` before this middleware.
+        """
         if not hasattr(request, "session"):
             raise ImproperlyConfigured(SESSION_HINT)
         state = RequestState(self.config, request)
@@ -68,6 +73,8 @@ class PassportMiddleware(AuthenticationMiddleware):  # type: ignore[misc]
         request.auser = state.aget_user
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> Any:
+        """Add what the request's authentication asked for: the strategies' cookies, `Vary`,
+        `Cache-Control: no-store`, and the short lifetime of a session nobody logged into."""
         state = getattr(request, STATE_ATTR, None)
         if state is None:
             return response

@@ -58,6 +58,7 @@ class AuthenticateMixin:
         return route
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """Authenticate (for the methods in `authenticate_methods`), then run the handler."""
         route = self._route_applies(request)
         handler = super().dispatch  # type: ignore[misc]
         if route is None:
@@ -88,6 +89,7 @@ class LoginRequiredMixin:
         return self.login_url
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        """Run the handler for a logged-in user; refuse anyone else (redirect or 401)."""
         if getattr(self, "view_is_async", False):
             return self._adispatch(request, *args, **kwargs)
         if is_user(passport_state(request).get_user()):

@@ -64,7 +64,7 @@ def native_session(app: flask.Flask) -> MutableMapping[str, Any] | None:
 
 
 class FlaskAuthRequest:
-    """The framework-neutral request over Flask's current `request`.
+    """The framework-neutral request over Flask's current `request` (an `AuthRequest`).
 
     Forms are parsed strictly (invalid UTF-8, too many fields: 400) and bodies over
     `max_body_size` bytes are refused with 413 before they are read.

@@ -365,6 +365,7 @@ async def aget_user() -> Any:
     return _recalled(request, *await ext.passport.recall(neutral, ext.restore_with))
 
 
-#: The logged-in user of this request (a proxy to `get_user()`); a falsy `AnonymousUser`
-#: when nobody is logged in. Also available in templates.
 current_user: Any = LocalProxy(get_user)
+"""The logged-in user of this request (a proxy to `get_user()`); a falsy `AnonymousUser`
+when nobody is logged in. Also available in templates.
+"""

@@ -43,7 +43,8 @@ class StarletteSession(DictSession):
 
 
 class StarletteAuthRequest:
-    """The framework-neutral request over a Starlette `Request`."""
+    """The framework-neutral request over a Starlette `Request`: an `AuthRequest`, whose
+    members are documented there."""
 
     __slots__ = ("_max_body", "_request", "_session")
 

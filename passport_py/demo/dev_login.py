@@ -45,10 +45,15 @@ __all__ = [
 ]
 
 DEV_CLIENT_ID = "passport-py-demo"
+"""The demo's client id at the development provider."""
 LOGIN_PATH = "/auth/dev"
+"""Where the demo's "Log in with the development provider" button points."""
 CALLBACK_PATH = "/auth/dev/callback"
+"""The demo's callback for logins with the development provider."""
 LINK_PATH = "/auth/dev/link"
+"""Where a logged-in demo user starts linking a development-provider account."""
 LINK_CALLBACK_PATH = "/auth/dev/link/callback"
+"""The demo's callback for linking a development-provider account."""
 
 NOT_LINKED = (
     "No demo account is linked to that development-provider account: log in with a "
@@ -68,12 +73,12 @@ class ProviderAccount:
     demo_user: str | None
 
 
-#: The provider's users. Their `sub`s are opaque ids, unlike the usernames, as at real providers.
 PROVIDER_USERS = (
     ProviderAccount("248289761001", "alice", "Alice Liddell", "alice@example.org", "alice"),
     ProviderAccount("248289761002", "bob", "Bob the Builder", "bob@example.org", "bob"),
     ProviderAccount("248289761003", "carol", "Carol Danvers", "carol@example.org", None),
 )
+"""The provider's users. Their `sub`s are opaque ids, unlike the usernames, as at real providers."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ __all__ = [
 logger = logging.getLogger("passport_py.sessions")
 
 MAX_SESSION_BYTES = 1024 * 1024
+"""Largest stored session read back, in bytes; a larger one is ignored (logged) as if absent."""
 
 # One encoder for every session: `json.dumps` with options builds a new one per call.
 _encode = json.JSONEncoder(separators=(",", ":")).encode

@@ -46,17 +46,31 @@ class SyncSessionStore(Protocol):
     Failures to reach the store raise `SessionStoreUnavailable`.
     """
 
-    def get(self, session_id: str) -> str | None: ...
+    def get(self, session_id: str) -> str | None:
+        """The session's JSON text, or None when there is none (never set, expired, ended)."""
+        ...
 
     def set(
         self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
-    ) -> bool: ...
+    ) -> bool:
+        """Write the session for `ttl` seconds; returns whether it wrote.
 
-    def delete(self, session_id: str, *, user: str | None = None) -> None: ...
+        With `new=True` only an unused id is written, with `new=False` only one that still
+        exists. `user` is the owner's `user_key` (None for an anonymous session).
+        """
+        ...
 
-    def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool: ...
+    def delete(self, session_id: str, *, user: str | None = None) -> None:
+        """End the session (logout); `user`, its owner, lets the store unindex it."""
+        ...
 
-    def destroy_user(self, user: str) -> int: ...
+    def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
+        """Give a session that still exists `ttl` more seconds; returns whether it exists."""
+        ...
+
+    def destroy_user(self, user: str) -> int:
+        """End every session of `user` (a `user_key`); returns how many were ended."""
+        ...
 
 
 class SessionStore(Protocol):
@@ -64,19 +78,35 @@ class SessionStore(Protocol):
     store for sync code. Same semantics as `SyncSessionStore`."""
 
     @property
-    def sync(self) -> SyncSessionStore: ...
+    def sync(self) -> SyncSessionStore:
+        """The same store for sync code (Flask views, scripts, admin commands)."""
+        ...
 
-    async def get(self, session_id: str) -> str | None: ...
+    async def get(self, session_id: str) -> str | None:
+        """The session's JSON text, or None when there is none (never set, expired, ended)."""
+        ...
 
     async def set(
         self, session_id: str, value: str, ttl: int, *, user: str | None = None, new: bool = False
-    ) -> bool: ...
+    ) -> bool:
+        """Write the session for `ttl` seconds; returns whether it wrote.
 
-    async def delete(self, session_id: str, *, user: str | None = None) -> None: ...
+        With `new=True` only an unused id is written, with `new=False` only one that still
+        exists. `user` is the owner's `user_key` (None for an anonymous session).
+        """
+        ...
 
-    async def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool: ...
+    async def delete(self, session_id: str, *, user: str | None = None) -> None:
+        """End the session (logout); `user`, its owner, lets the store unindex it."""
+        ...
 
-    async def destroy_user(self, user: str) -> int: ...
+    async def touch(self, session_id: str, ttl: int, *, user: str | None = None) -> bool:
+        """Give a session that still exists `ttl` more seconds; returns whether it exists."""
+        ...
+
+    async def destroy_user(self, user: str) -> int:
+        """End every session of `user` (a `user_key`); returns how many were ended."""
+        ...
 
 
 def user_key(user_id: Any) -> str:

@@ -26,7 +26,9 @@ __all__ = ["DISCORD_API_URL", "DISCORD_CDN_URL", "DiscordStrategy"]
 AUTHORIZATION_URL = "https://discord.com/oauth2/authorize"
 TOKEN_URL = "https://discord.com/api/oauth2/token"
 DISCORD_API_URL = "https://discord.com/api/v10"
+"""The base URL of Discord's REST API (versioned), where the profile is read."""
 DISCORD_CDN_URL = "https://cdn.discordapp.com"
+"""The base URL of Discord's CDN, where avatar images are served."""
 DEFAULT_SCOPE = ("identify", "email")
 PROMPTS = ("none", "consent")
 

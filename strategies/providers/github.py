@@ -27,7 +27,9 @@ from passport_py.strategies.providers._common import document, flag, granted_sco
 __all__ = ["GITHUB_API_URL", "GITHUB_URL", "GitHubStrategy"]
 
 GITHUB_URL = "https://github.com"
+"""GitHub's web origin, where the authorization and token endpoints live."""
 GITHUB_API_URL = "https://api.github.com"
+"""The base URL of GitHub's REST API, where the profile and e-mail addresses are read."""
 DEFAULT_SCOPE = ("read:user", "user:email")
 #: Either scope lets the app read every address of the user (`GET /user/emails`).
 _EMAIL_SCOPES = frozenset({"user:email", "user"})

@@ -20,6 +20,7 @@ from passport_py.strategies.oidc import OIDCProfile, OpenIDConnectStrategy
 __all__ = ["GITLAB_ISSUER", "GitLabStrategy"]
 
 GITLAB_ISSUER = "https://gitlab.com"
+"""The OpenID issuer of gitlab.com; a self-managed GitLab passes its own URL instead."""
 
 
 class GitLabStrategy(OpenIDConnectStrategy):

@@ -24,7 +24,9 @@ from passport_py.strategies.oidc import OIDCProfile, OpenIDConnectStrategy
 __all__ = ["GOOGLE_ISSUER", "WRONG_DOMAIN", "GoogleStrategy"]
 
 GOOGLE_ISSUER = "https://accounts.google.com"
+"""Google's OpenID issuer."""
 WRONG_DOMAIN = "This Google account does not belong to the required domain."
+"""The failure message when the account is outside the required Google Workspace domain."""
 ACCESS_TYPES = ("online", "offline")
 
 

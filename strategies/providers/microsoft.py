@@ -43,14 +43,19 @@ __all__ = [
 ]
 
 MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
-#: The tenant of every personal Microsoft account (what "consumers" tokens name).
+"""The Microsoft identity platform's origin; the tenant follows it in the issuer URL."""
 CONSUMERS_TENANT_ID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+"""The tenant of every personal Microsoft account (what "consumers" tokens name)."""
 MULTI_TENANT = ("common", "organizations")
-#: What a multi-tenant discovery document's issuer holds in place of the tenant id.
 TENANT_PLACEHOLDER = "{tenantid}"
+"""What a multi-tenant discovery document's issuer holds in place of the tenant id."""
 
 TENANT_NOT_ALLOWED = "ID token is from a tenant this application does not accept."
+"""The failure message when the ID token's tenant is not one the application accepts."""
 PERSONAL_ACCOUNTS_REFUSED = "Personal Microsoft accounts cannot sign in to this application."
+"""The failure message when a personal Microsoft account signs in to an application that
+refuses them.
+"""
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -34,6 +34,9 @@ __all__ = [
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 Signing = Literal["provider", "none", "hs256", "foreign-key", "unknown-key"]
+"""How the provider signs ID tokens: with its own key (`provider`), not at all (`none`),
+with the client secret (`hs256`), with another key under its own key's `kid` (`foreign-key`),
+or with another key under a `kid` it does not publish (`unknown-key`)."""
 
 AUTH_METHODS: Final = ("client_secret_basic", "client_secret_post", "none")
 
@@ -53,6 +56,7 @@ class Removed:
 
 
 REMOVE: Final = Removed()
+"""In a fault's dict, the value that deletes the key instead of setting it."""
 
 
 def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

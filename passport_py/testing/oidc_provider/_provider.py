@@ -39,6 +39,7 @@ DEFAULT_USERS = (
         email_verified=False,
     ),
 )
+"""The provider's users unless given others: alice (e-mail verified) and bob (not verified)."""
 
 _StartResponse = Callable[..., Any]
 
