@@ -148,7 +148,7 @@ class Tour:
     success: tuple[str, ...]  # texts on the page the right password leads to
     logged_out_path: str  # where the logout button leads
     logged_out: str  # text on that page
-    logout_button: str = "form[action='/logout'] button"
+    logout_button: str = "form[action='/logout'] button"  # its CSS selector
 
 
 def path_of(driver: Any, url: str) -> str:
@@ -165,11 +165,14 @@ def body_text(driver: Any) -> str:
     return text
 
 
-def log_out(driver: Any, tour: Tour) -> None:
+LOGOUT_BUTTON = "form[action='/logout'] button"
+
+
+def log_out(driver: Any, button_selector: str = LOGOUT_BUTTON) -> None:
     """Press the page's logout button and wait for the answer."""
     from selenium.webdriver.common.by import By
 
-    button = driver.find_element(By.CSS_SELECTOR, tour.logout_button)
+    button = driver.find_element(By.CSS_SELECTOR, button_selector)
     button.click()
     # Navigating before the answer arrives could cancel the POST in flight.
     wait_until_replaced(driver, button)
@@ -193,7 +196,7 @@ def take_the_tour(driver: Any, url: str, tour: Tour) -> None:
     for text in tour.success:
         assert text in body, body
 
-    log_out(driver, tour)
+    log_out(driver, tour.logout_button)
     assert path_of(driver, url) == tour.logged_out_path
     assert tour.logged_out in body_text(driver)
     driver.get(url + tour.protected)
