@@ -67,9 +67,11 @@ def served_by_uvicorn(
     attr: str = "app",
     workers: int = 1,
     env: dict[str, str] | None = None,
+    port: int = 0,
 ) -> Iterator[Server]:
-    """`tutorial_app:<attr>` of `directory` served by `python -m uvicorn` on a loopback port;
-    the server (its `url`, its `pids`) until the block ends, then stopped."""
+    """`tutorial_app:<attr>` of `directory` served by `python -m uvicorn` on a loopback port
+    (an unused one unless the app must know it in advance); the server (its `url`, its `pids`)
+    until the block ends, then stopped."""
     command = [
         sys.executable,
         "-m",
@@ -80,7 +82,7 @@ def served_by_uvicorn(
         "--host",
         "127.0.0.1",
         "--port",
-        "0",
+        str(port),
         *(["--workers", str(workers)] if workers > 1 else []),
     ]
     with log.open("wb") as sink:
