@@ -1,6 +1,7 @@
 """The remember-me and sessions-in-production pages, each saved as the file a reader would
 write, served by uvicorn and driven in headless Chromium: the remember-me cookie outlives the
-session, and a session in Redis is the same session whichever server process answers."""
+session, a session in Redis is the same session whichever server process answers, and "Log out
+everywhere" ends the session of the user's other device too."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
+import httpx
 import pytest
 import redis
 from browser import browser_paths, chromium, submit_login
@@ -137,3 +139,20 @@ def test_sessions_page_session_in_redis_is_served_by_either_process_in_chromium(
     assert "Hello, stranger!" in body_text(driver)
     driver.get(one.url + "/")
     assert "Hello, stranger!" in body_text(driver)
+
+
+def test_sessions_page_log_out_everywhere_ends_the_other_devices_session_in_chromium(
+    sessions_apps: tuple[Server, Server], driver: Any
+) -> None:
+    one, two = sessions_apps
+    driver.delete_all_cookies()
+    driver.get(one.url + "/login")
+    submit_login(driver, "alice", "wonderland")
+    assert "Hello, alice!" in body_text(driver)
+    with httpx.Client(base_url=two.url, follow_redirects=True) as phone:  # her other device
+        phone.post("/login", data={"username": "alice", "password": "wonderland"})
+        assert "Hello, alice!" in phone.get("/").text
+
+        log_out(driver, "form[action='/logout-everywhere'] button")
+        assert "Hello, stranger!" in body_text(driver)
+        assert "Hello, stranger!" in phone.get("/").text
