@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_servers import waitress_server, werkzeug_server
+from app_servers import werkzeug_server
 from browser import browser_paths, chromium
 from tutorials import (
     Tour,
@@ -83,10 +83,10 @@ def test_starlette_quickstart_under_uvicorn_in_chromium(
         take_the_tour(driver, server.url, QUICKSTART_TOUR)
 
 
-def test_flask_quickstart_under_waitress_in_chromium(
+def test_flask_quickstart_under_werkzeug_in_chromium(
     driver: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     source = page_source("docs/flask.md", "Flask quickstart", blocks=1)
     directory = write_app(tmp_path_factory.mktemp("flask-quickstart"), source)
-    with served_in_thread(directory, "flask_quickstart_app", waitress_server) as url:
+    with served_in_thread(directory, "flask_quickstart_app", werkzeug_server) as url:
         take_the_tour(driver, url, QUICKSTART_TOUR)
