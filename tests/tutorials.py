@@ -1,8 +1,8 @@
 """A docs page's example as a real app under a real server, for the tutorial browser tests.
 
     source = page_source("docs/starlette.md", "Starlette quickstart", blocks=1)
-    with served_by_uvicorn(write_app(tmp_path, source), log) as url:
-        ...  # drive url in Chromium
+    with served_by_uvicorn(write_app(tmp_path, source), log) as server:
+        take_the_tour(driver, server.url, tour)  # in Chromium
 
 The page's example (its first block and the `<!-- continue -->` blocks after it, never the
 hidden checks) is written to `<dir>/tutorial_app.py`, exactly what a reader pastes into a file.
