@@ -93,5 +93,7 @@ def submit_login(driver: Any, username: str, password: str) -> None:
     form = driver.find_element(By.CSS_SELECTOR, "form[method=post]")
     form.find_element(By.NAME, "username").send_keys(username)
     form.find_element(By.NAME, "password").send_keys(password)
-    form.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
+    # A <button> without a type is a submit button too (HTML's default).
+    submit = "button:not([type]), button[type=submit], input[type=submit]"
+    form.find_element(By.CSS_SELECTOR, submit).click()
     wait_until_replaced(driver, form)

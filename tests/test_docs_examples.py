@@ -228,7 +228,8 @@ def collect() -> tuple[list[Example], list[str]]:
 
 
 def check_readme_app(ns: dict[str, Any]) -> None:
-    """README: the 25-line app logs alice in, refuses a wrong password, guards its home page."""
+    """README: the complete app shows its login form, refuses a wrong password with a message,
+    logs alice in and out, guards its home page."""
     app = ns["app"]
     browser = {"accept": "text/html"}
     anonymous = TestClient(app)
@@ -236,6 +237,7 @@ def check_readme_app(ns: dict[str, Any]) -> None:
     assert response.status_code == 302
     assert response.headers["location"] == "/login?next=%2F"
     assert anonymous.get("/").status_code == 401  # an API client: no text/html in Accept
+    assert '<form method="post">' in anonymous.get("/login").text
 
     wrong = TestClient(app)
     response = wrong.post(
@@ -243,6 +245,7 @@ def check_readme_app(ns: dict[str, Any]) -> None:
     )
     assert response.status_code == 302
     assert response.headers["location"] == "/login"
+    assert "<p>Wrong username or password.</p>" in wrong.get("/login").text
     assert wrong.get("/").status_code == 401
 
     alice = TestClient(app)
@@ -253,7 +256,9 @@ def check_readme_app(ns: dict[str, Any]) -> None:
     assert response.headers["location"] == "/"
     response = alice.get("/")
     assert response.status_code == 200
-    assert response.text == "Hello, alice!"
+    assert response.text.startswith("<p>Hello, alice!</p>")
+    assert alice.post("/logout", follow_redirects=False).status_code == 303
+    assert alice.get("/").status_code == 401
     check_readme_flask_app(ns["flask_app"])
 
 
@@ -264,20 +269,25 @@ def check_readme_flask_app(app: Any) -> None:
     assert response.status_code == 302
     assert response.headers["location"] == "/login?next=%2F"
     assert anonymous.get("/").status_code == 401
+    assert '<form method="post">' in anonymous.get("/login").text
 
     wrong = app.test_client()
     response = wrong.post("/login", data={"username": "alice", "password": "wrong"})
     assert (response.status_code, response.headers["location"]) == (302, "/login")
+    assert "<p>Wrong username or password.</p>" in wrong.get("/login").text
 
     alice = app.test_client()
     response = alice.post("/login", data={"username": "alice", "password": "correct horse"})
     assert (response.status_code, response.headers["location"]) == (303, "/")
     response = alice.get("/")
-    assert (response.status_code, response.text) == (200, "Hello, alice!")
+    assert response.status_code == 200
+    assert response.text.startswith("<p>Hello, alice!</p>")
+    assert alice.post("/logout").status_code == 303
+    assert alice.get("/").status_code == 401
 
 
 EXTERNAL_CHECKS: dict[tuple[str, str], Callable[[dict[str, Any]], None]] = {
-    ("README.md", "A Starlette app in 25 lines"): check_readme_app,
+    ("README.md", "A complete Starlette app"): check_readme_app,
 }
 
 EXAMPLES, PROBLEMS = collect()
