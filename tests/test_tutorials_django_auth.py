@@ -11,8 +11,10 @@ on the third.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +44,34 @@ class Site:
         run_command([sys.executable, "manage.py", "shell", "-c", code], self.directory)
 
 
-@pytest.fixture(scope="module", params=list(BUILDS))
-def site(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Site]:
-    name: str = request.param
-    workdir = tmp_path_factory.mktemp("django-auth-" + name.replace(", ", "-").replace(" ", "-"))
-    project = follow(PAGE, BUILDS[name], workdir, PASSWORD)
-    with runserver(project, workdir / "runserver.log") as base:
-        yield Site(project.directory, base)
+class Builds:
+    """Each build of the page, made and served on first use (the tests ask for them in
+    different orders), and stopped with `servers`."""
+
+    def __init__(self, servers: ExitStack, workdirs: pytest.TempPathFactory) -> None:
+        self.servers = servers
+        self.workdirs = workdirs
+        self.running: dict[str, Site] = {}
+
+    def __getitem__(self, name: str) -> Site:
+        if name not in self.running:
+            workdir = self.workdirs.mktemp("django-auth-" + re.sub(r"\W+", "-", name))
+            project = follow(PAGE, BUILDS[name], workdir, PASSWORD)
+            base = self.servers.enter_context(runserver(project, workdir / "runserver.log"))
+            self.running[name] = Site(project.directory, base)
+        return self.running[name]
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
+    with ExitStack() as servers:
+        yield Builds(servers, tmp_path_factory)
+
+
+@pytest.fixture
+def site(request: pytest.FixtureRequest, builds: Builds) -> Site:
+    """The build the test is parametrized with (indirectly)."""
+    return builds[request.param]
 
 
 @pytest.fixture
@@ -94,6 +115,7 @@ def test_every_snippet_names_its_file() -> None:
     }
 
 
+@pytest.mark.parametrize("site", list(BUILDS), indirect=True)
 def test_a_visitor_logs_in_with_her_email_past_a_wrong_password_and_logs_out(
     site: Site, driver: Any
 ) -> None:
@@ -118,8 +140,13 @@ def test_a_visitor_logs_in_with_her_email_past_a_wrong_password_and_logs_out(
     assert path_of(driver, site) == "/login/?next=/orders/"
 
 
+@pytest.mark.parametrize(
+    ("site", "logged_out"),
+    [("before", True), ("after", True), ("after, ids only", False)],
+    indirect=["site"],
+)
 def test_a_password_change_elsewhere_logs_the_session_out_unless_only_ids_are_stored(
-    site: Site, driver: Any, request: pytest.FixtureRequest
+    site: Site, logged_out: bool, driver: Any
 ) -> None:
     site.manage_shell(
         "from django.contrib.auth.models import User\n"
@@ -136,7 +163,18 @@ def test_a_password_change_elsewhere_logs_the_session_out_unless_only_ids_are_st
         "bob.save()\n"
     )
     driver.get(site.base + "/orders/")
-    if request.node.callspec.params["site"] == "after, ids only":
-        assert path_of(driver, site) == "/orders/"  # what the page's last section fixes
-    else:
-        assert path_of(driver, site) == "/login/?next=/orders/"
+    expected = "/login/?next=/orders/" if logged_out else "/orders/"
+    assert path_of(driver, site) == expected  # "/orders/": what the page's last section fixes
+
+
+@pytest.mark.parametrize("site", ["after", "after, ids only"], indirect=True)
+def test_staff_reach_the_admin_through_the_login_page_after_the_move(
+    site: Site, driver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.get(site.base + "/admin/")
+    assert path_of(driver, site) == "/login/?next=/admin/"  # by way of /admin/login/
+    log_in(driver, "alice@example.com", PASSWORD)
+    assert path_of(driver, site) == "/admin/"
+    assert driver.find_element(By.ID, "site-name").text == "Django administration"

@@ -187,9 +187,9 @@ def follow(page: Path, sections: tuple[str, ...], workdir: Path, password: str) 
                     continue
                 elif argv[0] == "django-admin":
                     run_command([sys.executable, "-m", "django", *argv[1:]], cwd)
-                elif argv[:2] == ["python", "manage.py"] and argv[2] == "runserver":
+                elif argv[:3] == ["python", "manage.py", "runserver"]:
                     runserver = argv[2:]
-                elif argv[:2] == ["python", "manage.py"] and argv[2] == "createsuperuser":
+                elif argv[:3] == ["python", "manage.py", "createsuperuser"]:
                     secret = {"DJANGO_SUPERUSER_PASSWORD": password}
                     run_command([sys.executable, *argv[1:], "--noinput"], cwd, secret)
                 elif argv[0] == "python":
