@@ -182,7 +182,7 @@ def build_app(
         target = safe_redirect(request.query_params.get("next"), "")
         action = "/login" + (f"?next={escape(target)}" if target else "")
         fragment = dev_login.login_form_fragment(target) if dev_login is not None else ""
-        return page(request, "Log in", login_body(action, fragment, DEMO_USERS))
+        return page(request, "Log in", login_body(action, fragment, DEMO_USERS), slim=True)
 
     @authenticate(
         "local",

@@ -105,9 +105,10 @@ def layout(
     path: str = "/",
     flashes: Iterable[tuple[str, str]] = (),
     footer: str = "",
+    slim: bool = False,
 ) -> str:
     """A whole page: `title` as the h1, `body` (HTML) below it, navigation for `user` (None:
-    nobody is logged in), `path` marked as the current page."""
+    nobody is logged in), `path` marked as the current page; `slim` for a single form."""
     shown = "".join(
         f'<p class="flash {escape(kind)}" role="alert">{escape(friendly(text))}</p>'
         for kind, text in flashes
@@ -119,13 +120,14 @@ def layout(
         f"<title>{escape(title)} · passport_py demo</title><style>{STYLE}</style></head>"
         '<body><a class="skip" href="#main">Skip to content</a>'
         f'<header class="top"><div class="bar">{_brand()}{_nav(user, path)}</div></header>'
-        f'<main id="main" class="wrap"><h1>{escape(title)}</h1>{shown}{body}</main>{foot}'
+        f'<main id="main" class="{"wrap slim" if slim else "wrap"}">'
+        f"<h1>{escape(title)}</h1>{shown}{body}</main>{foot}"
         "</body></html>"
     )
 
 
 def page(
-    request: Request, title: str, body: str, *, status: int = 200, footer: str = ""
+    request: Request, title: str, body: str, *, footer: str = "", slim: bool = False
 ) -> HTMLResponse:
     """`layout` for `request`'s user, with the flashes waiting in its session."""
     return HTMLResponse(
@@ -136,8 +138,8 @@ def page(
             path=request.url.path,
             flashes=pop_flashes(request),
             footer=footer,
-        ),
-        status_code=status,
+            slim=slim,
+        )
     )
 
 
@@ -157,7 +159,7 @@ def error_page(conn: HTTPConnection, status: int) -> str:
         f'<p class="lead">{escape(happened)}</p><p>{escape(todo)}</p>'
         f'<div class="actions">{links}</div></div>'
     )
-    return layout(heading, body, user=user, path=conn.url.path)
+    return layout(heading, body, user=user, path=conn.url.path, slim=True)
 
 
 def anonymous_body(dev_button: str, users: Mapping[str, str]) -> str:
@@ -198,7 +200,7 @@ def account_body(username: str, token: str, api_url: str, links: str) -> str:
 def login_body(action: str, dev_fragment: str, users: Mapping[str, str]) -> str:
     """The login form posting to `action` (already escaped), then the other ways in."""
     return (
-        '<div class="card narrow">'
+        '<div class="card">'
         f'<form method="post" action="{action}">'
         '<div class="field"><label for="username">Username</label>'
         '<input id="username" name="username" autocomplete="username" autocapitalize="none" '
@@ -210,16 +212,16 @@ def login_body(action: str, dev_fragment: str, users: Mapping[str, str]) -> str:
         '<label for="remember_me">Remember me on this browser</label></div>'
         '<button type="submit" class="wide">Log in</button></form>'
         f"{dev_fragment}</div>"
-        f'<p class="narrow muted">{_demo_users(users)}</p>'
+        f'<p class="muted">{_demo_users(users)}</p>'
     )
 
 
 def _demo_users(users: Mapping[str, str]) -> str:
     pairs = " or ".join(
-        f"<code>{escape(name)}</code> / <code>{escape(password)}</code>"
+        f'<span class="pair"><code>{escape(name)}</code> / <code>{escape(password)}</code></span>'
         for name, password in users.items()
     )
-    return f"The demo users: {pairs}."
+    return f"Demo users: {pairs}."
 
 
 def _username(conn: HTTPConnection) -> str | None:

@@ -41,7 +41,8 @@ nav a{text-decoration:none;font-weight:500}
 nav a:hover,nav a[aria-current=page]{text-decoration:underline}
 nav form{margin:0}
 .who{color:var(--muted);font-size:.93rem}
-main{padding-top:2rem;padding-bottom:2rem}
+main.wrap{padding-top:2.25rem;padding-bottom:1.5rem}
+main.slim{max-width:30rem}
 h1{font-size:clamp(1.6rem,4.5vw,2.1rem);line-height:1.2;letter-spacing:-.02em;margin:0 0 1.1rem}
 h2{font-size:1.1rem;margin:0 0 .6rem}
 p{margin:0 0 .8rem}
@@ -49,8 +50,8 @@ p{margin:0 0 .8rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:var(--radius);
 box-shadow:var(--shadow);padding:1.35rem 1.4rem;margin:0 0 1.1rem}
 .card>:last-child{margin-bottom:0}
-.narrow{max-width:27rem}
 .muted,small{color:var(--muted)}
+.pair{white-space:nowrap}
 code{font:.9em ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--soft);
 padding:.1em .35em;border-radius:5px;overflow-wrap:anywhere}
 pre{margin:.5rem 0 0;padding:.8rem 1rem;background:var(--soft);border-radius:10px;
@@ -75,7 +76,7 @@ color:var(--on-accent)}
 .secondary:hover{background:var(--soft);color:var(--accent)}
 .danger{background:transparent;color:var(--danger);border-color:var(--danger-line)}
 .danger:hover{background:var(--danger-bg);color:var(--danger);border-color:var(--danger)}
-.quiet{min-height:0;padding:.2rem .1rem;border:0;background:none;color:var(--accent);
+.quiet{min-height:0;padding:.2rem 0;border:0;background:none;color:var(--accent);
 font-weight:500;text-decoration:underline;text-underline-offset:.18em}
 .quiet:hover{background:none;color:var(--accent-hover)}
 .wide{width:100%}
@@ -92,6 +93,6 @@ font-weight:500}
 color:var(--muted);margin:0 0 .4rem}
 footer{padding-bottom:2.5rem;font-size:.9rem;color:var(--muted)}
 @media (max-width:30rem){.bar,.wrap{padding:0 1rem}.bar{padding-top:.6rem;padding-bottom:.6rem}
-main{padding-top:1.4rem}.card{padding:1.1rem}.actions>*,.actions button,.actions .button{
+main.wrap{padding-top:1.5rem}.card{padding:1.1rem}.actions>*,.actions button,.actions .button{
 flex:1 1 100%}.actions button,.actions .button{width:100%}}
 """
