@@ -35,18 +35,23 @@ CONTROLS = {
     "consent": {"input", "button"},
 }
 
-# Every element's box against the viewport; zero-sized ones take no room.
+# Every element's box, and the content it lets spill out, against the width the viewport
+# should have (arguments[0]): a phone widens its layout viewport to fit content that is too
+# wide, so window.innerWidth alone would not tell. Zero-sized boxes take no room.
 OVERFLOW_PROBE = """
-const width = window.innerWidth;
+const width = arguments[0];
 const wide = [];
 for (const el of document.body.querySelectorAll('*')) {
   const box = el.getBoundingClientRect();
   if (box.width === 0 || box.height === 0) continue;
-  if (box.right > width + 0.5 || box.left < -0.5) {
-    wide.push(el.outerHTML.slice(0, 80) + ` [${Math.round(box.left)}, ${Math.round(box.right)}]`);
+  const spills = getComputedStyle(el).overflowX === 'visible';
+  const reach = Math.max(box.right, spills ? box.left + el.scrollWidth : 0);
+  if (reach > width + 1 || box.left < -1) {
+    wide.push(el.outerHTML.slice(0, 80) + ` [${Math.round(box.left)}, ${Math.round(reach)}]`);
   }
 }
-return {innerWidth: width, scrollWidth: document.documentElement.scrollWidth, wide: wide};
+return {innerWidth: window.innerWidth, scrollWidth: document.documentElement.scrollWidth,
+        wide: wide};
 """
 
 A11Y_PROBE = """
@@ -94,6 +99,7 @@ def open_page(driver: Any, demo: DemoProcess, name: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.set_window_size(SIZES["desktop"]["width"], SIZES["desktop"]["height"])
     driver.delete_all_cookies()
     if name == "consent":
         driver.get(f"{demo.url}/")
@@ -129,7 +135,7 @@ def test_the_page_fits_desktop_and_phone_widths(driver: Any, demo: DemoProcess, 
     for size, metrics in SIZES.items():
         show_at(driver, size)
         save_full_page(driver, SCREENSHOTS / f"demo-{name}-{size}.png")
-        probe = driver.execute_script(OVERFLOW_PROBE)
+        probe = driver.execute_script(OVERFLOW_PROBE, metrics["width"])
         # The viewport meta is what makes a phone lay the page out at its own width.
         assert probe["innerWidth"] == metrics["width"], (size, probe)
         assert probe["scrollWidth"] <= probe["innerWidth"], (size, probe)

@@ -247,7 +247,7 @@ def _nav(user: str | None, path: str) -> str:
         items += link("/login", "Log in")
     else:
         items += (
-            f'<li class="who">Signed in as {escape(user)}</li>'
+            f'<li class="who"><span class="long">Signed in as </span>{escape(user)}</li>'
             '<li><form method="post" action="/logout">'
             '<button class="quiet">Log out</button></form></li>'
         )

@@ -93,6 +93,8 @@ font-weight:500}
 color:var(--muted);margin:0 0 .4rem}
 footer{padding-bottom:2.5rem;font-size:.9rem;color:var(--muted)}
 @media (max-width:30rem){.bar,.wrap{padding:0 1rem}.bar{padding-top:.6rem;padding-bottom:.6rem}
-main.wrap{padding-top:1.5rem}.card{padding:1.1rem}.actions>*,.actions button,.actions .button{
+main.wrap{padding-top:1.5rem}
+.who .long{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);
+white-space:nowrap}.card{padding:1.1rem}.actions>*,.actions button,.actions .button{
 flex:1 1 100%}.actions button,.actions .button{width:100%}}
 """
