@@ -21,7 +21,6 @@ _STYLE = """
 @media (prefers-color-scheme:dark){:root{--bg:#0c1013;--card:#161c21;--text:#e6ebef;
 --muted:#9aa6b2;--line:#2a333c;--accent:#5eead4;--accent-hover:#99f6e4;--on-accent:#0c1013;
 --soft:#15302d;--ring:#fdba74}}
-@media (max-width:30rem){body{padding:1rem .75rem}main{padding:1.3rem 1.1rem}}
 *,*::before,*::after{box-sizing:border-box}
 body{margin:0;min-height:100vh;display:grid;place-items:start center;padding:2.5rem 1rem;
 background:var(--bg);color:var(--text);
@@ -48,6 +47,7 @@ button:hover{background:var(--accent-hover)}
 button.secondary{background:transparent;color:var(--accent)}
 button.secondary:hover{background:var(--soft)}
 :focus-visible{outline:3px solid var(--ring);outline-offset:2px}
+@media (max-width:30rem){body{padding:1rem .75rem}main{padding:1.3rem 1.1rem}}
 """
 
 
