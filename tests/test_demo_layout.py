@@ -1,6 +1,6 @@
-"""The demo's look in headless Chromium, on four pages a person meets in the first minutes: the
-login page, the account page after login, an error page, and the development provider's
-consent page. At a desktop (1280x800) and a phone (390x844, emulated as a mobile device)
+"""The demo's look in headless Chromium, on the pages a person meets in the first minutes: the
+home page, the login page, the account page after login, an error page, and the development
+provider's consent page. At a desktop (1280x800) and a phone (390x844, emulated as a mobile device)
 viewport each page fits the width (nothing scrolls sideways, no element pokes past the edge)
 and is saved to build/screenshots/demo-<page>-<size>.png; each has the accessibility basics
 (`<html lang>`, a viewport meta, labelled inputs, one h1, a visible focus ring on every
@@ -22,13 +22,14 @@ from test_demo import NAME, PASSWORD, DemoProcess, demo_process
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "build" / "screenshots"
-PAGES = ("login", "account", "error", "consent")
+PAGES = ("home", "login", "account", "error", "consent")
 SIZES = {
     "desktop": {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False},
     "phone": {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
 }
 #: The controls a keyboard user must be able to reach on each page.
 CONTROLS = {
+    "home": {"a", "button"},
     "login": {"a", "input", "button"},
     "account": {"a", "button"},
     "error": {"a", "button"},
@@ -108,6 +109,9 @@ def open_page(driver: Any, demo: DemoProcess, name: str) -> None:
         wait_until_replaced(driver, button)
         assert "/authorize?" in driver.current_url
         return
+    if name == "home":
+        driver.get(f"{demo.url}/")
+        return
     driver.get(f"{demo.url}/login")
     if name == "login":
         return
@@ -151,7 +155,7 @@ def test_the_page_has_lang_viewport_labels_and_one_h1(
     assert probe["lang"] == "en"
     assert probe["viewport"] == "width=device-width, initial-scale=1"
     assert probe["h1"] == 1
-    assert probe["fields"] > 0 or name in ("account", "error")
+    assert probe["fields"] > 0 or name in ("home", "account", "error")
     assert probe["unlabelled"] == []
 
 
