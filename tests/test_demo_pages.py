@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -21,6 +21,7 @@ from test_demo import HTML, NAME, PASSWORD, SECRET, log_in
 
 from passport_py.demo.app import MISSING, build_app
 from passport_py.demo.dev_login import start_dev_provider
+from passport_py.demo.pages import error_page
 from passport_py.sessions import MemoryStore
 
 LOGOUT_IN_NAV = re.compile(r'<nav aria-label="Main">.*<form method="post" action="/logout">', re.S)
@@ -87,6 +88,17 @@ def test_the_login_page_names_the_demo_users(browser: TestClient) -> None:
     assert f"<code>{NAME}</code> / <code>{PASSWORD}</code>" in form
 
 
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 413, 418, 500, 502, 503])
+def test_every_error_status_has_a_page_with_what_to_do_and_the_way_home(status: int) -> None:
+    visitor = HTTPConnection({"type": "http", "path": "/somewhere", "headers": []})
+    page = error_page(visitor, status)
+    assert page.count("<h1>") == 1
+    assert f'<p class="status">Error {status}</p>' in page
+    assert len(re.findall(r'<p class="lead">[^<]+</p><p>[^<]+</p>', page)) == 1
+    assert 'href="/">Back to the home page</a>' in page
+    assert ('<a class="button" href="/login">Log in</a>' in page) == (status in (401, 403))
+
+
 def test_a_missing_page_says_so_and_links_home(browser: TestClient) -> None:
     page = browser.get("/no-such-page", headers=HTML)
     assert page.status_code == 404
@@ -147,6 +159,17 @@ def test_a_form_the_demo_cannot_read_is_explained_in_plain_words(browser: TestCl
     browser.post("/login", content=b"username=\xff&password=x", headers=raw)
     (message,) = flashes(browser)
     assert message.startswith("Your browser sent the form in a way the demo cannot read.")
+
+
+def test_a_login_posted_from_another_site_is_refused_in_plain_words(
+    browser: TestClient,
+) -> None:
+    fields = {"username": NAME, "password": PASSWORD}
+    answer = browser.post("/login", data=fields, headers={"sec-fetch-site": "cross-site"})
+    assert answer.headers["location"] == "/login"
+    (message,) = flashes(browser)
+    assert message.startswith("That login came from a form on another site")
+    assert "Nobody is logged in." in browser.get("/", headers=HTML).text
 
 
 def test_an_unreachable_provider_is_a_page_offering_the_password_login() -> None:

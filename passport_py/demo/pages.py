@@ -38,6 +38,10 @@ FRIENDLY = {
     ),
     INVALID_STATE: f"That sign-in did not match the one this browser started. {_RESTART}",
     EXPIRED: f"That sign-in took too long and expired. {_RESTART}",
+    "Cross-site login refused": (
+        "That login came from a form on another site, so the demo refused it. "
+        "Log in with the form on this page."
+    ),
     "Request body is too large": (
         "That form was too large for the demo to read. Check what you typed and try again."
     ),
