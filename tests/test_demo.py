@@ -48,7 +48,7 @@ LOGGED_IN = f"Logged in as <b>{NAME}</b>."
 ANONYMOUS = "Nobody is logged in."
 DEV_BUTTON = (
     '<form method="post" action="/auth/dev">'
-    "<button>Log in with the development provider</button></form>"
+    '<button class="secondary">Log in with the development provider</button></form>'
 )
 DEV_WELCOME = "Welcome! You logged in with the development provider."
 
@@ -228,7 +228,7 @@ def test_a_logged_in_user_sees_the_log_out_everywhere_button(client: TestClient)
     home = client.get("/", headers=HTML).text
     assert (
         '<form method="post" action="/logout-everywhere">'
-        "<button>Log out everywhere</button></form>" in home
+        '<button class="danger">Log out everywhere</button></form>' in home
     )
     client.cookies.clear()
     assert "/logout-everywhere" not in client.get("/", headers=HTML).text
@@ -439,11 +439,11 @@ def test_an_unsafe_next_is_not_where_the_dance_returns(dev_client: TestClient) -
 
 def test_denying_on_the_provider_page_logs_nobody_in(dev_client: TestClient) -> None:
     assert dev_login(dev_client, NAME, decision="deny") == "/login"
-    denied = "The resource owner or authorization server denied the request"  # the provider's
-    assert (
-        f'<p class="flash error" role="alert">{denied}</p>'
-        in dev_client.get("/login", headers=HTML).text
-    )
+    # Said plainly, not in the provider's RFC 6749 words.
+    denied = "You pressed Deny at the development provider, so nobody was logged in."
+    login_page = dev_client.get("/login", headers=HTML).text
+    assert f'<p class="flash error" role="alert">{denied} ' in login_page
+    assert "resource owner" not in login_page
     assert ANONYMOUS in dev_client.get("/", headers=HTML).text
 
 
@@ -465,7 +465,7 @@ def test_a_replayed_callback_logs_nobody_in(dev_client: TestClient) -> None:
     dev_client.post("/logout")
     replayed = dev_client.get(callback)
     assert replayed.headers["location"] == "/login"
-    error = "Unable to verify authorization request state."
+    error = "That sign-in was already used or was started in another browser"
     assert error in dev_client.get("/login", headers=HTML).text
     assert ANONYMOUS in dev_client.get("/", headers=HTML).text
 

@@ -67,7 +67,7 @@ def test_login_wrong_password_right_password_and_logout_in_chromium(
     assert path_of(driver, demo) == "/login"
     alert = driver.find_element(By.CSS_SELECTOR, "p.flash.error[role=alert]")
     assert alert.text == ERROR
-    assert alert.value_of_css_property("color") == "rgba(187, 0, 0, 1)"  # .flash.error{#b00}
+    assert alert.value_of_css_property("color") == "rgba(180, 35, 24, 1)"  # --danger, #b42318
     assert driver.find_element(By.NAME, "username").get_attribute("value") == ""
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     assert driver.save_screenshot(str(SCREENSHOT))

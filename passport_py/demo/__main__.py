@@ -34,8 +34,13 @@ def main() -> None:
     uvicorn (the provider stops with it)."""
     import uvicorn
 
+    from passport_py.demo.listen import demo_port, listen
+
     host = os.environ.get("DEMO_HOST", "127.0.0.1")
-    port = int(os.environ.get("DEMO_PORT", "8000"))
+    port = demo_port(os.environ.get("DEMO_PORT", "8000"))
+    # Bound before anything starts, so a busy port ends the demo with one line and no
+    # provider left running; uvicorn then serves on this very socket.
+    listener = listen(host, port)
     print(
         f"passport_py demo on http://{host}:{port}/  (users, stored as scrypt hashes):", flush=True
     )
@@ -46,9 +51,12 @@ def main() -> None:
     provider, dev = start_dev_provider(callback_bases(host, port))
     names = ", ".join(account.username for account in PROVIDER_USERS)
     print(f"Development OpenID provider on {dev.issuer}/  (its users: {names})", flush=True)
+    app = build_app(store=store, dev=dev)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
     try:
-        uvicorn.run(build_app(store=store, dev=dev), host=host, port=port, log_level="info")
+        server.run(sockets=[listener])
     finally:
+        listener.close()
         provider.stop()
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from passport_py import Authenticator, Rejected
@@ -30,8 +30,9 @@ from passport_py.adapters.starlette import (
     login_required,
     logout,
     logout_everywhere,
-    pop_flashes,
 )
+from passport_py.demo.errors import FriendlyErrors, server_error
+from passport_py.demo.pages import account_body, anonymous_body, login_body, page
 from passport_py.redirects import safe_redirect
 from passport_py.request import queue_session_flash
 from passport_py.sessions import MemoryStore, SessionMiddleware, SessionStore
@@ -50,6 +51,9 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 #: Where the demo keeps its sessions in Redis (so they never mix with an app's own keys).
 REDIS_PREFIX = "passport-py-demo:session:"
+
+#: The login form's answer to a username or password left empty.
+MISSING = "Enter both your username and your password."
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ def build_app(
             return Rejected("Incorrect username or password.")
         return user
 
-    passport.use(LocalStrategy(verify))
+    passport.use(LocalStrategy(verify, bad_request_message=MISSING))
 
     # Remember-me rows (series -> user id and token), as a table in your database would hold them.
     remembered: dict[str, tuple[int, RememberToken]] = {}
@@ -167,41 +171,18 @@ def build_app(
         return by_id.get(user_id)
 
     async def home(request: Request) -> Response:
+        links = dev_login.home_fragment(request) if dev_login is not None else ""
         if is_authenticated(request):
-            token = escape(api_tokens[request.user.id])
-            body = (
-                f"<p>Logged in as <b>{escape(request.user.username)}</b>.</p>"
-                '<p><a href="/secret">The secret page</a></p>'
-                f"<p>Your API token: <code>{token}</code><br>"
-                f"<code>curl -H 'Authorization: Bearer {token}' {request.base_url}api/me</code></p>"
-                '<form method="post" action="/logout"><button>Log out</button></form>'
-                '<form method="post" action="/logout-everywhere">'
-                "<button>Log out everywhere</button></form>"
-            )
-        else:
-            body = (
-                "<p>Nobody is logged in.</p>"
-                '<p><a href="/secret">The secret page</a> (needs login) or '
-                '<a href="/login">log in</a>.</p>'
-            )
-        if dev_login is not None:
-            body += dev_login.home_fragment(request)
-        return _page("passport_py demo", f"{body}<p><small>{where}</small></p>", request)
+            token, api_url = api_tokens[request.user.id], f"{request.base_url}api/me"
+            body = account_body(request.user.username, token, api_url, links)
+            return page(request, "Your account", body, footer=where)
+        return page(request, "passport_py demo", anonymous_body(links, DEMO_USERS), footer=where)
 
     async def login_form(request: Request) -> Response:
         target = safe_redirect(request.query_params.get("next"), "")
         action = "/login" + (f"?next={escape(target)}" if target else "")
-        body = (
-            f'<form method="post" action="{action}">'
-            '<label>Username <input name="username" autocomplete="username"></label>'
-            '<label>Password <input name="password" type="password" '
-            'autocomplete="current-password"></label>'
-            '<label><input name="remember_me" type="checkbox"> Remember me</label>'
-            '<button type="submit">Log in</button></form>'
-        )
-        if dev_login is not None:
-            body += dev_login.login_form_fragment(target)
-        return _page("Log in", body, request)
+        fragment = dev_login.login_form_fragment(target) if dev_login is not None else ""
+        return page(request, "Log in", login_body(action, fragment, DEMO_USERS), slim=True)
 
     @authenticate(
         "local",
@@ -217,7 +198,13 @@ def build_app(
     @login_required
     async def secret(request: Request) -> Response:
         name = escape(request.user.username)
-        return _page("The secret page", f"<p>Only logged-in users see this, {name}.</p>", request)
+        body = (
+            f'<div class="card"><p class="lead">Only logged-in users see this, {name}.</p>'
+            "<p>Visitors who are not logged in are sent to the login page first, and come "
+            'back here afterwards.</p><a class="button secondary" href="/">Back to your '
+            "account</a></div>"
+        )
+        return page(request, "The secret page", body)
 
     @authenticate("bearer", session=False)
     async def api_me(request: Request) -> Response:
@@ -263,20 +250,8 @@ def build_app(
                 login_url="/login",
                 restore_with=("remember-me",),
             ),
+            # Innermost, so an error page knows who is logged in for its navigation.
+            Middleware(FriendlyErrors),
         ],
-    )
-
-
-def _page(title: str, body: str, request: Request) -> HTMLResponse:
-    flashes = "".join(
-        f'<p class="flash {escape(kind)}" role="alert">{escape(text)}</p>'
-        for kind, text in pop_flashes(request)
-    )
-    return HTMLResponse(
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title>"
-        "<style>body{font-family:sans-serif;max-width:32rem;margin:3rem auto}"
-        "label{display:block;margin:.5rem 0}.flash.error{color:#b00}"
-        ".flash.success{color:#070}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{flashes}{body}</body></html>"
+        exception_handlers={500: server_error},
     )

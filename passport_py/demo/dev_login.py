@@ -196,17 +196,21 @@ class DevLogin:
     def home_fragment(self, request: Request) -> str:
         """The home page's part: the login button, or the user's links and the link button."""
         if not is_authenticated(request):
-            return login_button()
+            return login_button(css="secondary")
         names = ", ".join(escape(n) for n in self.linked_to(request.user.id)) or "none yet"
         return (
+            '<div class="card"><h2>Development provider</h2>'
             f"<p>Development-provider accounts linked to you: {names}.</p>"
+            "<p>A linked account logs you in here with the provider's button, no password "
+            "needed.</p>"
             f'<form method="post" action="{LINK_PATH}">'
-            "<button>Link your development-provider account</button></form>"
+            '<button class="secondary">Link your development-provider account</button></form>'
+            "</div>"
         )
 
     def login_form_fragment(self, target: str) -> str:
         """The login form's part: the button, returning to `target` (the form's `next`)."""
-        return f"<p>or</p>{login_button(target)}"
+        return f'<p class="or">or</p>{login_button(target, css="secondary wide")}'
 
     def routes(self) -> list[Route]:
         """The login and link routes (each serves both halves of its dance)."""
@@ -250,10 +254,12 @@ class DevLogin:
         ]
 
 
-def login_button(target: str = "") -> str:
-    """The "Log in with the development provider" button (returning to `target` after)."""
+def login_button(target: str = "", css: str = "") -> str:
+    """The "Log in with the development provider" button (returning to `target` after);
+    `css` is the button's class."""
     action = LOGIN_PATH + (f"?next={escape(quote(target, safe='/'))}" if target else "")
+    button = f'<button class="{escape(css)}">' if css else "<button>"
     return (
         f'<form method="post" action="{action}">'
-        "<button>Log in with the development provider</button></form>"
+        f"{button}Log in with the development provider</button></form>"
     )
