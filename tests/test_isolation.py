@@ -150,8 +150,8 @@ def test_unknown_user_and_wrong_password_look_the_same() -> None:
         page = client.get(response.headers["location"])
         headers = {k: v for k, v in response.headers.items() if k != "set-cookie"}
         answers.append((response.status_code, headers, page.text))
+    # Equal pages also mean the typed name is not echoed (the login page lists the demo users).
     assert answers[0] == answers[1]
-    assert "alice" not in answers[0][2]
     assert set(DEMO_USERS) >= {"alice"}
 
 

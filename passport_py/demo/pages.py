@@ -50,7 +50,6 @@ FRIENDLY = {
     ),
 }
 
-#: What an error page says for a status: heading, what happened, what to do.
 ERROR_PAGES = {
     400: (
         "That request could not be read",
@@ -94,6 +93,7 @@ ERROR_PAGES = {
         "Try again in a moment; the terminal running the demo shows what failed.",
     ),
 }
+"""What an error page says for a status: heading, what happened, what to do."""
 
 
 def friendly(message: str) -> str:

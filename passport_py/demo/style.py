@@ -98,3 +98,4 @@ main.wrap{padding-top:1.5rem}
 white-space:nowrap}.card{padding:1.1rem}.actions>*,.actions button,.actions .button{
 flex:1 1 100%}.actions button,.actions .button{width:100%}}
 """
+"""The demo's stylesheet, inlined into every page (no files or fonts from elsewhere)."""
