@@ -32,6 +32,7 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from passport_py._async import close_at_loop_shutdown
+from passport_py._extras import install_hint
 from passport_py._redaction import REDACTED, names_secret
 from passport_py.transport import DEFAULT_MAX_BYTES, HttpResponse, TransportError
 
@@ -42,7 +43,7 @@ except ImportError:  # pragma: no cover - depends on the installed extras
 
 __all__ = ["Httpx2Transport", "default_oauth_transport"]
 
-_MISSING = 'the OAuth 2.0 / OpenID Connect transport needs httpx2: pip install "passport-py[oauth]"'
+_MISSING = f"the OAuth 2.0 / OpenID Connect transport needs httpx2: {install_hint('oauth')}"
 
 #: Sent with every request unless `headers` says otherwise.
 _DEFAULT_HEADERS = {"User-Agent": "passport-py"}

@@ -22,12 +22,12 @@ from datetime import timedelta
 from types import CoroutineType
 from typing import Any, TypeAlias
 
+from passport_py._extras import install_hint
+
 try:
     import jwt as _pyjwt  # noqa: F401 - fails early with the extra to install
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError(
-        "passport_py.strategies.jwt needs PyJWT: pip install 'passport-py[jwt]'"
-    ) from exc
+    raise ImportError(f"passport_py.strategies.jwt needs PyJWT: {install_hint('jwt')}") from exc
 
 from jwt.exceptions import InvalidKeyError, PyJWTError
 

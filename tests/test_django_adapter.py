@@ -971,4 +971,4 @@ def test_without_django_the_error_names_the_extra() -> None:
         "except ImportError as exc:\n"
         "    print(exc)\n"
     )
-    assert "pip install 'passport-py[django]'" in result.stdout, result.stderr
+    assert 'pip install "passport-py[django]"' in result.stdout, result.stderr

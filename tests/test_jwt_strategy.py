@@ -148,7 +148,7 @@ def test_importing_without_pyjwt_names_the_extra_to_install() -> None:
     code = "import sys; sys.modules['jwt'] = None; import passport_py.strategies.jwt"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode != 0
-    assert "pip install 'passport-py[jwt]'" in done.stderr
+    assert 'pip install "passport-py[jwt]"' in done.stderr
 
 
 def test_algorithms_is_a_required_argument() -> None:

@@ -131,7 +131,7 @@ def test_adapter_without_its_framework_names_the_extra_to_install() -> None:
         "except ImportError as exc:\n"
         "    print(exc)\n"
     )
-    assert "pip install 'passport-py[starlette]'" in result.stdout, result.stderr
+    assert 'pip install "passport-py[starlette]"' in result.stdout, result.stderr
 
 
 def test_public_names_of_the_api_contract_are_exported() -> None:
@@ -244,7 +244,8 @@ def test_bare_install_names_the_starlette_extra_when_its_adapter_is_imported(bar
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (
         "ImportError: passport_py.adapters.starlette needs Starlette: "
-        "pip install 'passport-py[starlette]'"
+        'pip install "passport-py[starlette]" '
+        '(in a clone of the repository: pip install ".[starlette]")'
     )
 
 

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from passport_py._extras import install_hint
+
 try:
     import django  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "passport_py.adapters.django needs Django: pip install 'passport-py[django]'"
+        f"passport_py.adapters.django needs Django: {install_hint('django')}"
     ) from exc
 
 from passport_py.adapters.django._request import DjangoAuthRequest, DjangoSession

@@ -10,12 +10,12 @@ flash messages go through `flask.flash`, so `get_flashed_messages()` shows them.
 
 from __future__ import annotations
 
+from passport_py._extras import install_hint
+
 try:
     import flask  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "passport_py.adapters.flask needs Flask: pip install 'passport-py[flask]'"
-    ) from exc
+    raise ImportError(f"passport_py.adapters.flask needs Flask: {install_hint('flask')}") from exc
 
 from passport_py.adapters.flask._request import FlaskAuthRequest, FlaskSession
 from passport_py.adapters.flask.extension import (

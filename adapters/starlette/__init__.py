@@ -8,11 +8,13 @@ when logged in, so Starlette's own `@requires("authenticated")` works.
 
 from __future__ import annotations
 
+from passport_py._extras import install_hint
+
 try:
     import starlette  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "passport_py.adapters.starlette needs Starlette: pip install 'passport-py[starlette]'"
+        f"passport_py.adapters.starlette needs Starlette: {install_hint('starlette')}"
     ) from exc
 
 from passport_py.adapters.starlette._request import StarletteAuthRequest, StarletteSession

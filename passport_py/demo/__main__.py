@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 
+from passport_py._extras import install_hint
+
 # Checked before the demo's imports, so that an install without the extra prints the fix
 # rather than a traceback.
 if _missing := [
@@ -19,8 +21,7 @@ if _missing := [
     if importlib.util.find_spec(name) is None
 ]:
     sys.exit(
-        f"The demo cannot import {', '.join(_missing)}; install its extra: "
-        'pip install "passport-py[demo]" (in a clone of the repository: pip install ".[demo]")'
+        f"The demo cannot import {', '.join(_missing)}; install its extra: {install_hint('demo')}"
     )
 
 import os

@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator
 from typing import Any, NamedTuple, TypeVar
 
 from passport_py._async import close_at_loop_shutdown, run_sync
+from passport_py._extras import install_hint
 from passport_py.sessions.stores import SessionStoreUnavailable
 
 try:
@@ -32,7 +33,7 @@ try:
         touch_plan,
     )
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError("RedisStore needs redis-py: pip install 'passport-py[redis]'") from exc
+    raise ImportError(f"RedisStore needs redis-py: {install_hint('redis')}") from exc
 
 __all__ = ["RedisStore", "SyncRedisStore"]
 
