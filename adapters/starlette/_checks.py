@@ -85,6 +85,9 @@ def _walk(routes: Iterable[Any], depth: int) -> Iterator[RouteRequirement]:
         if _has_own_passport(getattr(route, "app", None)):
             continue
         nested = getattr(route, "routes", None)  # Mount, Host, a mounted router or app
+        if nested is None:
+            # FastAPI (0.165) keeps an included APIRouter whole, as `original_router`.
+            nested = getattr(getattr(route, "original_router", None), "routes", None)
         if nested:
             yield from _walk(nested, depth + 1)
 
