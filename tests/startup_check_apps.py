@@ -19,6 +19,7 @@ from starlette.routing import Route
 from users import UserStore, local_passport
 
 from passport_py.adapters.starlette import PassportMiddleware, authenticate, is_authenticated
+from passport_py.sessions import SessionMiddleware as ServerSessionMiddleware
 
 SECRET = "tests-only-secret-key-7c1d9e2f4a6b8c0d"
 
@@ -81,5 +82,16 @@ def not_an_authenticator() -> Starlette:
         middleware=[
             Middleware(SessionMiddleware, secret_key=SECRET),
             Middleware(PassportMiddleware, passport=local_passport),
+        ],
+    )
+
+
+def short_session_secret() -> Starlette:
+    """passport_py's session middleware given a secret shorter than 32 bytes."""
+    return Starlette(
+        routes=[Route("/", whoami)],
+        middleware=[
+            Middleware(ServerSessionMiddleware, secret_key="too-short"),
+            Middleware(PassportMiddleware, passport=local_passport(UserStore.default())),
         ],
     )

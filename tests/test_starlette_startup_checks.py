@@ -34,6 +34,7 @@ from startup_check_apps import (
     misordered_fastapi,
     misspelt_strategy,
     not_an_authenticator,
+    short_session_secret,
     whoami,
 )
 from users import PASSWORD, UserStore, local_passport
@@ -166,6 +167,10 @@ def test_a_passport_wrapped_around_a_starlette_app_with_sessions_is_misordered()
 def test_not_an_authenticator_fails_startup_instead_of_the_middleware_build() -> None:
     message = startup_error(not_an_authenticator())
     assert message.startswith("PassportMiddleware needs passport=<your Authenticator instance>")
+
+
+def test_a_session_middleware_mistake_fails_startup_too() -> None:
+    assert "secret_key must be at least 32 bytes" in startup_error(short_session_secret())
 
 
 # -- what the routes need -----------------------------------------------------------------
@@ -313,6 +318,7 @@ def run_uvicorn(factory: str) -> subprocess.CompletedProcess[str]:
         ("misordered_fastapi", ADD_ORDER),
         ("misspelt_strategy", "no strategy is registered as 'locale' (registered: 'local')"),
         ("not_an_authenticator", "PassportMiddleware needs passport="),
+        ("short_session_secret", "secret_key must be at least 32 bytes"),
     ],
 )
 def test_uvicorn_exits_non_zero_printing_the_mistake_instead_of_serving(
