@@ -107,7 +107,7 @@ class PassportMiddleware:
     ) -> None:
         self.app = app
         #: True once the checks passed; until then each lifespan startup or request runs them.
-        self.checked = False
+        self._checked = False
         if not isinstance(passport, Authenticator):
             # Not raised here: Starlette builds its middleware at the first ASGI call, and
             # an error then would stop uvicorn's lifespan instead of failing its startup.
@@ -128,12 +128,12 @@ class PassportMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
-            if kind == "lifespan" and not self.checked:
+            if kind == "lifespan" and not self._checked:
                 send = self._checking_startup(scope, send)
             await self.app(scope, receive, send)
             return
-        if not self.checked:
-            self.check(scope.get("app"))
+        if not self._checked:
+            self._check(scope.get("app"))
         scope[STATE_KEY] = self.state
         scope["user"] = ANONYMOUS
         scope["auth"] = NO_CREDENTIALS
@@ -165,7 +165,7 @@ class PassportMiddleware:
             send = _private_send(scope, send) if self.cache_headers else _pending_send(scope, send)
         await self.app(scope, receive, send)
 
-    def check(self, app: Any = None) -> None:
+    def _check(self, app: Any = None) -> None:
         """Raise `ConfigurationError` listing every problem found (see the class docstring);
         `app` is the Starlette app, where the routes are not at the end of the inner chain."""
         if self._bad_argument is not None:
@@ -186,7 +186,7 @@ class PassportMiddleware:
         problems += requirement_problems(self.passport, needs)
         if problems:
             raise ConfigurationError("; ".join(problems))
-        self.checked = True
+        self._checked = True
 
     def _checking_startup(self, scope: Scope, send: Send) -> Send:
         """`send` for the lifespan: runs the checks once the app's own startup is done (its
@@ -197,7 +197,7 @@ class PassportMiddleware:
             nonlocal failed
             if message["type"] == "lifespan.startup.complete":
                 try:
-                    self.check(scope.get("app"))
+                    self._check(scope.get("app"))
                 except ConfigurationError as error:
                     failed = True
                     # The server stops with this message (uvicorn exits, TestClient raises).
