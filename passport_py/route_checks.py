@@ -19,7 +19,14 @@ if TYPE_CHECKING:
     from passport_py.authenticator import Authenticator
     from passport_py.engine import StrategySpec
 
-__all__ = ["RouteRequirement", "check_requirements", "declare", "declared"]
+__all__ = [
+    "RouteRequirement",
+    "check_requirements",
+    "declare",
+    "declared",
+    "requirement",
+    "requirement_problems",
+]
 
 _ATTRIBUTE = "__passport_requirements__"
 
@@ -63,10 +70,19 @@ def declared(view: Any) -> tuple[RouteRequirement, ...]:
 
 def check_requirements(passport: Authenticator[Any], needs: Iterable[RouteRequirement]) -> None:
     """Raise `ConfigurationError` naming every unknown strategy and missing (de)serializer."""
+    problems = requirement_problems(passport, needs)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+
+
+def requirement_problems(
+    passport: Authenticator[Any], needs: Iterable[RouteRequirement]
+) -> list[str]:
+    """What `check_requirements` would report, one message a problem (none repeated)."""
     registered = passport.strategies
     known = ", ".join(repr(name) for name in sorted(registered)) or "none"
     problems: list[str] = []
-    session_views: list[str] = []
+    first_session: RouteRequirement | None = None
     for need in needs:
         for layer in need.strategies:
             if isinstance(layer, str) and layer not in registered:
@@ -75,9 +91,9 @@ def check_requirements(passport: Authenticator[Any], needs: Iterable[RouteRequir
                     f"as {layer!r} (registered: {known}); fix the name or register it with "
                     f"passport.use(...)"
                 )
-        if need.session:
-            session_views.append(need.view)
-    if session_views:
+        if need.session and first_session is None:
+            first_session = need
+    if first_session is not None:
         missing = [
             what
             for what, present in (
@@ -89,9 +105,9 @@ def check_requirements(passport: Authenticator[Any], needs: Iterable[RouteRequir
         if missing:
             decorators = " and ".join(f"@passport.{what}" for what in missing)
             problems.append(
-                f"{session_views[0]} uses the login session but no {decorators} function is "
-                f"registered: add {decorators} (see the quickstart), or pass session=False "
-                f"to authenticate() for stateless routes"
+                f"{first_session.decorator} on {first_session.view} uses the login session but "
+                f"no {decorators} function is registered: add {decorators} (see the "
+                f"quickstart), or pass session=False to authenticate() for stateless routes"
             )
-    if problems:
-        raise ConfigurationError("; ".join(problems))
+    # The same view can serve several routes: say each problem once.
+    return list(dict.fromkeys(problems))

@@ -154,8 +154,12 @@ def test_weak_or_contradictory_settings_are_a_configuration_error(
     options: dict[str, Any], message: str
 ) -> None:
     options.setdefault("secret_key", SECRET)
+    app = SessionMiddleware(session_app(MemoryStore()), **options)
+    # Reported when the app starts: Starlette builds its middleware inside the lifespan call.
+    with pytest.raises(ConfigurationError, match=message), TestClient(app):
+        pass  # pragma: no cover - the startup raises
     with pytest.raises(ConfigurationError, match=message):
-        SessionMiddleware(session_app(MemoryStore()), **options)
+        TestClient(app).get("/read")  # and, run without lifespan, at each request
 
 
 def test_a_secret_of_exactly_32_bytes_is_accepted() -> None:

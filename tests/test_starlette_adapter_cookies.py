@@ -307,11 +307,13 @@ def test_login_with_remember_but_no_session_login_is_refused(plain: App) -> None
 
 def test_login_with_remember_needs_a_remembering_strategy() -> None:
     store = UserStore.default()
+    # Every strategy the routes name, but none that remembers.
+    passport = local_passport(store).use(VaryStrategy(store))
     app = Starlette(
         routes=ROUTES,
         middleware=[
             Middleware(SessionMiddleware, secret_key=SECRET),
-            Middleware(PassportMiddleware, passport=local_passport(store)),
+            Middleware(PassportMiddleware, passport=passport),
         ],
     )
     app.state.store = store

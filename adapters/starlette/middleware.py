@@ -10,11 +10,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from passport_py.adapters.starlette._checks import misorder_problem, route_requirements
 from passport_py.adapters.starlette._request import StarletteAuthRequest
 from passport_py.authenticator import Authenticator
 from passport_py.cookies import Cookie
 from passport_py.engine import StrategySpec
 from passport_py.errors import ConfigurationError, SessionRequiredError
+from passport_py.route_checks import RouteRequirement, requirement_problems
 from passport_py.strategy import Strategy
 
 __all__ = ["PassportCredentials", "PassportMiddleware"]
@@ -82,10 +84,15 @@ def passport_state(conn: HTTPConnection) -> PassportState:
 class PassportMiddleware:
     """Restores the logged-in user from the session once per request (pure ASGI).
 
-    Sets `scope["user"]` and `scope["auth"]`. With `cache_headers=True` (the default), a
-    response to a request whose session held a user, or that logged in or out, gets
-    `Cache-Control: no-store` unless the app set its own, and `Vary: Cookie` (Starlette's
-    session middleware adds it only when the session was written, unless told it was read).
+    Sets `scope["user"]` and `scope["auth"]`. Before it serves, it checks its place in the
+    stack (inside the session middleware) and the strategy names and serializers the routes'
+    decorators need: a problem fails the app's startup (lifespan) with a `ConfigurationError`
+    saying how to fix it, or, run without lifespan, every request until fixed.
+
+    With `cache_headers=True` (the default), a response to a request whose session held a
+    user, or that logged in or out, gets `Cache-Control: no-store` unless the app set its own,
+    and `Vary: Cookie` (Starlette's session middleware adds it only when the session was
+    written, unless told it was read).
     """
 
     def __init__(
@@ -98,11 +105,17 @@ class PassportMiddleware:
         max_body_size: int = 1024 * 1024,
         restore_with: StrategySpec = (),
     ) -> None:
-        if not isinstance(passport, Authenticator):
-            raise ConfigurationError(
-                "PassportMiddleware needs passport=<your Authenticator instance>"
-            )
         self.app = app
+        #: True once the checks passed; until then each lifespan startup or request runs them.
+        self._checked = False
+        if not isinstance(passport, Authenticator):
+            # Not raised here: Starlette builds its middleware at the first ASGI call, and
+            # an error then would stop uvicorn's lifespan instead of failing its startup.
+            self._bad_argument: ConfigurationError | None = ConfigurationError(
+                f"PassportMiddleware needs passport=<your Authenticator instance>, got {passport!r}"
+            )
+            return
+        self._bad_argument = None
         self.passport = passport
         self.cache_headers = cache_headers
         self.state = PassportState(passport, login_url, max_body_size)
@@ -115,8 +128,12 @@ class PassportMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http" and kind != "websocket":
+            if kind == "lifespan" and not self._checked:
+                send = self._checking_startup(scope, send)
             await self.app(scope, receive, send)
             return
+        if not self._checked:
+            self._check(scope.get("app"))
         scope[STATE_KEY] = self.state
         scope["user"] = ANONYMOUS
         scope["auth"] = NO_CREDENTIALS
@@ -147,6 +164,50 @@ class PassportMiddleware:
             # on the response; without cache headers it does only that.
             send = _private_send(scope, send) if self.cache_headers else _pending_send(scope, send)
         await self.app(scope, receive, send)
+
+    def _check(self, app: Any = None) -> None:
+        """Raise `ConfigurationError` listing every problem found (see the class docstring);
+        `app` is the Starlette app, where the routes are not at the end of the inner chain."""
+        if self._bad_argument is not None:
+            raise self._bad_argument
+        misordered = misorder_problem(self.app)
+        needs = route_requirements(self.app, app)
+        if self.restore_with:
+            needs.append(
+                RouteRequirement(
+                    "restore_with",
+                    "PassportMiddleware",
+                    (self.restore_with,)
+                    if isinstance(self.restore_with, str | Strategy)
+                    else tuple(self.restore_with),
+                )
+            )
+        problems = [misordered] if misordered else []
+        problems += requirement_problems(self.passport, needs)
+        if problems:
+            raise ConfigurationError("; ".join(problems))
+        self._checked = True
+
+    def _checking_startup(self, scope: Scope, send: Send) -> Send:
+        """`send` for the lifespan: runs the checks once the app's own startup is done (its
+        lifespan may register strategies), and turns a problem into `startup.failed`."""
+        failed = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal failed
+            if message["type"] == "lifespan.startup.complete":
+                try:
+                    self._check(scope.get("app"))
+                except ConfigurationError as error:
+                    failed = True
+                    # The server stops with this message (uvicorn exits, TestClient raises).
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    raise
+            elif failed and message["type"] == "lifespan.startup.failed":
+                return  # the router reporting our error again, with a traceback
+            await send(message)
+
+        return send_wrapper
 
     async def _recall(self, scope: Scope, receive: Receive) -> None:
         """Run `restore_with` (remember-me) for a request whose session holds no login.

@@ -42,6 +42,7 @@ from passport_py.engine import StrategySpec
 from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.request import pop_session_flashes
+from passport_py.route_checks import declare, requirement
 from passport_py.sessions import ServerSession, destroy_user_sessions
 
 __all__ = [
@@ -235,6 +236,11 @@ def _decorator(
             _close_form_after(response, request)
             return response
 
+        # A login into the session needs the serializers; authorize and a callback log no one
+        # in themselves (login() called by a callback names the missing serializer itself).
+        logs_in = options.session and callback is None and not authorize
+        name = "authorize" if authorize else "authenticate"
+        declare(wrapper, requirement(name, endpoint, strategy, session=logs_in))
         return wrapper
 
     return decorate
@@ -281,6 +287,7 @@ def login_required(endpoint: E | None = None, /, *, login_url: str | None = None
                 return _respond(redirect_response(url))
             return _respond(status_response(401))
 
+        declare(wrapper, requirement("login_required", fn, session=True))
         return wrapper  # type: ignore[return-value]
 
     return decorate if endpoint is None else decorate(endpoint)

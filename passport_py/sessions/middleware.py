@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
+from passport_py.errors import ConfigurationError
 from passport_py.sessions.cookie import SameSite, SessionCookie
 from passport_py.sessions.memory import MemoryStore
 from passport_py.sessions.session import CookieAction, ServerSession, open_session, save
@@ -55,16 +56,23 @@ class SessionMiddleware:
             cookie_name = session_cookie
         self.app = app
         self.store: SessionStore = store if store is not None else MemoryStore()
-        self.cookie = SessionCookie(
-            secret_key,
-            name=cookie_name,
-            max_age=max_age,
-            same_site=same_site,
-            https_only=https_only,
-            path=path,
-            domain=domain,
-            anonymous_max_age=anonymous_max_age,
-        )
+        #: A configuration mistake, reported when the app starts (or at each request).
+        self.bad_config: ConfigurationError | None = None
+        try:
+            self.cookie = SessionCookie(
+                secret_key,
+                name=cookie_name,
+                max_age=max_age,
+                same_site=same_site,
+                https_only=https_only,
+                path=path,
+                domain=domain,
+                anonymous_max_age=anonymous_max_age,
+            )
+        except ConfigurationError as error:
+            # Starlette builds its middleware at the first ASGI call, uvicorn's lifespan: raised
+            # here, it reads as "lifespan unsupported" and the server serves 500s.
+            self.bad_config = error
         self.ttl = max_age if max_age is not None else DEFAULT_TTL
         self.anonymous_ttl = anonymous_max_age
         self.rolling = rolling
@@ -72,6 +80,8 @@ class SessionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if self.bad_config is not None:
+            await _refuse_to_start(self.bad_config, kind, receive, send)
         if kind != "http" and kind != "websocket":
             if kind == "lifespan":
                 send = self._closing_on_shutdown(send)
@@ -206,3 +216,12 @@ async def _unavailable(kind: str, send: Send, exc: SessionStoreUnavailable) -> N
         }
     )
     await send({"type": "http.response.body", "body": UNAVAILABLE_BODY})
+
+
+async def _refuse_to_start(
+    error: ConfigurationError, kind: str, receive: Receive, send: Send
+) -> None:
+    """Fail the lifespan startup with `error`'s message (the server exits), or the request."""
+    if kind == "lifespan" and (await receive())["type"] == "lifespan.startup":
+        await send({"type": "lifespan.startup.failed", "message": str(error)})
+    raise error

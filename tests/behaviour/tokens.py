@@ -10,6 +10,9 @@ and drives the same requests through every framework:
 - `POST /tokens/login`: `authenticate("local", remember="remember_me")`, then `/tokens/who`.
 - `POST /tokens/logout`: logs out, answers `{"user": null}`.
 
+Starlette serves only the routes whose strategies the passport has (`PassportMiddleware`
+refuses to start with the others).
+
 Flask and Django are served through `ServerTransport`, which hands them headers as a WSGI
 server would (Latin-1, repeats joined), so the bad-input corpus reaches them as sent.
 
@@ -91,9 +94,13 @@ def _who(user: Any, session: Any) -> dict[str, Any]:
 # -- Starlette ----------------------------------------------------------------------------
 
 
-def _starlette_routes() -> list[Route]:
+def _starlette_routes(passport: Authenticator[Any]) -> list[Route]:
+    # Only the routes the passport can serve: Starlette's app would not start with the others.
+    registered = passport.strategies
     routes = []
     for name, spec in ROUTES.items():
+        if not all(layer in registered for layer in ([spec] if isinstance(spec, str) else spec)):
+            continue
 
         @st.authenticate(spec, session=False)
         async def protected(request: Request) -> Response:
@@ -113,10 +120,11 @@ def _starlette_routes() -> list[Route]:
         await st.logout(request)
         return JSONResponse({"user": None})
 
+    logins = [Route("/tokens/login", log_in, methods=["POST"])] if "local" in registered else []
     return [
         *routes,
         Route("/tokens/who", who),
-        Route("/tokens/login", log_in, methods=["POST"]),
+        *logins,
         Route("/tokens/logout", log_out, methods=["POST"]),
     ]
 
@@ -124,7 +132,7 @@ def _starlette_routes() -> list[Route]:
 def _starlette_app(passport: Authenticator[Any], restore_with: Sequence[str]) -> Starlette:
     extra: dict[str, Any] = {"restore_with": tuple(restore_with)} if restore_with else {}
     return Starlette(
-        routes=_starlette_routes(),
+        routes=_starlette_routes(passport),
         middleware=[
             Middleware(SessionMiddleware, secret_key=SECRET),
             Middleware(st.PassportMiddleware, passport=passport, **extra),
