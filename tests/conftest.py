@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio.base_events
 import importlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import redis_helpers
 from behaviour.site import FRAMEWORKS, VARIANT_BY_NAME, VARIANTS, Site
+from browser import chromium
 from tcp_proxy import TcpProxy
 from users import UserStore
 
@@ -169,3 +171,17 @@ def oauth_site(framework: str, oauth_kind: str, apps_provider: Any) -> Iterator[
 
     with site(framework, oauth_kind, apps_provider) as built:  # type: ignore[arg-type]
         yield built
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One headless Chromium for a test module (skips without Chromium, unless CI=true)."""
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
+        yield browser
+
+
+@pytest.fixture
+def fresh_driver(tmp_path: Path) -> Iterator[Any]:
+    """A headless Chromium of its own for one test: no cookies or history from another."""
+    with chromium(tmp_path / "chromium-profile") as browser:
+        yield browser

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import browser_paths, chromium, submit_login, wait_until_replaced
+from browser import browser_paths, submit_login, wait_until_replaced
 from test_demo import (
     ANONYMOUS,
     DEV_WELCOME,
@@ -39,12 +39,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
     browser_paths()
     with demo_process(tmp_path_factory.mktemp("demo") / "demo.log") as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
-        yield browser
 
 
 def path_of(driver: Any, demo: DemoProcess) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser_paths, chromium, submit_login, wait_until_replaced
+from browser import browser_paths, submit_login, wait_until_replaced
 from test_demo import NAME, PASSWORD, DemoProcess, demo_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,12 +87,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoProcess]:
     browser_paths()
     with demo_process(tmp_path_factory.mktemp("demo") / "demo.log") as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
-        yield browser
 
 
 def open_page(driver: Any, demo: DemoProcess, name: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,6 +37,7 @@ from startup_check_apps import (
     whoami,
 )
 from users import PASSWORD, UserStore, local_passport
+from uvicorn_servers import uvicorn_command
 
 from passport_py import Authenticator
 from passport_py.adapters.starlette import (
@@ -288,19 +288,7 @@ def test_a_mounted_app_with_its_own_passport_is_checked_by_its_own_middleware() 
 
 def run_uvicorn(factory: str) -> subprocess.CompletedProcess[str]:
     """uvicorn serving `startup_check_apps:<factory>` on a loopback port, until it exits."""
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        f"startup_check_apps:{factory}",
-        "--app-dir",
-        str(TESTS),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-    ]
+    command = uvicorn_command(f"startup_check_apps:{factory}")
     return subprocess.run(
         command,
         capture_output=True,

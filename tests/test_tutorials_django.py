@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser import browser_paths, chromium, submit_login, wait_until_replaced
+from browser import submit_login, wait_until_replaced
 from tutorial_project import Project, follow, runserver, steps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,13 +40,6 @@ def base(project: Project, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     log = tmp_path_factory.mktemp("runserver") / "runserver.log"
     with runserver(project, log) as url:
         yield url
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    browser_paths()
-    with chromium(tmp_path / "profile") as browser:
-        yield browser
 
 
 def path_of(driver: Any, base: str) -> str:
@@ -113,48 +106,48 @@ def test_the_pages_password_passes_the_projects_password_validators(project: Pro
 
 
 def test_a_visitor_is_sent_to_login_refused_a_wrong_password_let_in_and_logged_out(
-    base: str, driver: Any
+    base: str, fresh_driver: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.get(base + "/account/")
-    assert path_of(driver, base) == "/login/?next=%2Faccount%2F"
+    fresh_driver.get(base + "/account/")
+    assert path_of(fresh_driver, base) == "/login/?next=%2Faccount%2F"
 
-    submit_login(driver, "alice", "not her password")
-    assert path_of(driver, base) == "/login/"
-    assert driver.find_element(By.CSS_SELECTOR, "p.error").text == ERROR
+    submit_login(fresh_driver, "alice", "not her password")
+    assert path_of(fresh_driver, base) == "/login/"
+    assert fresh_driver.find_element(By.CSS_SELECTOR, "p.error").text == ERROR
 
-    submit_login(driver, "alice", PASSWORD)
-    assert path_of(driver, base) == "/account/"  # where login_required found her
-    assert "Account of alice." in text_of(driver)
-    assert "Welcome back!" in text_of(driver)
+    submit_login(fresh_driver, "alice", PASSWORD)
+    assert path_of(fresh_driver, base) == "/account/"  # where login_required found her
+    assert "Account of alice." in text_of(fresh_driver)
+    assert "Welcome back!" in text_of(fresh_driver)
 
-    button = driver.find_element(By.XPATH, "//button[text()='Log out']")
+    button = fresh_driver.find_element(By.XPATH, "//button[text()='Log out']")
     button.click()
-    wait_until_replaced(driver, button)
-    assert path_of(driver, base) == "/"
-    assert "Hello, stranger." in text_of(driver)
-    driver.get(base + "/account/")
-    assert path_of(driver, base) == "/login/?next=%2Faccount%2F"
+    wait_until_replaced(fresh_driver, button)
+    assert path_of(fresh_driver, base) == "/"
+    assert "Hello, stranger." in text_of(fresh_driver)
+    fresh_driver.get(base + "/account/")
+    assert path_of(fresh_driver, base) == "/login/?next=%2Faccount%2F"
 
 
 def test_the_admin_logs_in_through_the_login_page_and_renders_with_its_stylesheets(
-    base: str, driver: Any
+    base: str, fresh_driver: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.get(base + "/admin/")
-    assert path_of(driver, base) == "/login/?next=/admin/"  # by way of /admin/login/
-    submit_login(driver, "alice", PASSWORD)
-    assert path_of(driver, base) == "/admin/"
-    assert driver.find_element(By.ID, "site-name").text == "Django administration"
-    styled = driver.execute_script(
+    fresh_driver.get(base + "/admin/")
+    assert path_of(fresh_driver, base) == "/login/?next=/admin/"  # by way of /admin/login/
+    submit_login(fresh_driver, "alice", PASSWORD)
+    assert path_of(fresh_driver, base) == "/admin/"
+    assert fresh_driver.find_element(By.ID, "site-name").text == "Django administration"
+    styled = fresh_driver.execute_script(
         "return [...document.styleSheets].filter("
         "  s => s.href && s.href.endsWith('/static/admin/css/base.css') && s.cssRules.length"
         ").length"
     )
     assert styled == 1  # served by staticfiles under runserver, and parsed
-    header = driver.find_element(By.ID, "header").value_of_css_property("background-color")
+    header = fresh_driver.find_element(By.ID, "header").value_of_css_property("background-color")
     assert header not in {"rgba(0, 0, 0, 0)", "transparent"}
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import browser_paths, chromium, wait_until_replaced
+from browser import wait_until_replaced
 from tutorial_project import follow, run_command, runserver, steps
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,13 +74,6 @@ def site(request: pytest.FixtureRequest, builds: Builds) -> Site:
     return builds[request.param]
 
 
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    browser_paths()
-    with chromium(tmp_path / "profile") as browser:
-        yield browser
-
-
 def path_of(driver: Any, site: Site) -> str:
     url: str = driver.current_url
     assert url.startswith(site.base), url
@@ -117,27 +110,27 @@ def test_every_snippet_names_its_file() -> None:
 
 @pytest.mark.parametrize("site", list(BUILDS), indirect=True)
 def test_a_visitor_logs_in_with_her_email_past_a_wrong_password_and_logs_out(
-    site: Site, driver: Any
+    site: Site, fresh_driver: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.get(site.base + "/orders/")
-    assert path_of(driver, site) == "/login/?next=/orders/"
-    log_in(driver, "alice@example.com", "not her password")
-    assert path_of(driver, site) == "/login/"
-    assert driver.find_element(By.CSS_SELECTOR, "p.error").text == ERROR
+    fresh_driver.get(site.base + "/orders/")
+    assert path_of(fresh_driver, site) == "/login/?next=/orders/"
+    log_in(fresh_driver, "alice@example.com", "not her password")
+    assert path_of(fresh_driver, site) == "/login/"
+    assert fresh_driver.find_element(By.CSS_SELECTOR, "p.error").text == ERROR
 
-    driver.get(site.base + "/orders/")
-    log_in(driver, "ALICE@example.com", PASSWORD)  # the backend ignores the e-mail's case
-    assert path_of(driver, site) == "/orders/"
-    assert "Orders of alice@example.com." in body_text(driver)
+    fresh_driver.get(site.base + "/orders/")
+    log_in(fresh_driver, "ALICE@example.com", PASSWORD)  # the backend ignores the e-mail's case
+    assert path_of(fresh_driver, site) == "/orders/"
+    assert "Orders of alice@example.com." in body_text(fresh_driver)
 
-    button = driver.find_element(By.XPATH, "//button[text()='Log out']")
+    button = fresh_driver.find_element(By.XPATH, "//button[text()='Log out']")
     button.click()
-    wait_until_replaced(driver, button)
-    assert path_of(driver, site) == "/login/"
-    driver.get(site.base + "/orders/")
-    assert path_of(driver, site) == "/login/?next=/orders/"
+    wait_until_replaced(fresh_driver, button)
+    assert path_of(fresh_driver, site) == "/login/"
+    fresh_driver.get(site.base + "/orders/")
+    assert path_of(fresh_driver, site) == "/login/?next=/orders/"
 
 
 @pytest.mark.parametrize(
@@ -146,15 +139,15 @@ def test_a_visitor_logs_in_with_her_email_past_a_wrong_password_and_logs_out(
     indirect=["site"],
 )
 def test_a_password_change_elsewhere_logs_the_session_out_unless_only_ids_are_stored(
-    site: Site, logged_out: bool, driver: Any
+    site: Site, logged_out: bool, fresh_driver: Any
 ) -> None:
     site.manage_shell(
         "from django.contrib.auth.models import User\n"
         "User.objects.create_user('bob', 'bob@example.com', 'a builder of things')\n"
     )
-    driver.get(site.base + "/login/")
-    log_in(driver, "bob@example.com", "a builder of things")
-    assert path_of(driver, site) == "/orders/"
+    fresh_driver.get(site.base + "/login/")
+    log_in(fresh_driver, "bob@example.com", "a builder of things")
+    assert path_of(fresh_driver, site) == "/orders/"
 
     site.manage_shell(
         "from django.contrib.auth.models import User\n"
@@ -162,19 +155,19 @@ def test_a_password_change_elsewhere_logs_the_session_out_unless_only_ids_are_st
         "bob.set_password('a new password for bob')\n"
         "bob.save()\n"
     )
-    driver.get(site.base + "/orders/")
+    fresh_driver.get(site.base + "/orders/")
     expected = "/login/?next=/orders/" if logged_out else "/orders/"
-    assert path_of(driver, site) == expected  # "/orders/": what the page's last section fixes
+    assert path_of(fresh_driver, site) == expected  # "/orders/": what the page's last section fixes
 
 
 @pytest.mark.parametrize("site", ["after", "after, ids only"], indirect=True)
 def test_staff_reach_the_admin_through_the_login_page_after_the_move(
-    site: Site, driver: Any
+    site: Site, fresh_driver: Any
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    driver.get(site.base + "/admin/")
-    assert path_of(driver, site) == "/login/?next=/admin/"  # by way of /admin/login/
-    log_in(driver, "alice@example.com", PASSWORD)
-    assert path_of(driver, site) == "/admin/"
-    assert driver.find_element(By.ID, "site-name").text == "Django administration"
+    fresh_driver.get(site.base + "/admin/")
+    assert path_of(fresh_driver, site) == "/login/?next=/admin/"  # by way of /admin/login/
+    log_in(fresh_driver, "alice@example.com", PASSWORD)
+    assert path_of(fresh_driver, site) == "/admin/"
+    assert fresh_driver.find_element(By.ID, "site-name").text == "Django administration"

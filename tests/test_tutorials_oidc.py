@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser import browser_paths, chromium, wait_until_replaced
+from browser import browser_paths, wait_until_replaced
 from redis_helpers import unused_port
 from tutorials import body_text, log_out, page_source, path_of, served_by_uvicorn, write_app
 from uvicorn_servers import Server
@@ -27,12 +27,6 @@ def oidc_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {"APP_URL": f"http://127.0.0.1:{port}"}
     with served_by_uvicorn(directory, directory / "uvicorn.log", env=env, port=port) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
-        yield browser
 
 
 def to_the_provider(driver: Any, url: str) -> None:

@@ -5,13 +5,12 @@ protected page -> login form, wrong password -> the message the page promises, r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from app_servers import werkzeug_server
-from browser import browser_paths, chromium
+from browser import browser_paths
 from tutorials import (
     Tour,
     page_source,
@@ -46,12 +45,6 @@ QUICKSTART_TOUR = Tour(
     logged_out_path="/",
     logged_out="Hello, stranger.",
 )
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

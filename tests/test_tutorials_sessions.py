@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from browser import browser_paths, chromium, submit_login
+from browser import browser_paths, submit_login
 from redis_helpers import REDIS_URL, require_redis
 from tutorials import (
     Tour,
@@ -39,12 +39,6 @@ REMEMBER_ME_TOUR = Tour(
     logged_out="Remember me",
 )
 SESSIONS_PREFIX = "myapp:session:"  # the page's own prefix, in the test Redis
-
-
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium-profile")) as browser:
-        yield browser
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from typing import Any
 
 from browser import submit_login, wait_until_replaced
 from test_docs_examples import ROOT, group, parse
-from uvicorn_servers import Server
+from uvicorn_servers import Server, start_uvicorn
 
 __all__ = [
     "Tour",
@@ -72,30 +71,16 @@ def served_by_uvicorn(
     """`tutorial_app:<attr>` of `directory` served by `python -m uvicorn` on a loopback port
     (an unused one unless the app must know it in advance); the server (its `url`, its `pids`)
     until the block ends, then stopped."""
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
+    server = start_uvicorn(
+        MODULE,
         f"{MODULE}:{attr}",
-        "--app-dir",
-        str(directory),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *(["--workers", str(workers)] if workers > 1 else []),
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
-            cwd=directory,
-            start_new_session=True,
-        )
-    server = Server(MODULE, process, log, workers)
+        log,
+        {**os.environ, **(env or {})},
+        workers=workers,
+        app_dir=directory,
+        is_factory=False,
+        port=port,
+    )
     try:
         server.wait_ready(time.monotonic() + STARTUP_SECONDS)
         yield server

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Server", "start_uvicorn"]
+__all__ = ["Server", "start_uvicorn", "uvicorn_command"]
 
 TESTS = Path(__file__).resolve().parent
 RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
@@ -85,6 +85,34 @@ class Server:
         return os.waitid(os.P_PID, self.process.pid, flags) is not None
 
 
+def uvicorn_command(
+    target: str,
+    *,
+    app_dir: Path = TESTS,
+    factory: bool = True,
+    port: int = 0,
+    workers: int = 1,
+    options: tuple[str, ...] = (),
+) -> list[str]:
+    """The `python -m uvicorn` command line serving `target` (`module:attribute` in `app_dir`)
+    on a loopback port (an unused one when `port` is 0)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *(["--factory"] if factory else []),
+        target,
+        "--app-dir",
+        str(app_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *(["--workers", str(workers)] if workers > 1 else []),
+        *options,
+    ]
+
+
 def start_uvicorn(
     name: str,
     factory: str,
@@ -93,27 +121,17 @@ def start_uvicorn(
     *,
     workers: int = 1,
     access_log: bool = True,
+    app_dir: Path = TESTS,
+    is_factory: bool = True,
+    port: int = 0,
 ) -> Server:
-    """Start uvicorn serving `factory` (`module:function` in tests/) on a loopback port, its
-    output in `log` (with a line per request unless `access_log=False`); `wait_ready` before
-    sending it requests, `stop` always."""
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        factory,
-        "--app-dir",
-        str(TESTS),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--log-level",
-        "info",
-        *(["--workers", str(workers)] if workers > 1 else []),
-        *([] if access_log else ["--no-access-log"]),
-    ]
+    """Start uvicorn serving `factory` (`module:function` in tests/, or `module:app` with
+    `is_factory=False`) on a loopback port, its output in `log` (with a line per request
+    unless `access_log=False`); `wait_ready` before sending it requests, `stop` always."""
+    options = ("--log-level", "info", *(() if access_log else ("--no-access-log",)))
+    command = uvicorn_command(
+        factory, app_dir=app_dir, factory=is_factory, port=port, workers=workers, options=options
+    )
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command,
@@ -121,7 +139,7 @@ def start_uvicorn(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**env, "PYTHONUNBUFFERED": "1"},
-            cwd=TESTS.parent,
+            cwd=app_dir if app_dir != TESTS else TESTS.parent,
             start_new_session=True,
         )
     return Server(name, process, log, workers)
