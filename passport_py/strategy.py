@@ -81,6 +81,16 @@ class Strategy:
         cookie and forgets its token). Most strategies keep nothing: `()`."""
         return ()
 
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """How API documentation describes this strategy: an OpenAPI Security Scheme Object
+        such as `{"type": "http", "scheme": "bearer"}`, or None to leave it out (the default).
+
+        Framework-neutral: the FastAPI adapter puts it in `components.securitySchemes` under
+        the name the strategy is registered with, and in the `security` of each operation a
+        dependency protects, so Swagger UI's Authorize button works.
+        """
+        return None
+
 
 @runtime_checkable
 class PersistentLogin(Protocol):
