@@ -157,6 +157,10 @@ def _respond(decision: Respond) -> Response:
     return response
 
 
+#: What `_apply` returns when the endpoint is to run (None could be a callback's answer).
+_PROCEED: Any = object()
+
+
 async def _apply(decision: Decision, request: Request, callback: Callback | None) -> Any:
     """The response that replaces the endpoint's, or `_PROCEED` to call the endpoint."""
     if isinstance(decision, Respond):
@@ -181,9 +185,6 @@ async def _apply(decision: Decision, request: Request, callback: Callback | None
     return _PROCEED
 
 
-_PROCEED: Any = object()
-
-
 class EndpointDecorator(Protocol):
     """What `authenticate(...)`, `authorize(...)` and `login_required(login_url=...)` return.
 
@@ -193,7 +194,7 @@ class EndpointDecorator(Protocol):
 
     @overload
     def __call__(
-        self, endpoint: Callable[P, Awaitable[R]], /
+        self, endpoint: Callable[P, Coroutine[Any, Any, R]], /
     ) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
     @overload
     def __call__(
@@ -295,7 +296,7 @@ async def _close_form_after(result: Any, request: Request) -> None:
 
 @overload
 def login_required(
-    endpoint: Callable[P, Awaitable[R]], /
+    endpoint: Callable[P, Coroutine[Any, Any, R]], /
 ) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
 @overload
 def login_required(
