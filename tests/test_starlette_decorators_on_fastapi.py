@@ -13,8 +13,9 @@ import threading
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Header
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
 from pydantic import BaseModel
+from remember_store import remember_passport
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
@@ -26,7 +27,7 @@ from starlette.testclient import TestClient
 from starlette_app import SECRET
 from users import PASSWORD, User, UserStore, local_passport
 
-from passport_py import Authenticator
+from passport_py import Authenticator, AuthResult
 from passport_py.adapters.starlette import (
     PassportMiddleware,
     authenticate,
@@ -208,6 +209,38 @@ def test_a_success_keeps_vary_and_no_store_on_the_response_fastapi_builds_from_a
     assert response.headers["cache-control"] == "no-store"
 
 
+def test_an_http_exception_after_a_success_still_carries_vary_and_no_store() -> None:
+    app = fastapi_app()
+
+    @app.get("/items/{item_id}")
+    @authenticate("bearer", session=False)
+    async def read_item(item_id: int) -> dict[str, int]:
+        raise HTTPException(404, f"no item {item_id}")
+
+    response = client_for(app).get("/items/5", headers=bearer_for("alice-token"))
+    assert (response.status_code, response.json()) == (404, {"detail": "no item 5"})
+    assert response.headers["vary"] == "Authorization"
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_callback_decides_the_answer_of_a_fastapi_endpoint() -> None:
+    app = fastapi_app()
+
+    def answer_with(request: Request, result: AuthResult[Any]) -> Response:
+        who = getattr(result.user, "username", "nobody")
+        return PlainTextResponse(f"{request.url.path} by {who}", status_code=203)
+
+    @app.get("/probe/{n}")
+    @authenticate("bearer", session=False, callback=answer_with)
+    async def probe(n: int) -> dict[str, int]:  # pragma: no cover - the callback answers
+        return {"n": n}
+
+    client = client_for(app)
+    seen = client.get("/probe/1", headers=bearer_for("bob-token"))
+    assert (seen.status_code, seen.text) == (203, "/probe/1 by bob")
+    assert client.get("/probe/1").text == "/probe/1 by nobody"
+
+
 # -- refusals are the Starlette adapter's ---------------------------------------------------
 
 
@@ -365,6 +398,21 @@ def test_a_multipart_login_returning_a_dict_closes_the_uploaded_file() -> None:
     )
     assert response.json() == {"user": "alice", "closed": False}
     assert uploads[0].file.closed
+
+
+def test_a_remember_me_login_returning_a_dict_sets_the_remember_cookie() -> None:
+    passport, tokens = remember_passport(UserStore.default())
+    app = fastapi_app(passport)
+
+    @app.post("/login")
+    @authenticate("local", remember="remember_me")
+    async def log_in(request: Request) -> dict[str, Any]:
+        return {"user": user_name(request)}
+
+    response = client_for(app).post("/login", data={**CREDENTIALS, "remember_me": "on"})
+    assert response.json() == {"user": "alice"}
+    assert "remember_me" in response.cookies
+    assert [call for call, _ in tokens.calls] == ["issue"]
 
 
 # -- authorize, routers, stacking ----------------------------------------------------------
