@@ -104,6 +104,19 @@ def test_fastapi_still_validates_the_parameters_of_a_decorated_endpoint() -> Non
     assert response.json()["detail"][0]["loc"] == ["path", "item_id"]
 
 
+def test_fastapi_validates_the_parameters_before_the_decorator_authenticates() -> None:
+    app = fastapi_app()
+
+    @app.get("/items/{item_id}")
+    @authenticate("bearer", session=False)
+    async def read_item(item_id: int) -> dict[str, int]:  # pragma: no cover - never valid
+        return {"item_id": item_id}
+
+    client = client_for(app)
+    assert client.get("/items/forty-two").status_code == 422
+    assert client.get("/items/42").status_code == 401
+
+
 def test_an_endpoint_with_its_own_request_parameter_gets_the_authenticated_user() -> None:
     app = fastapi_app()
 
