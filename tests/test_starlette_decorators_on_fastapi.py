@@ -9,6 +9,7 @@ refusal is the same response the Starlette app gives.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -528,3 +529,12 @@ def test_decorating_a_generator_endpoint_names_the_fastapi_dependencies() -> Non
         @authenticate("bearer", session=False)
         async def stream() -> Any:  # pragma: no cover - refused
             yield b"chunk"
+
+
+def test_calling_a_decorated_endpoint_without_a_request_says_where_the_decorator_goes() -> None:
+    @login_required
+    async def report(n: int) -> dict[str, int]:  # pragma: no cover - refused
+        return {"n": n}
+
+    with pytest.raises(ConfigurationError, match="directly on a Starlette endpoint"):
+        asyncio.run(report(n=1))
