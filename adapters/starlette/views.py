@@ -4,22 +4,22 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias, TypeVar, overload
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ParamSpec, Protocol, TypeAlias, TypeVar, overload
 
 from starlette.authentication import UnauthenticatedUser
 from starlette.background import BackgroundTasks
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from passport_py._async import is_async_callable, maybe_await
+from passport_py._async import maybe_await
 from passport_py.adapters._web import (
     check_remember,
     login_redirect_url,
     return_to_target,
     wants_login_page,
 )
+from passport_py.adapters.starlette._endpoints import EndpointShape, endpoint_shape
 from passport_py.adapters.starlette._request import StarletteAuthRequest
 from passport_py.adapters.starlette.middleware import (
     ANONYMOUS,
@@ -56,9 +56,9 @@ __all__ = [
     "pop_flashes",
 ]
 
-Endpoint: TypeAlias = Callable[[Request], Awaitable[Response] | Response]
 Callback: TypeAlias = Callable[[Request, AuthResult[Any]], Awaitable[Response] | Response]
-E = TypeVar("E", bound=Endpoint)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def is_authenticated(conn: HTTPConnection) -> bool:
@@ -157,19 +157,17 @@ def _respond(decision: Respond) -> Response:
     return response
 
 
-async def _call_endpoint(endpoint: Endpoint, request: Request) -> Response:
-    if is_async_callable(endpoint):
-        return await endpoint(request)  # type: ignore[no-any-return, misc]
-    return await run_in_threadpool(endpoint, request)  # type: ignore[arg-type]
+#: What `_apply` returns when the endpoint is to run (None could be a callback's answer).
+_PROCEED: Any = object()
 
 
-async def _apply(
-    decision: Decision, request: Request, endpoint: Endpoint, callback: Callback | None
-) -> Response:
+async def _apply(decision: Decision, request: Request, callback: Callback | None) -> Any:
+    """The response that replaces the endpoint's, or `_PROCEED` to call the endpoint."""
     if isinstance(decision, Respond):
         return _respond(decision)
     if decision.cookies or decision.vary:
-        # Through the middleware's send wrapper, so they reach whatever response goes out.
+        # Through the middleware's send wrapper, so they reach whatever response goes out,
+        # including the one FastAPI builds from a returned dict or model.
         queue_response_extras(request.scope, decision.cookies, decision.vary)
     if type(decision) is Handoff:
         assert callback is not None
@@ -184,7 +182,24 @@ async def _apply(
             if decision.logged_in:
                 request.scope[TOUCHED_KEY] = True
             _set_user(request, decision.user, decision.info)
-    return await _call_endpoint(endpoint, request)
+    return _PROCEED
+
+
+class EndpointDecorator(Protocol):
+    """What `authenticate(...)`, `authorize(...)` and `login_required(login_url=...)` return.
+
+    The decorated endpoint keeps its parameters (a Starlette `(request)` or any FastAPI path
+    operation signature) and returns what it returned, or the `Response` that refused it.
+    """
+
+    @overload
+    def __call__(
+        self, endpoint: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
+    @overload
+    def __call__(
+        self, endpoint: Callable[P, R], /
+    ) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
 
 
 def authenticate(
@@ -192,11 +207,12 @@ def authenticate(
     *,
     callback: Callback | None = None,
     **options: Any,
-) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+) -> EndpointDecorator:
     """Decorate an endpoint so `strategy` (a name, a list of names or an instance) runs first.
 
     Takes the authenticate options (`failure_redirect=`, `session=`, ...). With
     `callback=fn`, `fn(request, result)` decides the response and nothing is logged in.
+    Works on Starlette endpoints and FastAPI path operations alike.
     """
     opts = AuthenticateOptions.build(**options)
     return _decorator(strategy, opts, callback, authorize=False)
@@ -207,11 +223,19 @@ def authorize(
     *,
     callback: Callback | None = None,
     **options: Any,
-) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
+) -> EndpointDecorator:
     """Like `authenticate`, but the result goes to `request.state.account` (and
     `request.scope["account"]`) and the login, if any, is left as it is."""
     opts = AuthenticateOptions.build(**options)
     return _decorator(strategy, opts, callback, authorize=True)
+
+
+def _wraps(shape: EndpointShape, wrapper: Callable[..., Any]) -> Callable[..., Any]:
+    wrapped = functools.wraps(shape.endpoint)(wrapper)
+    if shape.signature is not None:
+        # FastAPI reads this instead of the endpoint's: it then passes the request in.
+        wrapped.__signature__ = shape.signature  # type: ignore[attr-defined]
+    return wrapped
 
 
 def _decorator(
@@ -220,62 +244,83 @@ def _decorator(
     callback: Callback | None,
     *,
     authorize: bool,
-) -> Callable[[Endpoint], Callable[[Request], Awaitable[Response]]]:
-    def decorate(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
-        @functools.wraps(endpoint)
-        async def wrapper(request: Request) -> Response:
+) -> EndpointDecorator:
+    name = "authorize" if authorize else "authenticate"
+
+    def decorate(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+        shape = endpoint_shape(endpoint, name)
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            request = shape.request(args, kwargs)
             state = passport_state(request)
             neutral = StarletteAuthRequest(request, state.max_body_size)
             run = state.passport.authorize if authorize else state.passport.authenticate
             try:
                 decision = await run(neutral, strategy, options, callback=callback is not None)
-                response = await _apply(decision, request, endpoint, callback)
+                result = await _apply(decision, request, callback)
+                if result is _PROCEED:
+                    result = await shape.call(args, kwargs)
             except BaseException:
                 await request.close()
                 raise
-            _close_form_after(response, request)
-            return response
+            await _close_form_after(result, request)
+            return result
 
+        wrapped = _wraps(shape, wrapper)
         # A login into the session needs the serializers; authorize and a callback log no one
         # in themselves (login() called by a callback names the missing serializer itself).
         logs_in = options.session and callback is None and not authorize
-        name = "authorize" if authorize else "authenticate"
-        declare(wrapper, requirement(name, endpoint, strategy, session=logs_in))
-        return wrapper
+        declare(wrapped, requirement(name, endpoint, strategy, session=logs_in))
+        return wrapped
 
     return decorate
 
 
-def _close_form_after(response: Response, request: Request) -> None:
-    """Close the uploads of a form the strategy parsed once the response has been sent.
+async def _close_form_after(result: Any, request: Request) -> None:
+    """Close the uploads of a form the strategy parsed once the endpoint is done with them.
 
     Starlette's endpoints never close `request.form()`; without this a multipart login with a
     file part would leave its spooled temporary file open.
     """
     if getattr(request, "_form", None) is None:
         return
-    tasks = BackgroundTasks([response.background] if response.background else [])
-    tasks.add_task(request.close)
-    response.background = tasks
+    if isinstance(result, Response):
+        # A streaming response may still read an upload: close once it has been sent.
+        tasks = BackgroundTasks([result.background] if result.background else [])
+        tasks.add_task(request.close)
+        result.background = tasks
+    else:
+        # A value FastAPI serializes next (a dict, a model): it cannot read an upload any more.
+        await request.close()
 
 
 @overload
-def login_required(endpoint: E, /) -> E: ...
+def login_required(
+    endpoint: Callable[P, Coroutine[Any, Any, R]], /
+) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
 @overload
-def login_required(*, login_url: str | None = None) -> Callable[[E], E]: ...
-def login_required(endpoint: E | None = None, /, *, login_url: str | None = None) -> Any:
+def login_required(
+    endpoint: Callable[P, R], /
+) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
+@overload
+def login_required(*, login_url: str | None = None) -> EndpointDecorator: ...
+def login_required(
+    endpoint: Callable[..., Any] | None = None, /, *, login_url: str | None = None
+) -> Any:
     """Let only logged-in users through.
 
     Browsers are redirected to the login page with `?next=<this path>` (also saved in the
     session as the return-to URL); API clients (an `Authorization` header, or an `Accept`
-    without text/html) get a 401.
+    without text/html) get a 401. Works on Starlette endpoints and FastAPI path operations.
     """
 
-    def decorate(fn: E) -> E:
-        @functools.wraps(fn)
-        async def wrapper(request: Request) -> Response:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+        shape = endpoint_shape(fn, "login_required")
+
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            request = shape.request(args, kwargs)
             if is_authenticated(request):
-                return await _call_endpoint(fn, request)
+                return await shape.call(args, kwargs)
             state = passport_state(request)
             headers = request.headers
             if wants_login_page(headers.get("accept"), "authorization" in headers):
@@ -287,7 +332,8 @@ def login_required(endpoint: E | None = None, /, *, login_url: str | None = None
                 return _respond(redirect_response(url))
             return _respond(status_response(401))
 
-        declare(wrapper, requirement("login_required", fn, session=True))
-        return wrapper  # type: ignore[return-value]
+        wrapped = _wraps(shape, wrapper)
+        declare(wrapped, requirement("login_required", fn, session=True))
+        return wrapped
 
     return decorate if endpoint is None else decorate(endpoint)
