@@ -111,7 +111,7 @@ def test_quickstart_api_challenges_a_request_without_a_token(api: httpx.Client) 
     response = api.get("/api/me")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer realm="Users"'
-    assert "detail" in response.json()
+    assert response.json() == {"detail": "Unauthorized"}
 
 
 def test_quickstart_token_endpoint_refuses_a_wrong_password(api: httpx.Client) -> None:
@@ -146,7 +146,7 @@ def test_quickstart_api_refuses_a_token_without_the_routes_scope(api: httpx.Clie
     challenge = response.headers["www-authenticate"]
     assert 'error="insufficient_scope"' in challenge
     assert 'scope="items:write"' in challenge
-    assert "detail" in response.json()
+    assert response.json() == {"detail": "Forbidden"}
     assert "a mug" not in api.get("/api/items", headers=bob).json()
 
 
@@ -165,7 +165,20 @@ def test_quickstart_api_validates_the_body_after_the_token(api: httpx.Client) ->
 def test_quickstart_account_page_answers_an_api_client_401(api: httpx.Client) -> None:
     response = api.get("/account", headers={"accept": "application/json"})
     assert response.status_code == 401
-    assert "detail" in response.json()
+    assert response.json() == {"detail": "Unauthorized"}
+
+
+def test_quickstart_openapi_lists_the_jwt_scheme_with_each_routes_scopes(
+    api: httpx.Client,
+) -> None:
+    document = api.get("/openapi.json").json()
+    scheme = document["components"]["securitySchemes"]["jwt"]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+    paths = document["paths"]
+    assert paths["/api/me"]["get"]["security"] == [{"jwt": []}]
+    assert paths["/api/items"]["get"]["security"] == [{"jwt": ["items:read"]}]
+    assert paths["/api/items"]["post"]["security"] == [{"jwt": ["items:write"]}]
+    assert "security" not in paths["/token"]["post"]  # a password form is no security scheme
 
 
 # -- the scopes page over HTTP ----------------------------------------------------------------
