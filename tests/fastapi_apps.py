@@ -135,3 +135,14 @@ def create_app() -> FastAPI:
 
     app.include_router(items)
     return app
+
+
+def misspelt_dependency() -> FastAPI:
+    """An app whose dependency names a strategy nobody registered ("locale")."""
+    app = new_app()
+
+    @app.get("/items")
+    async def items(user: User = Depends(authenticate("locale"))) -> list[str]:
+        return []  # pragma: no cover - the app never starts
+
+    return app

@@ -471,3 +471,22 @@ def test_a_dependency_without_the_middleware_names_the_fix() -> None:
 
     with pytest.raises(ConfigurationError, match="add Middleware\\(PassportMiddleware"):
         TestClient(app).get("/x")
+
+
+def test_the_uploads_of_a_multipart_login_are_closed_after_the_response() -> None:
+    app = new_app()
+    uploads: list[Any] = []
+
+    @app.post("/login")
+    async def log_in(request: Request, user: User = Depends(authenticate("local"))) -> str:
+        form = await request.form()  # the form the strategy parsed, reused
+        uploads.append(form["avatar"])
+        return user.username
+
+    got = client(app).post(
+        "/login",
+        data={"username": "alice", "password": PASSWORD},
+        files={"avatar": ("a.png", b"\x89PNG...", "image/png")},
+    )
+    assert got.json() == "alice"
+    assert uploads[0].file.closed
