@@ -347,6 +347,9 @@ def test_every_page_with_examples_is_collected() -> None:
         "linking-accounts.md",
         "oauth-deployment.md",
         "providers.md",
+        "fastapi.md",
+        "fastapi-scopes.md",
+        "coming-from-fastapi.md",
     } <= files
 
 
