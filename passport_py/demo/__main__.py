@@ -17,7 +17,17 @@ from passport_py._extras import install_hint
 # rather than a traceback.
 if _missing := [
     name
-    for name in ("starlette", "python_multipart", "uvicorn", "flask", "authlib", "jwt", "httpx2")
+    for name in (
+        "starlette",
+        "python_multipart",
+        "uvicorn",
+        "flask",
+        "authlib",
+        "jwt",
+        "httpx2",
+        "fastapi",
+        "fastapi_offline",
+    )
     if importlib.util.find_spec(name) is None
 ]:
     sys.exit(
