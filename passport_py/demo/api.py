@@ -20,11 +20,14 @@ from passport_py.adapters.fastapi import authenticate
 
 __all__ = ["ITEMS", "READ", "WRITE", "DemoUser", "Item", "Me", "build_api"]
 
-#: The scope that lets a token read the catalogue, and the one that lets it remove items.
-READ, WRITE = "items:read", "items:write"
+READ = "items:read"
+"""The scope that lets a token read the catalogue (every demo token has it)."""
 
-#: The catalogue every demo process starts with (item id -> name).
+WRITE = "items:write"
+"""The scope that lets a token remove items (alice's token has it, bob's does not)."""
+
 ITEMS = {1: "Compass", 2: "Map", 3: "Lantern"}
+"""The catalogue every demo process starts with (item id -> name)."""
 
 #: Where the API serves Swagger UI's files (below its mount point).
 ASSETS = "/docs-assets"
@@ -41,10 +44,14 @@ class DemoUser(Protocol):
     """What the API reads of a demo user."""
 
     @property
-    def id(self) -> int: ...
+    def id(self) -> int:
+        """The user's number."""
+        ...
 
     @property
-    def username(self) -> str: ...
+    def username(self) -> str:
+        """The user's login name."""
+        ...
 
 
 # The token from the account page, sent as a bearer token or as an API key (X-API-Key). At
