@@ -2,7 +2,8 @@
 the demo's pages and copy the API token from the account page, open the API docs, "Try it out"
 and "Execute" on a protected operation without authorizing (401), then press Authorize and give
 the token as the bearer token or as the API key (200 with the user), fill a path parameter, and
-meet a missing scope (403). The page loads nothing from outside the demo.
+meet a missing scope (403). The page loads nothing from outside the demo. A screenshot of the
+authorized answer is saved to build/screenshots/demo-api-docs.png.
 
 Drives Swagger UI's own DOM (the Authorize button and dialog, `.try-out__btn`, `.execute`, the
 live response's status cell) with explicit waits. Skips without Chromium, fails when CI=true.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from test_demo import DemoProcess, demo_process
 
 from passport_py.demo.app import DEMO_USERS
 
+SCREENSHOT = Path(__file__).resolve().parents[1] / "build" / "screenshots" / "demo-api-docs.png"
 WAIT = 15  # seconds; Swagger UI renders after fetching the schema, the 1.5 MB bundle first
 
 
@@ -128,9 +131,15 @@ def test_without_authorizing_the_protected_operation_answers_401(
 def test_authorized_with_the_bearer_token_the_operation_answers_200_with_the_user(
     demo: DemoProcess, driver: Any, tokens: dict[str, str]
 ) -> None:
+    from selenium.webdriver.common.by import By
+
     open_docs(driver, demo)
     authorize(driver, "bearer", tokens["alice"])
     assert try_it_out(driver, "get", "/me") == ("200", {"id": 1, "username": "alice"})
+    answer = driver.find_element(By.CSS_SELECTOR, ".live-responses-table")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", answer)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(SCREENSHOT))
 
 
 def test_authorized_with_the_api_key_the_operation_answers_200_with_the_user(

@@ -33,7 +33,8 @@ ITEMS = {1: "Compass", 2: "Map", 3: "Lantern"}
 ASSETS = "/docs-assets"
 
 DESCRIPTION = (
-    "The demo's JSON API. Log in to the demo and copy the API token from your account page, "
+    "The demo's JSON API. Log in to the demo and copy the API token from "
+    "[your account page](/), "
     "then press **Authorize** and paste it as the bearer token or as the API key "
     "(`X-API-Key`): both name the same user. Every token may read items; only alice's may "
     "remove them."
@@ -91,13 +92,14 @@ def build_api() -> FastAPI:
     )
     api.mount(ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
 
-    @api.get("/me", summary="Who the token belongs to")
+    @api.get("/me", summary="Who the token belongs to", tags=["account"])
     async def me(user: TokenUser) -> Me:
         return Me(id=user.id, username=user.username)
 
     @api.get(
         "/items/{item_id}",
         summary=f"Read an item (scope {READ})",
+        tags=["items"],
         dependencies=[Security(token, scopes=[READ])],
     )
     async def read_item(item_id: int) -> Item:
@@ -109,6 +111,7 @@ def build_api() -> FastAPI:
         "/items/{item_id}",
         status_code=204,
         summary=f"Remove an item (scope {WRITE})",
+        tags=["items"],
         dependencies=[Security(token, scopes=[WRITE])],
     )
     async def remove_item(item_id: int) -> None:
