@@ -9,6 +9,7 @@ through `PassportMiddleware`'s response extras, so they reach whatever response 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from typing import Any, NoReturn
 
 from fastapi import Request
@@ -149,6 +150,7 @@ class AuthDependency:
         passport = state.passport
         run = passport.authorize if self.kind == "authorize" else passport.authenticate
         decision = await run(neutral, self.strategy, self.options)
+        _close_form_after(request)
         if isinstance(decision, Respond):
             _raise(decision, request)
         assert isinstance(decision, Proceed), "no callback, so never a Handoff"
@@ -165,6 +167,17 @@ class AuthDependency:
                 request.scope[TOUCHED_KEY] = True
             _set_user(request, decision.user, decision.info)
         return decision.user, decision.info, decision.vary
+
+
+def _close_form_after(request: Request) -> None:
+    """Close the uploads of a form the strategy parsed once the response has been sent.
+
+    FastAPI closes only the forms its endpoints declare; its per-request exit stack (closed
+    after the response) closes ours too.
+    """
+    stack = request.scope.get("fastapi_middleware_astack")
+    if getattr(request, "_form", None) is not None and isinstance(stack, AsyncExitStack):
+        stack.push_async_callback(request.close)
 
 
 _interned: dict[Any, AuthDependency] = {}

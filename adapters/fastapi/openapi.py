@@ -26,8 +26,8 @@ from passport_py.strategy import Strategy
 
 __all__ = ["SESSION_SCHEME", "install_openapi", "security_schemes", "session_cookie_name"]
 
-#: The name `login_required` and `current_user` give the session cookie's security scheme.
 SESSION_SCHEME = "session"
+"""The name `login_required` and `current_user` give the session cookie's security scheme."""
 _MARK = "__passport_openapi__"
 
 Requirement = dict[str, list[str]]
