@@ -176,3 +176,7 @@ def test_the_docs_page_loads_nothing_from_outside_the_demo(demo: DemoProcess, dr
     assert f"{demo.url}/api/docs-assets/swagger-ui-bundle.js" in loaded
     assert f"{demo.url}/api/openapi.json" in loaded
     assert [address for address in loaded if not address.startswith(f"{demo.url}/")] == []
+
+
+def test_the_demo_prints_the_address_of_the_api_docs(demo: DemoProcess) -> None:
+    assert f"Its JSON API's docs (Swagger UI): {demo.url}/api/docs\n" in demo.output()

@@ -57,6 +57,7 @@ def main() -> None:
     )
     for name, password in DEMO_USERS.items():
         print(f"  {name} / {password}", flush=True)
+    print(f"Its JSON API's docs (Swagger UI): http://{host}:{port}/api/docs", flush=True)
     store = session_store()
     print(describe_store(store), flush=True)
     provider, dev = start_dev_provider(callback_bases(host, port))
