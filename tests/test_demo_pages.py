@@ -120,20 +120,18 @@ def test_the_api_in_a_browser_explains_the_token_and_keeps_the_challenge(
     assert "Unauthorized" not in page.text
 
 
-def test_an_api_client_keeps_the_plain_status(browser: TestClient) -> None:
+def test_an_api_client_keeps_the_apis_json_answer(browser: TestClient) -> None:
     for accept in ({}, {"accept": "application/json"}):
         answer = browser.get("/api/me", headers=accept)
         assert answer.status_code == 401
-        assert (answer.headers["content-type"], answer.text) == (
-            "text/plain; charset=utf-8",
-            "Unauthorized",
-        )
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json() == {"detail": "Unauthorized"}
 
 
-def test_a_wrong_token_sent_from_a_browser_keeps_the_plain_status(browser: TestClient) -> None:
+def test_a_wrong_token_sent_from_a_browser_keeps_the_apis_json_answer(browser: TestClient) -> None:
     answer = browser.get("/api/me", headers={**HTML, "authorization": "Bearer not-a-token"})
     assert answer.status_code == 401
-    assert answer.text == "Unauthorized"
+    assert answer.json() == {"detail": "Unauthorized"}
 
 
 def test_typing_the_logout_address_explains_the_button_and_keeps_allow(

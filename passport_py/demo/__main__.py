@@ -17,7 +17,17 @@ from passport_py._extras import install_hint
 # rather than a traceback.
 if _missing := [
     name
-    for name in ("starlette", "python_multipart", "uvicorn", "flask", "authlib", "jwt", "httpx2")
+    for name in (
+        "starlette",
+        "python_multipart",
+        "uvicorn",
+        "flask",
+        "authlib",
+        "jwt",
+        "httpx2",
+        "fastapi",
+        "fastapi_offline",
+    )
     if importlib.util.find_spec(name) is None
 ]:
     sys.exit(
@@ -47,6 +57,7 @@ def main() -> None:
     )
     for name, password in DEMO_USERS.items():
         print(f"  {name} / {password}", flush=True)
+    print(f"Its JSON API's docs (Swagger UI): http://{host}:{port}/api/docs", flush=True)
     store = session_store()
     print(describe_store(store), flush=True)
     provider, dev = start_dev_provider(callback_bases(host, port))

@@ -1,6 +1,7 @@
 """The demo: a Starlette app with a login form (and "remember me"), "Log in with the
 development provider" (OpenID Connect against the bundled provider, `dev_login.py`), a page that
-needs login, logout, "log out everywhere", and a JSON API that takes each user's bearer token.
+needs login, logout, "log out everywhere", and a JSON API (a FastAPI app at `/api`, `api.py`,
+with its Swagger UI at `/api/docs`) that takes each user's token as a bearer token or an API key.
 
 Sessions are server-side (`passport_py.sessions`): in this process's memory, or in Redis when
 the `REDIS_URL` environment variable is set.
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
 
-from passport_py import Authenticator, Rejected
+from passport_py import Authenticator, Rejected, Verified
+from passport_py.adapters.fastapi.openapi import install_openapi
 from passport_py.adapters.starlette import (
     PassportMiddleware,
     authenticate,
@@ -31,12 +33,13 @@ from passport_py.adapters.starlette import (
     logout,
     logout_everywhere,
 )
+from passport_py.demo.api import READ, WRITE, build_api
 from passport_py.demo.errors import FriendlyErrors, server_error
 from passport_py.demo.pages import account_body, anonymous_body, login_body, page
 from passport_py.redirects import safe_redirect
 from passport_py.request import queue_session_flash
 from passport_py.sessions import MemoryStore, SessionMiddleware, SessionStore
-from passport_py.strategies.apikey import hash_key
+from passport_py.strategies.apikey import ApiKeyStrategy, hash_key
 from passport_py.strategies.bearer import BearerStrategy
 from passport_py.strategies.local import LocalStrategy
 from passport_py.strategies.remember_me import RememberMeStrategy, RememberToken
@@ -46,6 +49,10 @@ if TYPE_CHECKING:
 
 #: The demo's users and their passwords (printed at start; only scrypt hashes are kept).
 DEMO_USERS = {"alice": "wonderland", "bob": "builder"}
+
+#: What each user's API token may do (OAuth 2.0 scopes, space-separated): only alice's may
+#: remove items.
+API_SCOPES = {"alice": f"{READ} {WRITE}", "bob": READ}
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
@@ -151,10 +158,17 @@ def build_app(
 
     passport.use(RememberMeStrategy(load_token, save_token, revoke=delete_token))
 
-    # One API token per user for the JSON API; only their SHA-256 digests are kept.
+    # One API token per user for the JSON API; only their SHA-256 digests are kept. It is
+    # taken as a bearer token or as an API key (X-API-Key), with the user's scopes either way.
     api_tokens = {user.id: secrets.token_urlsafe(32) for user in users.values()}
     by_token_hash = {hash_key(token): by_id[user_id] for user_id, token in api_tokens.items()}
-    passport.use(BearerStrategy(lambda token: by_token_hash.get(hash_key(token)), realm="demo"))
+
+    def verify_token(token: str) -> Verified[User] | None:
+        user = by_token_hash.get(hash_key(token))
+        return Verified(user, {"scope": API_SCOPES[user.username]}) if user else None
+
+    passport.use(BearerStrategy(verify_token, realm="demo"))
+    passport.use(ApiKeyStrategy(verify_token))
 
     dev_login = None
     if dev is not None:
@@ -173,8 +187,9 @@ def build_app(
     async def home(request: Request) -> Response:
         links = dev_login.home_fragment(request) if dev_login is not None else ""
         if is_authenticated(request):
-            token, api_url = api_tokens[request.user.id], f"{request.base_url}api/me"
-            body = account_body(request.user.username, token, api_url, links)
+            user: User = request.user
+            token, api_url = api_tokens[user.id], f"{request.base_url}api/me"
+            body = account_body(user.username, token, API_SCOPES[user.username], api_url, links)
             return page(request, "Your account", body, footer=where)
         return page(request, "passport_py demo", anonymous_body(links, DEMO_USERS), footer=where)
 
@@ -206,10 +221,6 @@ def build_app(
         )
         return page(request, "The secret page", body)
 
-    @authenticate("bearer", session=False)
-    async def api_me(request: Request) -> Response:
-        return JSONResponse({"id": request.user.id, "username": request.user.username})
-
     async def logout_post(request: Request) -> Response:
         await logout(request)
         return RedirectResponse("/", 303)
@@ -225,6 +236,11 @@ def build_app(
         queue_session_flash(request.session, "success", f"Logged out of {ended} session{plural}.")
         return RedirectResponse("/", 303)
 
+    api = build_api()
+    # The passport's middleware wraps the whole demo, and its startup hook completes the
+    # OpenAPI document of the app it wraps only; the API, mounted below, is named here.
+    install_openapi(api, passport)
+
     return Starlette(
         routes=[
             Route("/", home),
@@ -233,7 +249,7 @@ def build_app(
             Route("/secret", secret),
             Route("/logout", logout_post, methods=["POST"]),
             Route("/logout-everywhere", logout_everywhere_post, methods=["POST"]),
-            Route("/api/me", api_me),
+            Mount("/api", app=api),
             *(dev_login.routes() if dev_login is not None else ()),
         ],
         middleware=[

@@ -181,16 +181,21 @@ def anonymous_body(dev_button: str, users: Mapping[str, str]) -> str:
     )
 
 
-def account_body(username: str, token: str, api_url: str, links: str) -> str:
+def account_body(username: str, token: str, scopes: str, api_url: str, links: str) -> str:
     """The home page for a logged-in user: their API token, linked accounts and sessions."""
     name, token, api_url = escape(username), escape(token), escape(api_url)
+    scope_list = ", ".join(f"<code>{escape(scope)}</code>" for scope in scopes.split())
     return (
         f'<div class="card"><p class="lead">Logged in as <b>{name}</b>.</p>'
         '<p>Only logged-in users may open <a href="/secret">the secret page</a>.</p></div>'
         '<div class="card"><h2>Your API token</h2>'
         f"<p>Your API token: <code>{token}</code></p>"
-        "<p>The JSON API answers with who you are when it is sent along:</p>"
-        f"<pre><code>curl -H 'Authorization: Bearer {token}' {api_url}</code></pre></div>"
+        "<p>The JSON API answers with who you are when it is sent along, as a bearer token "
+        "or as an API key:</p>"
+        f"<pre><code>curl -H 'Authorization: Bearer {token}' {api_url}\n"
+        f"curl -H 'X-API-Key: {token}' {api_url}</code></pre>"
+        f"<p>Its scopes: {scope_list}. Try every operation in "
+        '<a href="/api/docs">the API docs</a>: press Authorize and paste the token.</p></div>'
         f"{links}"
         '<div class="card"><h2>Your sessions</h2>'
         "<p>Log out here only, or end every session you have, on every browser and device.</p>"
@@ -246,7 +251,7 @@ def _nav(user: str | None, path: str) -> str:
         current = ' aria-current="page"' if href == path else ""
         return f'<li><a href="{href}"{current}>{text}</a></li>'
 
-    items = link("/", "Home") + link("/secret", "Secret page")
+    items = link("/", "Home") + link("/secret", "Secret page") + link("/api/docs", "API docs")
     if user is None:
         items += link("/login", "Log in")
     else:
