@@ -330,3 +330,28 @@ def test_built_in_strategies_describe_themselves_in_a_valid_document() -> None:
 
 def test_the_uvicorn_apps_document_is_valid_openapi() -> None:
     validate(document(create_app()))
+
+
+def test_a_fastapi_app_mounted_in_a_starlette_app_gets_its_schemes() -> None:
+    """The passport's middleware wraps the outer app; the API mounted in it is described too."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.routing import Mount
+
+    api = FastAPI()
+
+    @api.get("/items")
+    async def items(user: Any = Depends(authenticate("bearer", session=False))) -> list[str]:
+        return []
+
+    site = Starlette(
+        routes=[Mount("/api", app=api)],
+        middleware=[
+            Middleware(SessionMiddleware, secret_key="x" * 32, session_cookie=SESSION_COOKIE),
+            Middleware(PassportMiddleware, passport=make_passport()),
+        ],
+    )
+    with TestClient(site) as client:
+        doc = client.get("/api/openapi.json").json()
+    assert operation(doc, "/items")["security"] == [{"bearer": []}]
+    assert schemes(doc) == {"bearer": BEARER_SCHEME}

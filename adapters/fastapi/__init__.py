@@ -31,7 +31,10 @@ from passport_py.adapters.fastapi.dependencies import (
     granted_scopes,
     login_required,
 )
-from passport_py.adapters.fastapi.openapi import SESSION_SCHEME, install_openapi
+from passport_py.adapters.fastapi.openapi import (
+    SESSION_SCHEME,
+    install_openapi_everywhere,
+)
 from passport_py.adapters.starlette import (
     PassportMiddleware,
     is_authenticated,
@@ -41,8 +44,8 @@ from passport_py.adapters.starlette import (
 )
 from passport_py.adapters.starlette._checks import ON_CHECKED
 
-if install_openapi not in ON_CHECKED:
-    ON_CHECKED.append(install_openapi)
+if install_openapi_everywhere not in ON_CHECKED:
+    ON_CHECKED.append(install_openapi_everywhere)
 
 __all__ = [
     "SESSION_SCHEME",

@@ -3,9 +3,9 @@
 Routes are declared before `passport.use(...)` runs, so the security schemes can only be known
 once the app has its `PassportMiddleware`. When the middleware's startup checks pass (at the
 lifespan's startup, or at the first request of an app run without one), `install_openapi`
-wraps the app's `openapi()`: the document FastAPI builds then gets, for each operation, one
-security requirement per alternative strategy (with the route's scopes) and each strategy's
-`openapi_scheme()` in `components.securitySchemes`.
+wraps the `openapi()` of the app and of the FastAPI apps mounted in it: the document FastAPI
+builds then gets, for each operation, one security requirement per alternative strategy (with
+the route's scopes) and each strategy's `openapi_scheme()` in `components.securitySchemes`.
 """
 
 from __future__ import annotations
@@ -16,21 +16,31 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 
 from passport_py.adapters.fastapi.dependencies import AuthDependency, current_user, login_required
-from passport_py.adapters.starlette._checks import inner_layers
+from passport_py.adapters.starlette._checks import has_own_passport, inner_layers
 from passport_py.authenticator import Authenticator
 from passport_py.sessions import SessionMiddleware as ServerSessionMiddleware
 from passport_py.strategy import Strategy
 
-__all__ = ["SESSION_SCHEME", "install_openapi", "security_schemes", "session_cookie_name"]
+__all__ = [
+    "SESSION_SCHEME",
+    "install_openapi",
+    "install_openapi_everywhere",
+    "security_schemes",
+    "session_cookie_name",
+]
 
 SESSION_SCHEME = "session"
 """The name `login_required` and `current_user` give the session cookie's security scheme."""
 _MARK = "__passport_openapi__"
 
 Requirement = dict[str, list[str]]
+
+# A bound on nested mounts, so a cycle of mounted apps cannot hang startup.
+_MAX_MOUNT_DEPTH = 16
 
 
 def session_cookie_name(app: Any) -> str:
@@ -42,6 +52,22 @@ def session_cookie_name(app: Any) -> str:
         if isinstance(layer, ServerSessionMiddleware):
             return str(layer.cookie.name)
     return "session"
+
+
+def install_openapi_everywhere(app: Any, passport: Authenticator[Any]) -> None:
+    """`install_openapi` on `app` and on every FastAPI app mounted in it (at any depth) that
+    has no `PassportMiddleware` of its own: `PassportMiddleware` calls this once its startup
+    checks pass."""
+    pending: list[tuple[Any, int]] = [(app, 0)]
+    while pending:
+        current, depth = pending.pop()
+        install_openapi(current, passport)
+        if depth >= _MAX_MOUNT_DEPTH:
+            continue
+        for route in getattr(current, "routes", ()):
+            mounted = getattr(route, "app", None)
+            if isinstance(mounted, Starlette) and not has_own_passport(mounted):
+                pending.append((mounted, depth + 1))
 
 
 def install_openapi(app: Any, passport: Authenticator[Any]) -> None:

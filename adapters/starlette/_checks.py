@@ -18,7 +18,13 @@ from starlette.middleware.sessions import SessionMiddleware as StarletteSessionM
 from passport_py.route_checks import RouteRequirement, declared
 from passport_py.sessions import SessionMiddleware as ServerSessionMiddleware
 
-__all__ = ["ON_CHECKED", "inner_layers", "misorder_problem", "route_requirements"]
+__all__ = [
+    "ON_CHECKED",
+    "has_own_passport",
+    "inner_layers",
+    "misorder_problem",
+    "route_requirements",
+]
 
 #: Called as `hook(app, passport)` once `PassportMiddleware`'s checks pass (`app` is
 #: `scope["app"]`). The FastAPI adapter registers its OpenAPI hook here when imported.
@@ -72,7 +78,7 @@ def misorder_problem(inner: Any) -> str | None:
     return None
 
 
-def _has_own_passport(app: Any) -> bool:
+def has_own_passport(app: Any) -> bool:
     """True for a mounted Starlette app with its own `PassportMiddleware`: it checks itself."""
     from passport_py.adapters.starlette.middleware import PassportMiddleware
 
@@ -94,7 +100,7 @@ def _walk(routes: Iterable[Any], depth: int) -> Iterator[RouteRequirement]:
         if callable(contexts):  # an included APIRouter: its routes with include_router's deps
             for context in contexts():
                 yield from _dependency_requirements(context.dependant, context.endpoint)
-        if _has_own_passport(getattr(route, "app", None)):
+        if has_own_passport(getattr(route, "app", None)):
             continue
         nested = getattr(route, "routes", None)  # Mount, Host, a mounted router or app
         if nested is None:

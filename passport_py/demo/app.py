@@ -24,7 +24,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from passport_py import Authenticator, Rejected, Verified
-from passport_py.adapters.fastapi.openapi import install_openapi
 from passport_py.adapters.starlette import (
     PassportMiddleware,
     authenticate,
@@ -237,9 +236,6 @@ def build_app(
         return RedirectResponse("/", 303)
 
     api = build_api()
-    # The passport's middleware wraps the whole demo, and its startup hook completes the
-    # OpenAPI document of the app it wraps only; the API, mounted below, is named here.
-    install_openapi(api, passport)
 
     return Starlette(
         routes=[
