@@ -355,3 +355,31 @@ def test_a_fastapi_app_mounted_in_a_starlette_app_gets_its_schemes() -> None:
         doc = client.get("/api/openapi.json").json()
     assert operation(doc, "/items")["security"] == [{"bearer": []}]
     assert schemes(doc) == {"bearer": BEARER_SCHEME}
+
+
+def test_protected_operations_document_their_401_and_scoped_ones_their_403() -> None:
+    app = new_app()
+
+    @app.get("/items")
+    async def items(user: Any = Depends(authenticate("bearer", session=False))) -> list[str]:
+        return []
+
+    @app.delete("/items", responses={403: {"description": "Only the owner may delete"}})
+    async def delete(
+        user: Any = Security(authenticate("bearer", session=False), scopes=["items:write"]),
+    ) -> None:
+        return None
+
+    @app.get("/maybe")
+    async def maybe(user: Any = Depends(current_user)) -> None:
+        return None
+
+    doc = document(app)
+    listed = operation(doc, "/items")["responses"]
+    assert set(listed) == {"200", "401"}
+    assert "detail" in listed["401"]["content"]["application/json"]["schema"]["properties"]
+    scoped = operation(doc, "/items", "delete")["responses"]
+    assert scoped["403"]["description"] == "Only the owner may delete"  # the app's own kept
+    assert "401" in scoped
+    assert "401" not in operation(doc, "/maybe")["responses"]  # anonymous is served too
+    validate(doc)

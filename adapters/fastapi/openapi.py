@@ -111,8 +111,39 @@ def add_security(schema: dict[str, Any], app: FastAPI, passport: Authenticator[A
             if isinstance(operation, dict):
                 security = operation.setdefault("security", [])
                 security.extend(r for r in alternatives if r not in security)
+                _document_refusals(operation, alternatives)
     if schemes:
         schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(schemes)
+
+
+_DETAIL = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "properties": {"detail": {"type": "string"}},
+            "required": ["detail"],
+        }
+    }
+}
+
+
+def _document_refusals(operation: dict[str, Any], alternatives: list[Requirement]) -> None:
+    """List the 401 (and, with scopes, the 403) our dependencies answer, so API docs and
+    generated clients know them; responses the app documented itself are kept."""
+    responses = operation.setdefault("responses", {})
+    if {} not in alternatives:
+        responses.setdefault(
+            "401",
+            {"description": "Not authenticated: no credentials, or wrong ones", "content": _DETAIL},
+        )
+    if any(scopes for requirement in alternatives for scopes in requirement.values()):
+        responses.setdefault(
+            "403",
+            {
+                "description": "Authenticated, but without a scope this operation needs",
+                "content": _DETAIL,
+            },
+        )
 
 
 def security_schemes(
