@@ -17,6 +17,7 @@ from passport_py._async import maybe_await
 from passport_py.authorization import read_token68
 from passport_py.errors import BadRequest
 from passport_py.request import AuthRequest, MultiMapping, ensure_text, media_type
+from passport_py.strategies._openapi_schemes import api_key_scheme, http_scheme
 
 __all__ = [
     "Extractor",
@@ -42,16 +43,23 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class TokenExtractor:
-    """An extractor with a name for `repr` and the request headers it reads (`vary`)."""
+    """An extractor with a name for `repr`, the request headers it reads (`vary`) and the
+    OpenAPI Security Scheme Object of where it looks (`openapi`, None when OpenAPI has no
+    words for it, as for a body field)."""
 
-    __slots__ = ("_read", "description", "vary")
+    __slots__ = ("_read", "description", "openapi", "vary")
 
     def __init__(
-        self, read: Extractor, vary: tuple[str, ...] = (), description: str = "extractor"
+        self,
+        read: Extractor,
+        vary: tuple[str, ...] = (),
+        description: str = "extractor",
+        openapi: dict[str, Any] | None = None,
     ) -> None:
         self._read = read
         self.vary = vary
         self.description = description
+        self.openapi = openapi
 
     def __call__(self, request: AuthRequest) -> ExtractResult:
         return self._read(request)
@@ -82,7 +90,14 @@ def from_auth_header_with_scheme(scheme: str) -> TokenExtractor:
     def read(request: AuthRequest) -> str | None:
         return read_token68(request, scheme)
 
-    return TokenExtractor(read, ("Authorization",), f"from_auth_header_with_scheme({scheme!r})")
+    # Swagger UI offers no input for other HTTP schemes: those are described as the
+    # Authorization header, whose whole value the user types.
+    if scheme.lower() == "bearer":
+        openapi = http_scheme("bearer")
+    else:
+        openapi = api_key_scheme("Authorization", "header", f"Send `{scheme} <token>`.")
+    description = f"from_auth_header_with_scheme({scheme!r})"
+    return TokenExtractor(read, ("Authorization",), description, openapi)
 
 
 _BEARER = from_auth_header_with_scheme("Bearer")
@@ -101,7 +116,7 @@ def from_header(name: str) -> TokenExtractor:
         value = _single(request.headers, name, "Header")
         return None if value is None else value.strip(" \t") or None
 
-    return TokenExtractor(read, (name,), f"from_header({name!r})")
+    return TokenExtractor(read, (name,), f"from_header({name!r})", api_key_scheme(name, "header"))
 
 
 def from_cookie(name: str) -> TokenExtractor:
@@ -112,7 +127,9 @@ def from_cookie(name: str) -> TokenExtractor:
         value = request.cookies.get(name)
         return None if value is None else ensure_text(value, name) or None
 
-    return TokenExtractor(read, ("Cookie",), f"from_cookie({name!r})")
+    return TokenExtractor(
+        read, ("Cookie",), f"from_cookie({name!r})", api_key_scheme(name, "cookie")
+    )
 
 
 def from_body_field(name: str) -> TokenExtractor:
@@ -140,11 +157,12 @@ def from_query(name: str) -> TokenExtractor:
     def read(request: AuthRequest) -> str | None:
         return _single(request.query, name, "Query parameter")
 
-    return TokenExtractor(read, (), f"from_query({name!r})")
+    return TokenExtractor(read, (), f"from_query({name!r})", api_key_scheme(name, "query"))
 
 
 def from_extractors(extractors: Sequence[Extractor]) -> TokenExtractor:
-    """The first token any of `extractors` finds, tried in order."""
+    """The first token any of `extractors` finds, tried in order; API docs show the first
+    place OpenAPI can describe (a body field cannot be)."""
     if not isinstance(extractors, list | tuple):
         raise TypeError("from_extractors() takes a list of extractors")
     parts = tuple(extractors)
@@ -163,4 +181,5 @@ def from_extractors(extractors: Sequence[Extractor]) -> TokenExtractor:
         return None
 
     names = ", ".join(repr(p) for p in parts)
-    return TokenExtractor(read, vary, f"from_extractors([{names}])")
+    openapi = next((o for p in parts if (o := getattr(p, "openapi", None)) is not None), None)
+    return TokenExtractor(read, vary, f"from_extractors([{names}])", openapi)

@@ -17,6 +17,7 @@ from passport_py.errors import BadRequest
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, outcome_from_verify
 from passport_py.request import AuthRequest
+from passport_py.strategies._openapi_schemes import api_key_scheme
 from passport_py.strategy import Strategy
 
 __all__ = ["MAX_KEY_LENGTH", "ApiKeyStrategy", "hash_key", "keys_match"]
@@ -111,6 +112,20 @@ class ApiKeyStrategy(Strategy):
         else:
             result = await call(self.verify, key)
         return outcome_from_verify(result)
+
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """`{"type": "apiKey", "in": "header", "name": <header>}`, or `"in": "query"` for an
+        instance that reads only a query parameter.
+
+        OpenAPI gives a scheme one place; an instance that reads both is described by its
+        header, the place to recommend (query strings end up in logs), and the description
+        names the query parameter too.
+        """
+        if self.header:
+            also = f"Also accepted in the {self.query} query parameter." if self.query else None
+            return api_key_scheme(self.header, "header", also)
+        assert self.query is not None  # __init__ requires a header or a query parameter
+        return api_key_scheme(self.query, "query")
 
 
 def _one(values: list[Any], where: str) -> list[Any]:

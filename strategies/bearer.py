@@ -12,6 +12,7 @@ from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, Rejected, Verified
 from passport_py.request import AuthRequest, MultiMapping, ensure_text, media_type
 from passport_py.strategies._bearer_answers import BearerAnswers, scope_text
+from passport_py.strategies._openapi_schemes import http_scheme, realm_text
 from passport_py.strategy import Strategy
 
 __all__ = ["BearerStrategy"]
@@ -111,6 +112,19 @@ class BearerStrategy(Strategy):
         if not TOKEN68.fullmatch(token):
             raise _InvalidRequest("The access token is malformed")
         return token
+
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """`{"type": "http", "scheme": "bearer"}`, its description naming the realm, the
+        scope every token needs, and the other places a token is read from when enabled."""
+        notes = [realm_text(self.realm)]
+        if self.scope:
+            notes.append(f"Tokens need scope {self.scope}.")
+        places = [
+            p for p, on in (("form body", self.allow_body), ("query", self.allow_query)) if on
+        ]
+        if places:
+            notes.append(f"Also accepted as access_token in the {' or '.join(places)}.")
+        return http_scheme("bearer", " ".join(notes))
 
     def _outcome(self, result: Any) -> Outcome:
         if isinstance(result, Verified):

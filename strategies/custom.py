@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import copy
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from passport_py._async import call
@@ -10,6 +11,7 @@ from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Fail, Outcome, Pass, Redirect, Success, outcome_from_verify
 from passport_py.request import AuthRequest
+from passport_py.strategies._openapi_schemes import check_scheme
 from passport_py.strategy import Strategy
 
 __all__ = ["CustomStrategy"]
@@ -26,7 +28,8 @@ class CustomStrategy(Strategy):
     `Verified(user, info)` or `Rejected(message, **info)`; raising is an error. It may also
     return an outcome (`Fail(challenge, status)`, `Pass()`, ...), used as is. `name` is the name
     `passport.use()` registers it under; `vary` lists the request headers `fn` reads
-    credentials from, so caches keep responses apart.
+    credentials from, so caches keep responses apart. `openapi_scheme` is how API docs show
+    it (an OpenAPI Security Scheme Object, checked here); without one it is left out of them.
     """
 
     name = "custom"
@@ -38,6 +41,7 @@ class CustomStrategy(Strategy):
         *,
         pass_options: bool = False,
         vary: Sequence[str] = (),
+        openapi_scheme: Mapping[str, Any] | None = None,
     ) -> None:
         if not callable(fn):
             raise TypeError("CustomStrategy requires a callable")
@@ -49,6 +53,11 @@ class CustomStrategy(Strategy):
         # as "partner".
         self.name = name
         self.vary = tuple(vary)
+        self._openapi_scheme = (
+            None
+            if openapi_scheme is None
+            else check_scheme(openapi_scheme, f"CustomStrategy {name!r}")
+        )
 
     async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
         """Call `fn` and map what it returns to an outcome."""
@@ -61,3 +70,7 @@ class CustomStrategy(Strategy):
             # every request in.
             return result
         return outcome_from_verify(result)
+
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """A copy of the `openapi_scheme=` given, or None (left out of API docs)."""
+        return copy.deepcopy(self._openapi_scheme)

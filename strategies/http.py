@@ -28,6 +28,7 @@ from passport_py.errors import BadRequest, ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Outcome, Rejected, Verified
 from passport_py.request import AuthRequest
+from passport_py.strategies._openapi_schemes import http_scheme, realm_text
 from passport_py.strategy import Strategy
 
 __all__ = [
@@ -95,6 +96,10 @@ class BasicStrategy(Strategy):
         if isinstance(result, Verified):
             return self.success(result.user, result.info)
         return self.success(result)
+
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """`{"type": "http", "scheme": "basic"}`, its description naming the realm."""
+        return http_scheme("basic", realm_text(self.realm))
 
 
 def _basic_credentials(token: str) -> tuple[str, str]:
@@ -366,6 +371,10 @@ class DigestStrategy(Strategy):
         if not await maybe_await(self.nonce_counter.advance(nonce, int(nc, 16), expires_at)):
             return self.fail(self.challenge(stale=True))
         return self.success(secret.user, secret.info)
+
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """`{"type": "http", "scheme": "digest"}`, naming the realm and the algorithm."""
+        return http_scheme("digest", f"{realm_text(self.realm)} Algorithm {self.algorithm}.")
 
 
 def _digest_username(params: dict[str, str]) -> str | None:

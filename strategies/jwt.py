@@ -13,6 +13,7 @@ J1-J53, its docstring listing the adapted and not applicable ones with their rea
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import math
@@ -229,6 +230,25 @@ class JwtStrategy(Strategy):
         if isinstance(result, Rejected):
             return self.answers.rejected(result, Reason.NOT_ACCEPTED)
         return outcome_from_verify(result)
+
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """Where the extractor looks, as an OpenAPI scheme: `{"type": "http", "scheme":
+        "bearer", "bearerFormat": "JWT"}` by default, `apiKey` for a header, query parameter or
+        cookie. None (left out of API docs) for an extractor OpenAPI cannot describe: a body
+        field, or a function of your own (override this method to describe it)."""
+        found = getattr(self.extractor, "openapi", None)
+        if not isinstance(found, dict):
+            return None
+        scheme = copy.deepcopy(found)
+        if scheme["type"] == "http" and scheme["scheme"] == "bearer":
+            scheme["bearerFormat"] = "JWT"
+        notes = [f"A JSON Web Token signed with {', '.join(self.algorithms)}."]
+        if self.issuers:
+            notes.append(f"Issued by {', '.join(sorted(self.issuers))}.")
+        if scheme.get("description"):
+            notes.append(scheme["description"])
+        scheme["description"] = " ".join(notes)
+        return scheme
 
     async def decode(self, token: str) -> dict[str, Any]:
         """The verified claims of `token`, or `TokenRejected` saying why not."""

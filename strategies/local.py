@@ -33,6 +33,10 @@ class LocalStrategy(Strategy):
     credentials fail with 401 and no challenge. Credentials in the query string are read only
     with `allow_query=True`, since URLs end up in logs. A login posted by a browser from another
     site (login CSRF) fails with 403 unless `allow_cross_site=True`.
+
+    API docs leave it out (`openapi_scheme()` is None): it is the login form that starts a
+    session, not a credential sent with each API call; the session cookie is what protected
+    operations take.
     """
 
     name = "local"

@@ -41,6 +41,7 @@ from passport_py.strategies._oauth2_transactions import (
     consume_transaction,
     new_secret,
 )
+from passport_py.strategies._openapi_schemes import pkce_text, scope_names
 from passport_py.strategy import Strategy
 from passport_py.transport import Transport
 
@@ -370,6 +371,23 @@ class OAuth2Strategy(Strategy):
         if callable(skip):
             return bool(await call(skip, tokens))
         return bool(skip)
+
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """An `oauth2` scheme with the `authorizationCode` flow: this instance's endpoints and
+        scopes (each with an empty description), PKCE named in the description. Never the
+        password flow. None when the endpoints are found at run time (`endpoints()`)."""
+        if self.authorization_url is None or self.token_url is None:
+            return None
+        flow = {
+            "authorizationUrl": self.authorization_url,
+            "tokenUrl": self.token_url,
+            "scopes": dict.fromkeys(scope_names(self.scope, self.scope_separator), ""),
+        }
+        return {
+            "type": "oauth2",
+            "description": f"OAuth 2.0 authorization code flow{pkce_text(self.pkce)}.",
+            "flows": {"authorizationCode": flow},
+        }
 
     # -- hooks for OpenID Connect ------------------------------------------------------------
 

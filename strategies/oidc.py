@@ -45,6 +45,7 @@ from passport_py.strategies._oidc_id_token import (
     check_algorithms,
 )
 from passport_py.strategies._oidc_keys import ProviderKeys, UnknownKey
+from passport_py.strategies._openapi_schemes import pkce_text
 from passport_py.strategies.oauth2 import (
     OAuth2Strategy,
     OAuth2Tokens,
@@ -256,6 +257,16 @@ class OpenIDConnectStrategy(OAuth2Strategy):
         return await get_json(
             self.transport, metadata.jwks_uri, what="the provider's keys", timeout=self.timeout
         )
+
+    def openapi_scheme(self) -> dict[str, Any] | None:
+        """`{"type": "openIdConnect", "openIdConnectUrl": <discovery_url>}`: API docs read
+        the endpoints and scopes from the provider's metadata. PKCE is named in the
+        description."""
+        return {
+            "type": "openIdConnect",
+            "openIdConnectUrl": self.discovery_url,
+            "description": f"OpenID Connect authorization code flow{pkce_text(self.pkce)}.",
+        }
 
     # -- the authorization request -----------------------------------------------------------
 

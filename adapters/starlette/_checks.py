@@ -8,7 +8,8 @@ at the end of that chain (the router) or on `scope["app"]`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,7 +18,11 @@ from starlette.middleware.sessions import SessionMiddleware as StarletteSessionM
 from passport_py.route_checks import RouteRequirement, declared
 from passport_py.sessions import SessionMiddleware as ServerSessionMiddleware
 
-__all__ = ["inner_layers", "misorder_problem", "route_requirements"]
+__all__ = ["ON_CHECKED", "inner_layers", "misorder_problem", "route_requirements"]
+
+#: Called as `hook(app, passport)` once `PassportMiddleware`'s checks pass (`app` is
+#: `scope["app"]`). The FastAPI adapter registers its OpenAPI hook here when imported.
+ON_CHECKED: list[Callable[[Any, Any], None]] = []
 
 #: Session middleware we recognise; subclasses count too. Recognising others by name would
 #: stop correct apps (a database-session middleware is no HTTP session).
@@ -82,6 +87,13 @@ def _walk(routes: Iterable[Any], depth: int) -> Iterator[RouteRequirement]:
         return
     for route in routes:
         yield from declared(getattr(route, "endpoint", None))
+        dependant = getattr(route, "dependant", None)  # FastAPI's tree of dependencies
+        if dependant is not None:
+            yield from _dependency_requirements(dependant, getattr(route, "endpoint", None))
+        contexts = getattr(route, "effective_route_contexts", None)
+        if callable(contexts):  # an included APIRouter: its routes with include_router's deps
+            for context in contexts():
+                yield from _dependency_requirements(context.dependant, context.endpoint)
         if _has_own_passport(getattr(route, "app", None)):
             continue
         nested = getattr(route, "routes", None)  # Mount, Host, a mounted router or app
@@ -90,6 +102,22 @@ def _walk(routes: Iterable[Any], depth: int) -> Iterator[RouteRequirement]:
             nested = getattr(getattr(route, "original_router", None), "routes", None)
         if nested:
             yield from _walk(nested, depth + 1)
+
+
+def _dependency_requirements(dependant: Any, endpoint: Any) -> Iterator[RouteRequirement]:
+    """The requirements declared on the dependencies (`Depends(authenticate("jwt"))`, the
+    router's and app's `dependencies=[...]` included) of a FastAPI route, named after its
+    endpoint."""
+    if dependant is None:
+        return
+    view = f"{getattr(endpoint, '__module__', '?')}.{getattr(endpoint, '__qualname__', '?')}"
+    stack: list[tuple[Any, int]] = [(dependant, 0)]
+    while stack:
+        node, depth = stack.pop()
+        for need in declared(getattr(node, "call", None)):
+            yield dataclasses.replace(need, view=view)
+        if depth < _MAX_DEPTH:
+            stack.extend((sub, depth + 1) for sub in getattr(node, "dependencies", ()))
 
 
 def route_requirements(inner: Any, scope_app: Any) -> list[RouteRequirement]:

@@ -10,7 +10,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from passport_py.adapters.starlette._checks import misorder_problem, route_requirements
+from passport_py.adapters.starlette._checks import (
+    ON_CHECKED,
+    misorder_problem,
+    route_requirements,
+)
 from passport_py.adapters.starlette._request import StarletteAuthRequest
 from passport_py.authenticator import Authenticator
 from passport_py.cookies import Cookie
@@ -186,6 +190,8 @@ class PassportMiddleware:
         problems += requirement_problems(self.passport, needs)
         if problems:
             raise ConfigurationError("; ".join(problems))
+        for hook in ON_CHECKED:
+            hook(app, self.passport)
         self._checked = True
 
     def _checking_startup(self, scope: Scope, send: Send) -> Send:

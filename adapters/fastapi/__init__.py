@@ -1,0 +1,61 @@
+"""FastAPI adapter: dependencies that authenticate, their scopes, and the OpenAPI document.
+
+```python
+from fastapi import Depends, FastAPI, Security
+from passport_py.adapters.fastapi import PassportMiddleware, authenticate, login_required
+```
+
+`PassportMiddleware`, `login`, `logout`, `logout_everywhere` and `is_authenticated` are the
+Starlette adapter's. `authenticate(...)`, `authorize(...)`, `login_required` and
+`current_user` are dependencies: use them in `Depends(...)`, `Security(..., scopes=[...])`, or
+a router's or app's `dependencies=[...]`.
+"""
+
+from __future__ import annotations
+
+from passport_py._extras import install_hint
+
+try:
+    import fastapi  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        f"passport_py.adapters.fastapi needs FastAPI: {install_hint('fastapi')}"
+    ) from exc
+
+from passport_py.adapters.fastapi.dependencies import (
+    AuthDependency,
+    PassportHTTPException,
+    authenticate,
+    authorize,
+    current_user,
+    granted_scopes,
+    login_required,
+)
+from passport_py.adapters.fastapi.openapi import SESSION_SCHEME, install_openapi
+from passport_py.adapters.starlette import (
+    PassportMiddleware,
+    is_authenticated,
+    login,
+    logout,
+    logout_everywhere,
+)
+from passport_py.adapters.starlette._checks import ON_CHECKED
+
+if install_openapi not in ON_CHECKED:
+    ON_CHECKED.append(install_openapi)
+
+__all__ = [
+    "SESSION_SCHEME",
+    "AuthDependency",
+    "PassportHTTPException",
+    "PassportMiddleware",
+    "authenticate",
+    "authorize",
+    "current_user",
+    "granted_scopes",
+    "is_authenticated",
+    "login",
+    "login_required",
+    "logout",
+    "logout_everywhere",
+]
