@@ -6,8 +6,9 @@ and the rest of the table still prints. The OpenID Connect rows (12, 13) run rea
 against the bundled provider, and our callback must make exactly one request to it. The
 FastAPI rows (14 to 16) compare apps that must do the same checks: the tests below show each
 side greeting alice's token or session and refusing what it should (and the one check
-fastapi-users' JWT backend does not make, the issuer). The header tests pin what `PassportMiddleware`'s send wrapper (optimised for the benchmark) gives
-in each of its branches, so a faster version cannot change behaviour unnoticed.
+fastapi-users' JWT backend does not make, the issuer). The header tests pin what
+`PassportMiddleware`'s send wrapper (optimised for the benchmark) gives in each of its
+branches, so a faster version cannot change behaviour unnoticed.
 """
 
 from __future__ import annotations
