@@ -118,6 +118,18 @@ COMPARISONS = (
         1.00,
     ),
     Comparison(
+        "",
+        "FastAPI logged-in GET: a bare Depends vs @requires",
+        "fa_session_bare",
+        "fa_session_stock",
+    ),
+    Comparison(
+        "",
+        "FastAPI logged-in GET: Starlette decorator vs @requires",
+        "fa_session_decorator",
+        "fa_session_stock",
+    ),
+    Comparison(
         "16",
         "FastAPI JWT GET: Depends(authenticate) vs fastapi-users",
         "fa_jwt_ours",

@@ -11,7 +11,10 @@ serialized by FastAPI), called in-process as the Starlette rows are.
 - Row 15, a session-logged-in page: ours is `SessionMiddleware` + `PassportMiddleware` and
   `Depends(login_required)`; the baseline is Starlette's `SessionMiddleware` +
   `AuthenticationMiddleware` (row 1's backend) and `@requires("authenticated")`, on the same
-  kind of app. Both carry row 1's session cookie.
+  kind of app. Both carry row 1's session cookie. Two information rows take ours apart: the
+  same app with a dependency that only returns `request.scope["user"]` (what FastAPI's
+  dependency machinery costs, whatever the dependency does), and with the Starlette adapter's
+  `@login_required` decorator in place of the dependency.
 - Row 16, the same JWT API against fastapi-users' JWT backend (`BearerTransport` +
   `JWTStrategy`, `fastapi_users.current_user(active=True)`), set up as its documentation
   shows, with an in-memory user database of our own in place of SQLAlchemy's. Its strategy
@@ -39,6 +42,7 @@ from starlette.types import Scope
 
 from passport_py import Authenticator
 from passport_py.adapters.fastapi import PassportMiddleware, authenticate, login_required
+from passport_py.adapters.starlette import login_required as starlette_login_required
 from passport_py.strategies.jwt import JwtStrategy
 
 from . import apps
@@ -152,6 +156,46 @@ def passport_session_app() -> FastAPI:
     return app
 
 
+async def scope_user(request: Request) -> Any:
+    """The least a dependency can do: return what the middleware put in the scope."""
+    return request.scope["user"]
+
+
+def bare_dependency_app() -> FastAPI:
+    """Information: ours with `Depends(scope_user)` in place of `login_required`: what any
+    dependency costs in FastAPI, whatever it does."""
+    app = FastAPI(
+        middleware=[
+            Middleware(SessionMiddleware, secret_key=apps.SECRET),
+            Middleware(PassportMiddleware, passport=apps.make_passport()),
+        ]
+    )
+
+    @app.get("/me")
+    async def me(user: Annotated[apps.User, Depends(scope_user)]) -> dict[str, str]:
+        return {"hello": user.username}
+
+    return app
+
+
+def decorator_session_app() -> FastAPI:
+    """Information: ours with the Starlette adapter's `@login_required` decorator in place of
+    the dependency, the endpoint taking `request` as `@requires` needs it to."""
+    app = FastAPI(
+        middleware=[
+            Middleware(SessionMiddleware, secret_key=apps.SECRET),
+            Middleware(PassportMiddleware, passport=apps.make_passport()),
+        ]
+    )
+
+    @app.get("/me")
+    @starlette_login_required
+    async def me(request: Request) -> dict[str, str]:
+        return {"hello": request.user.display_name}
+
+    return app
+
+
 def requires_session_app() -> FastAPI:
     """The baseline: Starlette's `SessionMiddleware` + `AuthenticationMiddleware` (row 1's
     backend) and `@requires("authenticated")`, which needs the endpoint to take `request`."""
@@ -261,6 +305,16 @@ def fastapi_variants() -> dict[str, Variant]:
         ),
         "fa_session_ours": asgi_variant(
             "FastAPI: Session + Passport, Depends(login_required)", passport_session_app(), cookie
+        ),
+        "fa_session_bare": asgi_variant(
+            "  the same, Depends(a function returning the user)",
+            bare_dependency_app(),
+            cookie,
+        ),
+        "fa_session_decorator": asgi_variant(
+            "  the same, Starlette's @login_required decorator",
+            decorator_session_app(),
+            cookie,
         ),
         "fa_session_stock": asgi_variant(
             "FastAPI: Session + AuthenticationMiddleware, @requires",
