@@ -130,6 +130,12 @@ COMPARISONS = (
         "fa_session_stock",
     ),
     Comparison(
+        "",
+        "FastAPI logged-in GET: login_required vs a bare Depends",
+        "fa_session_ours",
+        "fa_session_bare",
+    ),
+    Comparison(
         "16",
         "FastAPI JWT GET: Depends(authenticate) vs fastapi-users",
         "fa_jwt_ours",
