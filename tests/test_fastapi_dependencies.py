@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 from fastapi import APIRouter, Body, Depends, FastAPI, Security
 from fastapi.responses import PlainTextResponse
@@ -24,6 +25,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from users import PASSWORD, User, UserStore
 
+from passport_py import Verified
 from passport_py.adapters import starlette as starlette_adapter
 from passport_py.adapters.fastapi import (
     PassportHTTPException,
@@ -37,9 +39,11 @@ from passport_py.adapters.fastapi import (
     logout,
 )
 from passport_py.errors import ConfigurationError
+from passport_py.strategies.jwt import JwtStrategy
 
 READ = {"Authorization": "Bearer read-token"}
 CHAIN = ["bearer", "jar"]
+JWT_KEY = "fastapi-jwt-tests-key-0123456789abcdef"
 
 
 def client(app: Any) -> TestClient:
@@ -490,3 +494,88 @@ def test_the_uploads_of_a_multipart_login_are_closed_after_the_response() -> Non
     )
     assert got.json() == "alice"
     assert uploads[0].file.closed
+
+
+def jwt_app() -> FastAPI:
+    """The contract's example: a JWT whose `scope` claim must grant items:read."""
+    store = UserStore.default()
+    passport = make_passport(store)
+    passport.use(
+        JwtStrategy(
+            lambda claims: Verified(store.by_name(claims["sub"]), claims),
+            algorithms=["HS256"],
+            key=JWT_KEY,
+        )
+    )
+    app = new_app(passport)
+
+    @app.get("/items")
+    async def items(
+        user: User = Security(authenticate("jwt", session=False), scopes=["items:read"]),
+    ) -> str:
+        return user.username
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("scope", "status"),
+    [("items:read items:write", 200), (["items:read"], 200), ("items:write", 403), (None, 403)],
+)
+def test_a_jwt_scope_claim_decides_the_scoped_route(scope: Any, status: int) -> None:
+    claims = {"sub": "bob", **({"scope": scope} if scope is not None else {})}
+    token = jwt.encode(claims, JWT_KEY, algorithm="HS256")
+    got = client(jwt_app()).get("/items", headers={"Authorization": f"Bearer {token}"})
+    assert got.status_code == status
+    if status == 403:
+        assert got.headers["www-authenticate"] == (
+            'Bearer error="insufficient_scope", scope="items:read"'
+        )
+
+
+def test_assign_property_puts_the_user_on_request_state_and_logs_nobody_in() -> None:
+    app = new_app()
+
+    @app.get("/client")
+    async def endpoint(
+        request: Request,
+        client_user: User = Depends(authenticate("jar", session=False, assign_property="client")),
+        user: User | None = Depends(current_user),
+    ) -> dict[str, Any]:
+        return {"client": request.state.client.username, "user": user, "got": client_user.username}
+
+    got = client(app).get("/client", headers={"X-Jar": "bob"})
+    assert got.json() == {"client": "bob", "user": None, "got": "bob"}
+
+
+def test_a_failure_flash_mapping_reaches_the_session_before_the_redirect() -> None:
+    app = create_app()
+    flash = {"type": "error", "message": "Try again"}
+
+    @app.post("/login-flash")
+    async def log_in(
+        user: User = Depends(authenticate("local", failure_redirect="/login", failure_flash=flash)),
+    ) -> None:
+        raise AssertionError("a wrong password never gets here")  # pragma: no cover
+
+    @app.get("/flashes")
+    async def flashes(request: Request) -> list[list[str]]:
+        return [list(pair) for pair in starlette_adapter.pop_flashes(request)]
+
+    web = client(app)
+    got = web.post("/login-flash", data={"username": "alice", "password": "wrong"})
+    assert (got.status_code, got.headers["location"]) == (302, "/login")
+    assert web.get("/flashes").json() == [["error", "Try again"]]
+
+
+def test_current_user_sees_the_user_an_authenticate_dependency_set() -> None:
+    app = new_app()
+
+    @app.get("/who")
+    async def who(
+        user: User = Depends(authenticate("bearer", session=False)),
+        same: User | None = Depends(current_user),
+    ) -> bool:
+        return same is user
+
+    assert client(app).get("/who", headers=READ).json() is True

@@ -12,7 +12,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Security
 from fastapi.security import HTTPBearer
-from fastapi_apps import APIKEY_SCHEME, BEARER_SCHEME, SESSION_COOKIE, make_passport, new_app
+from fastapi_apps import (
+    APIKEY_SCHEME,
+    BEARER_SCHEME,
+    SESSION_COOKIE,
+    create_app,
+    make_passport,
+    new_app,
+)
+from openapi_spec_validator import validate
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.testclient import TestClient
 
@@ -25,6 +33,8 @@ from passport_py.adapters.fastapi import (
 )
 from passport_py.sessions import MemoryStore
 from passport_py.sessions import SessionMiddleware as ServerSessionMiddleware
+from passport_py.strategies.http import BasicStrategy
+from passport_py.strategies.jwt import JwtStrategy
 
 LEGACY = HTTPBearer(scheme_name="legacy", auto_error=False)
 SESSION_SCHEME = {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE}
@@ -289,3 +299,34 @@ def test_a_starlette_session_middleware_added_with_a_custom_cookie_is_named() ->
         return None
 
     assert schemes(document(app))["session"] == {"type": "apiKey", "in": "cookie", "name": "web"}
+
+
+def test_built_in_strategies_describe_themselves_in_a_valid_document() -> None:
+    passport = make_passport()
+    passport.use(JwtStrategy(lambda claims: None, algorithms=["HS256"], key="k" * 32))
+    passport.use(BasicStrategy(lambda username, password: None))
+    app = new_app(passport)
+
+    @app.get("/items")
+    async def items(
+        user: Any = Security(authenticate(["jwt", "basic"], session=False), scopes=["items:read"]),
+    ) -> None:
+        return None
+
+    doc = document(app)
+    validate(doc)
+    assert operation(doc, "/items")["security"] == [
+        {"jwt": ["items:read"]},
+        {"basic": ["items:read"]},
+    ]
+    jwt_scheme = schemes(doc)["jwt"]
+    assert (jwt_scheme["type"], jwt_scheme["scheme"], jwt_scheme["bearerFormat"]) == (
+        "http",
+        "bearer",
+        "JWT",
+    )
+    assert schemes(doc)["basic"]["scheme"] == "basic"
+
+
+def test_the_uvicorn_apps_document_is_valid_openapi() -> None:
+    validate(document(create_app()))

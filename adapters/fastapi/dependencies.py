@@ -120,7 +120,7 @@ class AuthDependency:
         self.options = options
         self._text = text
         chain = (strategy,) if isinstance(strategy, str | Strategy) else tuple(strategy)
-        #: The strategies, in order, as `strategy_names` and the OpenAPI document name them.
+        #: The strategies, in order: the alternatives the OpenAPI document lists.
         self.chain: tuple[str | Strategy, ...] = chain
         # A login into the session needs the serializers; authorize logs nobody in.
         logs_in = options.session and kind == "authenticate"
