@@ -128,6 +128,21 @@ def test_quick_benchmark_counts_one_provider_request_per_oidc_callback() -> None
     assert re.search(r"\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d\s+info$", info), info
 
 
+ROW_15_PARTS = (
+    "FastAPI logged-in GET: a bare Depends vs @requires",
+    "FastAPI logged-in GET: Starlette decorator vs @requires",
+    "FastAPI logged-in GET: login_required vs a bare Depends",
+)
+
+
+def test_quick_benchmark_prints_the_parts_of_row_15_for_information() -> None:
+    lines = quick_benchmark().splitlines()
+    for label in ROW_15_PARTS:
+        line = next((line for line in lines if label in line), None)
+        assert line is not None, label
+        assert re.search(r"\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d\s+info$", line), line
+
+
 # -- rows 14 to 16: the FastAPI apps do the work they are compared on --------------------------
 
 
