@@ -17,6 +17,7 @@ from importlib.metadata import version
 
 from . import apps, django_apps, flask_apps, oauth, sessions
 from .asgi import asgi_variant, get_scope
+from .fastapi import fastapi_variants
 from .jwt import jwt_variants
 from .loops import measure_sync_authentication
 from .timing import Variant, count_calls, measure
@@ -101,6 +102,44 @@ COMPARISONS = (
         "OIDC callback: vs Authlib's client given one SSL context",
         "oidc_ours",
         "oidc_authlib_ssl",
+    ),
+    Comparison(
+        "14",
+        "FastAPI JWT GET: Depends(authenticate) vs the tutorial's",
+        "fa_jwt_ours",
+        "fa_jwt_tutorial",
+        1.05,
+    ),
+    Comparison(
+        "15",
+        "FastAPI logged-in GET: login_required vs @requires",
+        "fa_session_ours",
+        "fa_session_stock",
+        1.00,
+    ),
+    Comparison(
+        "",
+        "FastAPI logged-in GET: a bare Depends vs @requires",
+        "fa_session_bare",
+        "fa_session_stock",
+    ),
+    Comparison(
+        "",
+        "FastAPI logged-in GET: Starlette decorator vs @requires",
+        "fa_session_decorator",
+        "fa_session_stock",
+    ),
+    Comparison(
+        "",
+        "FastAPI logged-in GET: login_required vs a bare Depends",
+        "fa_session_ours",
+        "fa_session_bare",
+    ),
+    Comparison(
+        "16",
+        "FastAPI JWT GET: Depends(authenticate) vs fastapi-users",
+        "fa_jwt_ours",
+        "fa_jwt_users",
     ),
 )
 
@@ -212,6 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 15; quick 2)")
     parser.add_argument("--requests", type=int, help="requests per round (default 4000)")
     parser.add_argument("--logins", type=int, help="OIDC logins per round (default 30)")
+    parser.add_argument(
+        "--fastapi-requests", type=int, help="FastAPI requests per round (default 1000)"
+    )
     parser.add_argument("--profile", action="store_true", help="also cProfile our variants")
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 15)
@@ -220,6 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     footprint_n = 5_000 if args.quick else 100_000
     trips_n = 20 if args.quick else 1000
     logins = args.logins or (3 if args.quick else 30)
+    fastapi_per_round = args.fastapi_requests or (50 if args.quick else 1000)
 
     variants = build_variants()
     variants.update(jwt_variants())
@@ -236,6 +279,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if redis_sessions is not None:
             redis_sessions.close()  # deletes its keys, all under a prefix of its own
+    # Rounds of their own: a FastAPI request takes several times a Starlette one, so fewer
+    # requests make a batch of about the same duration.
+    fastapi = fastapi_variants()
+    measure(list(fastapi.values()), rounds, fastapi_per_round)
+    variants.update(fastapi)
     oidc = oauth.oidc_benchmark()
     oidc_profile = io.StringIO()
     try:
@@ -257,6 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"passport_py benchmarks: Python {platform.python_version()}, "
         f"Starlette {version('starlette')}, Flask {version('flask')}, "
         f"Flask-Login {version('flask-login')}, Django {version('django')}, "
+        f"FastAPI {version('fastapi')}, fastapi-users {version('fastapi-users')}, "
         f"{os.cpu_count()} CPUs, {platform.machine()}"
         + (" (--quick: smoke run, figures not meaningful)" if args.quick else "")
     )
@@ -312,6 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "  the callback request alone is timed; Authlib's callback made "
         f"{_requests(authlib_requests)} ({_request_lines(authlib_requests)});"
     )
+    print(
+        f" lines 14-16: {rounds} rounds x {fastapi_per_round} requests a variant, each its own"
+        ' FastAPI app answering {"hello": "alice"};'
+    )
     print(" table figures are medians over the rounds, each ratio paired round by round)")
 
     if args.profile:
@@ -325,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "jwt_hs_ours",
             "jwt_rs_ours",
             "ss_memory",
+            "fa_jwt_ours",
+            "fa_session_ours",
         )
         profile_variants([variants[key] for key in profiled], per_round)
         print(oidc_profile.getvalue(), end="")

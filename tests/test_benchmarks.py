@@ -4,8 +4,11 @@ No timing is asserted here: benchmarks inform, they don't gate. The Redis row (1
 real Redis and must count one GET per request; without Redis it is skipped with its reason,
 and the rest of the table still prints. The OpenID Connect rows (12, 13) run real logins
 against the bundled provider, and our callback must make exactly one request to it. The
-header tests pin what `PassportMiddleware`'s send wrapper (optimised for the benchmark) gives
-in each of its branches, so a faster version cannot change behaviour unnoticed.
+FastAPI rows (14 to 16) compare apps that must do the same checks: the tests below show each
+side greeting alice's token or session and refusing what it should (and the one check
+fastapi-users' JWT backend does not make, the issuer). The header tests pin what
+`PassportMiddleware`'s send wrapper (optimised for the benchmark) gives in each of its
+branches, so a faster version cannot change behaviour unnoticed.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import jwt
+import pytest
 import redis_helpers
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -28,6 +34,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from benchmarks import apps as bench_apps
+from benchmarks import fastapi as bench_fastapi
 from passport_py import Authenticator
 from passport_py.adapters.starlette import PassportMiddleware, login
 
@@ -74,6 +82,9 @@ QUICK_LINES = {
     "11": ("MemoryStore: MB held by 100,000 login sessions", r" \d+\.\d\s+info\s+\d+ B each$"),
     "12": ("OIDC callback: OpenIDConnectStrategy vs Authlib's client", r"<= 1\.00\s+(PASS|MISS)$"),
     "13": ("OIDC callback: requests to the provider, keys cached", r"\S$"),
+    "14": ("FastAPI JWT GET: Depends(authenticate) vs the tutorial's", r"<= 1\.05\s+(PASS|MISS)$"),
+    "15": ("FastAPI logged-in GET: login_required vs @requires", r"<= 1\.00\s+(PASS|MISS)$"),
+    "16": ("FastAPI JWT GET: Depends(authenticate) vs fastapi-users", r"\d\.\d\d\s+info$"),
 }
 
 
@@ -115,6 +126,105 @@ def test_quick_benchmark_counts_one_provider_request_per_oidc_callback() -> None
     assert "Authlib's callback made 1 request (POST /token)" in output
     info = next(line for line in output.splitlines() if "given one SSL context" in line)
     assert re.search(r"\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d\s+info$", info), info
+
+
+ROW_15_PARTS = (
+    "FastAPI logged-in GET: a bare Depends vs @requires",
+    "FastAPI logged-in GET: Starlette decorator vs @requires",
+    "FastAPI logged-in GET: login_required vs a bare Depends",
+)
+
+
+def test_quick_benchmark_prints_the_parts_of_row_15_for_information() -> None:
+    lines = quick_benchmark().splitlines()
+    for label in ROW_15_PARTS:
+        line = next((line for line in lines if label in line), None)
+        assert line is not None, label
+        assert re.search(r"\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d\s+info$", line), line
+
+
+# -- rows 14 to 16: the FastAPI apps do the work they are compared on --------------------------
+
+
+def fastapi_get(app: ASGIApp, bearer: str | None = None, cookie: bytes | None = None) -> Any:
+    headers = {"Accept": "application/json"}
+    if bearer is not None:
+        headers["Authorization"] = f"Bearer {bearer}"
+    client = TestClient(app, follow_redirects=False)
+    if cookie is not None:
+        client.cookies.set("session", cookie.decode())
+    return client.get("/me", headers=headers)
+
+
+def other_token(**claims: Any) -> str:
+    """A token like the benchmark's, with `claims` changed, signed with the same key."""
+    now = int(time.time())
+    base = {"sub": "alice", "iss": bench_fastapi.ISSUER, "aud": bench_fastapi.AUDIENCE}
+    base |= {"iat": now, "exp": now + 60}
+    return jwt.encode(base | claims, bench_fastapi.SECRET, "HS256")
+
+
+JWT_APPS = {
+    "ours": bench_fastapi.passport_jwt_app,
+    "tutorial": bench_fastapi.tutorial_jwt_app,
+    "fastapi-users": bench_fastapi.fastapi_users_app,
+}
+
+
+@pytest.mark.parametrize("name", sorted(JWT_APPS))
+def test_each_fastapi_jwt_app_greets_the_benchmark_tokens_user(name: str) -> None:
+    response = fastapi_get(JWT_APPS[name](), bearer=bench_fastapi.token())
+    assert response.status_code == 200
+    assert response.content == bench_fastapi.HELLO_ALICE
+
+
+@pytest.mark.parametrize("name", sorted(JWT_APPS))
+def test_each_fastapi_jwt_app_refuses_a_token_for_another_audience(name: str) -> None:
+    response = fastapi_get(JWT_APPS[name](), bearer=other_token(aud="https://other.example"))
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("name", sorted(JWT_APPS))
+def test_each_fastapi_jwt_app_refuses_a_token_signed_with_another_key(name: str) -> None:
+    forged = jwt.encode(
+        jwt.decode(bench_fastapi.token(), options={"verify_signature": False}),
+        "another-secret-of-at-least-32-bytes",
+        "HS256",
+    )
+    assert fastapi_get(JWT_APPS[name](), bearer=forged).status_code == 401
+
+
+@pytest.mark.parametrize("name", ["ours", "tutorial"])
+def test_row_14s_apps_both_refuse_a_token_from_another_issuer(name: str) -> None:
+    response = fastapi_get(JWT_APPS[name](), bearer=other_token(iss="https://other.example"))
+    assert response.status_code == 401
+
+
+def test_the_fastapi_users_baseline_does_not_check_the_issuer() -> None:
+    """Its `JWTStrategy` has no issuer option: row 16's baseline does one check fewer."""
+    response = fastapi_get(
+        bench_fastapi.fastapi_users_app(), bearer=other_token(iss="https://other.example")
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "make_app", [bench_fastapi.passport_session_app, bench_fastapi.requires_session_app]
+)
+def test_row_15s_apps_both_greet_the_logged_in_session(make_app: Any) -> None:
+    cookie = bench_apps.session_cookie(bench_apps.LOGGED_IN_SESSION)
+    response = fastapi_get(make_app(), cookie=cookie)
+    assert response.status_code == 200
+    assert response.content == bench_fastapi.HELLO_ALICE
+    assert "set-cookie" not in response.headers
+
+
+def test_row_15s_login_required_refuses_an_api_client_without_a_session() -> None:
+    assert fastapi_get(bench_fastapi.passport_session_app()).status_code == 401
+
+
+def test_row_15s_requires_baseline_refuses_a_client_without_a_session() -> None:
+    assert fastapi_get(bench_fastapi.requires_session_app()).status_code == 403
 
 
 # -- the send wrapper's branches ---------------------------------------------------------------
