@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from tutorials import Tour, page_source, served_by_uvicorn, take_the_tour, write_app
+from test_tutorials_quickstarts import QUICKSTART_TOUR as STARLETTE_QUICKSTART_TOUR
+from tutorials import page_source, served_by_uvicorn, take_the_tour, write_app
 from uvicorn_servers import Server
 
 # The pages read their secrets from the environment; each run gets its own.
@@ -22,18 +23,8 @@ JWT_SECRET = secrets.token_urlsafe(32)
 SESSION_SECRET = secrets.token_urlsafe(32)
 SECRETS = {"JWT_SECRET": JWT_SECRET, "SESSION_SECRET": SESSION_SECRET}
 
-QUICKSTART_TOUR = Tour(
-    protected="/account",
-    login="/login?next=%2Faccount",
-    username="alice",
-    password="wonderland",
-    failure="Incorrect username or password.",
-    failure_path="/login",
-    success_path="/account",
-    success=("Account of alice.", "Welcome back!"),
-    logged_out_path="/",
-    logged_out="Hello, stranger.",
-)
+# The FastAPI quickstart's pages are the Starlette quickstart's: the same tour.
+QUICKSTART_TOUR = STARLETTE_QUICKSTART_TOUR
 QUICKSTART_BLOCKS = 7  # steps 1 to 7 make app.py; step 9's code belongs in the reader's tests
 NIGHTLY_KEY = {"X-API-Key": "k_live_nightly_7Hq2Lw9Zp4Xc"}
 

@@ -19,9 +19,9 @@ from starlette.datastructures import Headers
 
 from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
 from passport_py.adapters.starlette._request import StarletteAuthRequest
-from passport_py.adapters.starlette.middleware import TOUCHED_KEY, passport_state
+from passport_py.adapters.starlette.middleware import passport_state
 from passport_py.adapters.starlette.middleware import queue_response_extras as _queue
-from passport_py.adapters.starlette.views import _set_user, is_authenticated
+from passport_py.adapters.starlette.views import is_authenticated, record_success
 from passport_py.authorization import format_challenge
 from passport_py.decisions import (
     AuthResult,
@@ -158,14 +158,7 @@ class AuthDependency:
             _queue(request.scope, decision.cookies, decision.vary)
         if not decision.authenticated:
             return None, None, decision.vary
-        if decision.assign_property:
-            setattr(request.state, decision.assign_property, decision.user)
-            request.scope[decision.assign_property] = decision.user
-            request.state.auth_info = decision.info
-        else:
-            if decision.logged_in:
-                request.scope[TOUCHED_KEY] = True
-            _set_user(request, decision.user, decision.info)
+        record_success(request, decision)
         return decision.user, decision.info, decision.vary
 
 

@@ -174,15 +174,22 @@ async def _apply(decision: Decision, request: Request, callback: Callback | None
         return await maybe_await(callback(request, decision.result))
     assert type(decision) is Proceed
     if decision.authenticated:
-        if decision.assign_property:
-            setattr(request.state, decision.assign_property, decision.user)
-            request.scope[decision.assign_property] = decision.user
-            request.state.auth_info = decision.info
-        else:
-            if decision.logged_in:
-                request.scope[TOUCHED_KEY] = True
-            _set_user(request, decision.user, decision.info)
+        record_success(request, decision)
     return _PROCEED
+
+
+def record_success(request: Request, decision: Proceed) -> None:
+    """Put an authenticated decision's user on the request: `request.state.<assign_property>`
+    (and the auth info) for `authorize` / `assign_property`, else `request.user` and
+    `request.auth`, marking the session written after a login."""
+    if decision.assign_property:
+        setattr(request.state, decision.assign_property, decision.user)
+        request.scope[decision.assign_property] = decision.user
+        request.state.auth_info = decision.info
+        return
+    if decision.logged_in:
+        request.scope[TOUCHED_KEY] = True
+    _set_user(request, decision.user, decision.info)
 
 
 class EndpointDecorator(Protocol):
