@@ -17,6 +17,7 @@ from passport_py.errors import (
     SessionRequiredError,
     UnknownStrategyError,
 )
+from passport_py.events import Events, LoggedIn, LoggedOut, SessionEnded
 from passport_py.options import DEFAULT_OPTIONS, AuthenticateOptions
 from passport_py.request import AuthRequest
 from passport_py.session_manager import SessionManager
@@ -55,6 +56,8 @@ class Authenticator(Generic[UserT]):
         self._transformers: _Chain = []
         #: True once a deserializer asked for the request (`pass_request=True`).
         self.wants_request_on_restore = False
+        #: The event handlers: `@passport.events.on(LoggedIn)` (see `passport_py.events`).
+        self.events = Events()
 
     # -- strategies -------------------------------------------------------------------------
 
@@ -234,12 +237,14 @@ class Authenticator(Generic[UserT]):
         keep_session_info: bool = False,
         fresh: bool = True,
         remember: bool = False,
+        strategy: str | None = None,
     ) -> tuple[Cookie, ...]:
         """Write `user` into a regenerated session (the adapters' `login` calls this).
 
         `fresh=False` records a login restored without credentials (remember-me);
         `remember=True` also starts a remembered login, whose cookie is returned for the
-        response (see `remember`).
+        response (see `remember`). `strategy` names the strategy that authenticated the user,
+        for the `LoggedIn` event.
         """
         session = request.session
         if session is None:
@@ -252,20 +257,31 @@ class Authenticator(Generic[UserT]):
             flash_keys=request.flash_keys,
             fresh=fresh,
         )
+        if self.events.wants(LoggedIn):
+            event = LoggedIn(serialized, strategy, fresh, request.client_ip, user, request)
+            await self.events.emit(event)
         return await self.remember(request, user) if remember else ()
 
     async def logout(
-        self, request: AuthRequest, *, keep_session_info: bool = False
+        self, request: AuthRequest, *, keep_session_info: bool = False, session_ended: bool = True
     ) -> tuple[Cookie, ...]:
         """Remove the user from the session and regenerate it.
 
         Returns the cookies the registered strategies set on logout (remember-me deletes its
-        own); the adapters put them on the response.
+        own); the adapters put them on the response. Emits `LoggedOut` and, unless
+        `session_ended=False` (logging out everywhere already reported it),
+        `SessionEnded(by="logout")`.
         """
         session = request.session
         if session is None:
             raise SessionRequiredError(request.session_required_hint(), for_login=False)
+        present, serialized = self.sessions.stored_user(session)
         self.sessions.logout(session, keep_session_info=keep_session_info)
+        if present and self.events.wants(LoggedOut):
+            await self.events.emit(LoggedOut(serialized, request.client_ip, request))
+        if present and session_ended and self.events.wants(SessionEnded):
+            ended = SessionEnded(serialized, "logout", 1, request.client_ip, request)
+            await self.events.emit(ended)
         cookies: tuple[Cookie, ...] = ()
         for strategy in self._strategies.values():
             cookies += tuple(await maybe_await(strategy.logout(request)))

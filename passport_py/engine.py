@@ -29,6 +29,7 @@ from passport_py.errors import (
     SessionRequiredError,
     StrategyError,
 )
+from passport_py.events import LoginFailed
 from passport_py.options import AuthenticateOptions, FlashOption
 from passport_py.outcomes import Fail, Pass, Redirect, Success
 from passport_py.redirects import is_safe_redirect
@@ -62,13 +63,15 @@ async def run_authentication(
     """Try each strategy in order; the first success, redirect, pass or error ends the chain."""
     chain = [strategies] if isinstance(strategies, str | Strategy) else list(strategies)
     failures: list[Fail] = []
+    first_failed: str | None = None
     vary: tuple[str, ...] = ()
     for layer in chain:
         strategy = passport.strategy(layer)
         if strategy.vary:
             vary = _union(vary, strategy.vary)
         # The name it runs under, not its class's: one class serves several registrations.
-        named = options.for_strategy(layer if isinstance(layer, str) else strategy.name)
+        name = layer if isinstance(layer, str) else strategy.name
+        named = options.for_strategy(name)
         try:
             outcome = await maybe_await(strategy.authenticate(request, named))
         except BadRequest as exc:
@@ -83,13 +86,15 @@ async def run_authentication(
                 return _with_extras(status_response(exc.status), vary, ())
             raise
         if type(outcome) is Fail:
+            if not failures:
+                first_failed = name
             failures.append(outcome)
         elif type(outcome) is Success:
             if callback:
                 result = AuthResult(user=outcome.user, info=outcome.info)
                 return Handoff(result, _cookies_of(failures, outcome), vary)
             return await _succeeded(
-                passport, request, outcome, options, _cookies_of(failures, outcome), vary
+                passport, request, outcome, options, _cookies_of(failures, outcome), vary, name
             )
         elif type(outcome) is Redirect:
             return redirect_response(outcome.url, outcome.status)
@@ -101,7 +106,17 @@ async def run_authentication(
                 f"strategy {type(strategy).__name__}.authenticate returned {outcome!r}; "
                 "return self.success(...), self.fail(...), self.redirect(...) or self.pass_()"
             )
+    if passport.events.wants(LoginFailed):
+        await passport.events.emit(_login_failed(request, failures, first_failed))
     return _all_failed(passport, request, failures, options, vary, callback=callback)
+
+
+def _login_failed(request: AuthRequest, failures: list[Fail], strategy: str | None) -> LoginFailed:
+    """The event for a chain whose strategies all failed (the first failure speaks for it)."""
+    account = next((f.account for f in failures if f.account), None)
+    status = next((f.status for f in failures if f.status), None) or 401
+    reason = _message_of(failures[0].challenge) if failures else None
+    return LoginFailed(strategy, account, request.client_ip, status, reason, request)
 
 
 def _union(names: tuple[str, ...], more: tuple[str, ...]) -> tuple[str, ...]:
@@ -130,6 +145,7 @@ async def _succeeded(
     options: AuthenticateOptions,
     cookies: tuple[Cookie, ...],
     vary: tuple[str, ...],
+    strategy: str | None,
 ) -> Decision:
     user = outcome.user
     info = {} if outcome.info is None else outcome.info
@@ -150,6 +166,7 @@ async def _succeeded(
             keep_session_info=options.keep_session_info,
             fresh=outcome.fresh,
             remember=remember,
+            strategy=strategy,
         )
     # Flash after the login: Passport flashes first and loses it to the regeneration.
     _flash_and_message(

@@ -61,6 +61,9 @@ class Fail:
     #: Send a str challenge as `WWW-Authenticate` even when the answer is not a 401 (RFC
     #: 6750's 400 `invalid_request` and 403 `insufficient_scope`). Passport sends it on 401 only.
     www_authenticate: bool = False
+    #: The account name the failed attempt tried (a username), when the strategy knows it:
+    #: `LoginFailed` events report it. Never a password or token.
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

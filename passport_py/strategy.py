@@ -55,16 +55,18 @@ class Strategy:
         *,
         cookies: Cookies = (),
         www_authenticate: bool = False,
+        account: str | None = None,
     ) -> Fail:
         """Report a failure; a str challenge is a `WWW-Authenticate` value, an int the status.
 
         The challenge is sent on a 401, or whatever the status with `www_authenticate=True`.
+        `account` names the account the attempt tried (a username), for `LoginFailed` events.
         """
         if isinstance(challenge, bool):
             raise TypeError("fail() takes a challenge (str or mapping) or a status (int)")
         if isinstance(challenge, int):
-            return Fail(None, challenge, cookies)
-        return Fail(challenge, status, cookies, www_authenticate)
+            return Fail(None, challenge, cookies, account=account)
+        return Fail(challenge, status, cookies, www_authenticate, account)
 
     @staticmethod
     def redirect(url: str, status: int = 302) -> Redirect:

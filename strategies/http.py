@@ -92,7 +92,7 @@ class BasicStrategy(Strategy):
         # Every failure answers with the challenge, so a browser asks again; Basic has no
         # place for a `Rejected` message.
         if result is None or result is False or isinstance(result, Rejected):
-            return self.fail(self.challenge)
+            return self.fail(self.challenge, account=userid)
         if isinstance(result, Verified):
             return self.success(result.user, result.info)
         return self.success(result)
@@ -343,7 +343,7 @@ class DigestStrategy(Strategy):
         else:
             secret = await call(self.get_secret, username)
         if secret is None or secret is False:
-            return self.fail(self.challenge())
+            return self.fail(self.challenge(), account=username)
         if not isinstance(secret, DigestSecret):
             # The type only: the value may hold a password.
             kind = type(secret).__name__
@@ -362,7 +362,7 @@ class DigestStrategy(Strategy):
             cnonce=params["cnonce"],
         )
         if not hmac.compare_digest(expected, params["response"].lower()):
-            return self.fail(self.challenge())
+            return self.fail(self.challenge(), account=username)
         # The client knows the password: an expired nonce or a reused count only needs a
         # new nonce, which `stale=true` lets it fetch without asking the user again.
         if stale:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from passport_py._async import call
 from passport_py.errors import BadRequest
 from passport_py.options import AuthenticateOptions
-from passport_py.outcomes import Outcome, outcome_from_verify
+from passport_py.outcomes import Fail, Outcome, outcome_from_verify
 from passport_py.request import AuthRequest, MultiMapping, ensure_text, is_cross_site, media_type
 from passport_py.strategy import Strategy
 
@@ -84,7 +85,9 @@ class LocalStrategy(Strategy):
             result = await call(self.verify, request, username, password)
         else:
             result = await call(self.verify, username, password)
-        return outcome_from_verify(result)
+        outcome = outcome_from_verify(result)
+        # Name the account tried, for LoginFailed events (and, later, per-account throttling).
+        return replace(outcome, account=username) if type(outcome) is Fail else outcome
 
     async def _credentials(self, request: AuthRequest) -> tuple[str | None, str | None]:
         fields = (self.username_field, self.password_field)

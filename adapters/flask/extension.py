@@ -15,6 +15,7 @@ from werkzeug.local import LocalProxy
 from passport_py._async import run_sync
 from passport_py.adapters.flask._request import SESSION_HINT, FlaskAuthRequest, native_session
 from passport_py.adapters.flask._startup import install_startup_checks
+from passport_py.adapters.flask.signals import connect_signals
 from passport_py.authenticator import Authenticator
 from passport_py.cookies import Cookie
 from passport_py.engine import StrategySpec
@@ -112,6 +113,7 @@ class FlaskPassport(Generic[UserT]):
         after-request hook that sets pending cookies (and the cache headers), and the checks
         of the app's routes that run before its first request (`ConfigurationError`)."""
         app.extensions[EXTENSION_KEY] = self
+        connect_signals(self.passport)
         install_startup_checks(app, self)
         app.context_processor(_template_context)
         # Flask runs after-request hooks on every response it builds: the view's, an HTTP

@@ -134,12 +134,18 @@ def login(
 
 async def alogout(*, keep_session_info: bool = False) -> None:
     """`logout` for async views whose strategies forget their tokens with real async I/O."""
+    await _alogout(keep_session_info, session_ended=True)
+
+
+async def _alogout(keep_session_info: bool, *, session_ended: bool) -> None:
     request = _request()
     ext = passport_extension()
     set_user(request, ANONYMOUS)
     vars(request).pop(FRESH_KEY, None)
     neutral = FlaskAuthRequest(request, ext.max_body_size)
-    cookies = await ext.passport.logout(neutral, keep_session_info=keep_session_info)
+    cookies = await ext.passport.logout(
+        neutral, keep_session_info=keep_session_info, session_ended=session_ended
+    )
     mark_session_used(request)
     if cookies:
         defer_cookies(request, cookies)
@@ -161,8 +167,14 @@ def _end_every_session() -> int:
             "passport_py.adapters.flask.ServerSideSessionInterface(store), with a "
             "passport_py.sessions store (RedisStore in production)"
         )
-    present, serialized = passport_extension(app).passport.sessions.stored_user(native_session(app))
-    return destroy_user_sessions_sync(interface.store, serialized) if present else 0
+    passport = passport_extension(app).passport
+    present, serialized = passport.sessions.stored_user(native_session(app))
+    if not present:
+        return 0
+    neutral = FlaskAuthRequest(_request(), passport_extension(app).max_body_size)
+    return destroy_user_sessions_sync(
+        interface.store, serialized, events=passport.events, request=neutral
+    )
 
 
 def logout_everywhere(*, keep_session_info: bool = False) -> int:
@@ -170,14 +182,15 @@ def logout_everywhere(*, keep_session_info: bool = False) -> int:
     one included, then log this request out; returns how many sessions ended. Needs
     `ServerSideSessionInterface`: only a server-side store knows a user's other sessions."""
     ended = _end_every_session()
-    logout(keep_session_info=keep_session_info)
+    # This session was among those ended (and reported): the logout only clears the request.
+    run_sync(_alogout(keep_session_info, session_ended=False))
     return ended
 
 
 async def alogout_everywhere(*, keep_session_info: bool = False) -> int:
     """`logout_everywhere` for async views whose strategies forget tokens with async I/O."""
     ended = _end_every_session()
-    await alogout(keep_session_info=keep_session_info)
+    await _alogout(keep_session_info, session_ended=False)
     return ended
 
 

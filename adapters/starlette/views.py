@@ -102,11 +102,17 @@ async def logout(request: Request, *, keep_session_info: bool = False) -> None:
     Cookies the strategies drop on logout (remember-me's) go on the response this request
     ends with.
     """
+    await _logout(request, keep_session_info, session_ended=True)
+
+
+async def _logout(request: Request, keep_session_info: bool, *, session_ended: bool) -> None:
     state = passport_state(request)
     request.scope["user"] = ANONYMOUS
     request.scope["auth"] = NO_CREDENTIALS
     cookies = await state.passport.logout(
-        StarletteAuthRequest(request, state.max_body_size), keep_session_info=keep_session_info
+        StarletteAuthRequest(request, state.max_body_size),
+        keep_session_info=keep_session_info,
+        session_ended=session_ended,
     )
     request.scope[TOUCHED_KEY] = True
     if cookies:
@@ -126,8 +132,15 @@ async def logout_everywhere(request: Request, *, keep_session_info: bool = False
             "passport_py.sessions.SessionMiddleware instead of Starlette's SessionMiddleware"
         )
     present, serialized = state.passport.sessions.stored_user(session)
-    ended = await destroy_user_sessions(session.store, serialized) if present else 0
-    await logout(request, keep_session_info=keep_session_info)
+    ended = 0
+    if present:
+        neutral = StarletteAuthRequest(request, state.max_body_size)
+        events = state.passport.events
+        ended = await destroy_user_sessions(
+            session.store, serialized, events=events, request=neutral
+        )
+    # This session was among those ended (and reported): the logout only clears the request.
+    await _logout(request, keep_session_info, session_ended=False)
     return ended
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from passport_py._async import run_sync
 from passport_py.errors import PassportError
+from passport_py.events import Events, SessionEnded
+
+if TYPE_CHECKING:
+    from passport_py.request import AuthRequest
 
 __all__ = [
     "SessionStore",
@@ -119,16 +124,40 @@ def user_key(user_id: Any) -> str:
     return json.dumps(user_id, sort_keys=True, separators=(",", ":"))
 
 
-async def destroy_user_sessions(store: SessionStore, user_id: Any) -> int:
+async def destroy_user_sessions(
+    store: SessionStore,
+    user_id: Any,
+    *,
+    events: Events | None = None,
+    request: AuthRequest | None = None,
+) -> int:
     """End every session of the user whose serialized id is `user_id` (log out everywhere).
 
-    Returns how many sessions were ended. Their cookies then find nothing: anonymous.
+    Returns how many sessions were ended. Their cookies then find nothing: anonymous. With
+    `events` (`passport.events`), one `SessionEnded(by="logout_everywhere")` reports the count.
     """
-    return await store.destroy_user(user_key(user_id))
+    ended = await store.destroy_user(user_key(user_id))
+    if events is not None and events.wants(SessionEnded):
+        await events.emit(_everywhere(user_id, ended, request))
+    return ended
 
 
-def destroy_user_sessions_sync(store: SessionStore | SyncSessionStore, user_id: Any) -> int:
+def destroy_user_sessions_sync(
+    store: SessionStore | SyncSessionStore,
+    user_id: Any,
+    *,
+    events: Events | None = None,
+    request: AuthRequest | None = None,
+) -> int:
     """`destroy_user_sessions` for sync code (Flask views, scripts, admin commands)."""
     side = getattr(store, "sync", None)
     sync = cast(SyncSessionStore, store if side is None else side)
-    return sync.destroy_user(user_key(user_id))
+    ended = sync.destroy_user(user_key(user_id))
+    if events is not None and events.wants(SessionEnded):
+        run_sync(events.emit(_everywhere(user_id, ended, request)))
+    return ended
+
+
+def _everywhere(user_id: Any, ended: int, request: AuthRequest | None) -> SessionEnded:
+    client_ip = request.client_ip if request is not None else None
+    return SessionEnded(user_id, "logout_everywhere", ended, client_ip, request)
