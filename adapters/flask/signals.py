@@ -20,12 +20,14 @@ __all__ = ["connect_signals", "user_logged_in", "user_logged_out", "user_login_f
 
 _signals = Namespace()
 
-#: Sent after a user is logged into the session: `sender=app, user=user, event=LoggedIn`.
 user_logged_in = _signals.signal("logged-in")
-#: Sent after a user logs out: `sender=app, user=user (None if gone), event=LoggedOut`.
+"""Sent after a user is logged into the session: `sender=app, user=user, event=LoggedIn`."""
+
 user_logged_out = _signals.signal("logged-out")
-#: Sent when every strategy of a route failed: `sender=app, event=LoginFailed`.
+"""Sent after a user logs out: `sender=app, user=user (None if gone), event=LoggedOut`."""
+
 user_login_failed = _signals.signal("login-failed")
+"""Sent when every strategy of a route failed: `sender=app, event=LoginFailed`."""
 
 
 def connect_signals(passport: Authenticator[Any]) -> None:
