@@ -13,12 +13,24 @@ import pytest
 from django.contrib.auth.models import User as DjangoUser
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import Signal
+from django.http import HttpRequest, HttpResponse
 from django.test import override_settings
+from django.urls import path
 from django_project.testapp import Kit, make_kit, model_passport
-from users import PASSWORD
+from users import PASSWORD, UserStore
 
 from passport_py import Authenticator
+from passport_py.adapters.django import authenticate
 from passport_py.events import Event, LoggedIn, LoggedOut, LoginFailed, SessionEnded
+from passport_py.strategies.http import BasicStrategy
+
+
+@authenticate("basic", session=False)
+def basic_api(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(request.user.username)
+
+
+urlpatterns = [path("api", basic_api)]
 
 
 @pytest.fixture(autouse=True)
@@ -111,3 +123,18 @@ def test_logout_emits_logged_out_and_djangos_user_logged_out(staff: DjangoUser) 
     assert [c["user"].pk for c in calls] == [staff.pk]
     assert [type(e) for e in seen] == [LoggedOut, SessionEnded]
     assert (seen[1].by, seen[1].count) == ("logout", 1)
+
+
+def test_user_login_failed_names_the_account_a_basic_attempt_tried() -> None:
+    store = UserStore.default()
+    passport: Authenticator[Any] = Authenticator()
+    passport.use(BasicStrategy(store.verify))
+    kit = make_kit(passport)
+    seen = recording(passport)
+    with override_settings(ROOT_URLCONF=__name__), receiving(user_login_failed) as calls:
+        response = kit.client.get("/api", HTTP_AUTHORIZATION="Basic Ym9iOm5vcGUtNQ==")
+    assert response.status_code == 401
+    assert [(type(e), e.strategy, e.account) for e in seen] == [(LoginFailed, "basic", "bob")]
+    (call,) = calls
+    assert call["credentials"] == {"strategies": ["basic"], "username": "bob"}
+    assert "nope-5" not in repr(call)

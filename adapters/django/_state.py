@@ -14,7 +14,7 @@ from django.utils.module_loading import import_string
 
 from passport_py._async import run_sync
 from passport_py.adapters.django._request import SESSION_HINT, DjangoAuthRequest
-from passport_py.adapters.django._signals import alogged_in, logged_in
+from passport_py.adapters.django._signals import alogged_in, connect_core_events, logged_in
 from passport_py.authenticator import Authenticator
 from passport_py.cookies import Cookie
 
@@ -92,6 +92,7 @@ def load_passport() -> Authenticator[Any]:
 def load_config() -> PassportConfig:
     """Read the `PASSPORT_*` settings; `ImproperlyConfigured` says how to fix what is wrong."""
     passport = load_passport()
+    connect_core_events(passport)
     missing = [
         app
         for app in ("django.contrib.auth", "django.contrib.contenttypes")

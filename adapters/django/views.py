@@ -15,7 +15,12 @@ from django.http import HttpRequest
 from passport_py._async import run_sync
 from passport_py.adapters._web import check_remember
 from passport_py.adapters.django._request import DjangoAuthRequest
-from passport_py.adapters.django._signals import alogged_in, is_model_user, logged_in
+from passport_py.adapters.django._signals import (
+    alogged_in,
+    failed_account,
+    is_model_user,
+    logged_in,
+)
 from passport_py.adapters.django._state import RequestState, passport_state
 from passport_py.authenticator import Authenticator
 from passport_py.engine import StrategySpec
@@ -157,13 +162,17 @@ def set_user(state: RequestState, user: Any, info: Any) -> None:
 def failed_credentials(
     passport: Authenticator[Any], strategies: StrategySpec, neutral: DjangoAuthRequest
 ) -> dict[str, Any]:
-    """The `credentials` of `user_login_failed`: the names of the strategies tried and, when
-    one reads a username field (`LocalStrategy`), the username posted. Never a password."""
+    """The `credentials` of `user_login_failed`: the names of the strategies tried and the
+    username: the account the core's `LoginFailed` named (local, Basic, Digest), else the
+    username field a strategy reads, as posted. Never a password."""
     chain = [strategies] if isinstance(strategies, str | Strategy) else list(strategies)
     registered = passport.strategies
     fields = neutral.parsed_fields()
     names: list[str] = []
     credentials: dict[str, Any] = {"strategies": names}
+    account = failed_account(neutral.native)
+    if account is not None:
+        credentials["username"] = account
     for layer in chain:
         strategy = registered.get(layer) if isinstance(layer, str) else layer
         names.append(layer if isinstance(layer, str) else layer.name or type(layer).__name__)
