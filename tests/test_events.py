@@ -11,9 +11,11 @@ import logging
 from typing import Any
 
 import pytest
+from behaviour.tokens import FRAMEWORKS, token_client
 from fastapi import Depends
 from fastapi.testclient import TestClient
 from fastapi_apps import new_app
+from remember_store import remember_passport
 from session_server_app import login, logout_endpoint, logout_everywhere_endpoint, whoami
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -237,3 +239,17 @@ def test_off_removes_a_handler(passport: Authenticator[User], client: TestClient
 def test_on_refuses_what_is_not_an_event_class() -> None:
     with pytest.raises(TypeError, match="event class such as LoggedIn"):
         Events().on("LoggedIn")  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_remembered_login_emits_logged_in_not_fresh_in_every_framework(framework: str) -> None:
+    passport, _ = remember_passport(UserStore.default())
+    seen = recording(passport, LoggedIn)
+    with token_client(framework, passport, restore_with=("remember-me",)) as client:
+        cookie = client.post("/tokens/login", data={**ALICE, "remember_me": "on"}).cookies
+    assert [(e.strategy, e.fresh) for e in seen] == [("local", True)]
+    with token_client(framework, passport, restore_with=("remember-me",)) as browser:
+        browser.cookies.set("remember_me", cookie["remember_me"])
+        assert browser.get("/tokens/who").json() == {"user": "alice", "fresh": False}
+        browser.get("/tokens/who")  # the session holds the login now: no second event
+    assert [(e.strategy, e.fresh) for e in seen] == [("local", True), ("remember-me", False)]

@@ -138,3 +138,10 @@ def test_user_login_failed_names_the_account_a_basic_attempt_tried() -> None:
     (call,) = calls
     assert call["credentials"] == {"strategies": ["basic"], "username": "bob"}
     assert "nope-5" not in repr(call)
+
+
+def test_an_async_view_logout_emits_logged_out(kit: Kit) -> None:
+    kit.login()
+    seen = recording(kit.passport)
+    assert kit.client.post("/logout/async").json()["user"] is None
+    assert [(type(e), e.user_id) for e in seen] == [(LoggedOut, 1), (SessionEnded, 1)]
