@@ -46,8 +46,8 @@ __all__ = [
     "verify_password",
 ]
 
-#: The hasher the module-level functions and `password_verify` use by default.
 default_hasher = PasswordHasher()
+"""The hasher the module-level functions and `password_verify` use by default."""
 
 
 def hash_password(password: str) -> str:

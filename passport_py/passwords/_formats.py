@@ -30,18 +30,18 @@ __all__ = [
     "legacy_verifier",
 ]
 
-#: PBKDF2 iteration counts above this are refused (Django 5.2 uses 1,000,000; Werkzeug 3.1 too).
 MAX_ITERATIONS = 10_000_000
-#: scrypt memory (128 * n * r bytes) above this is refused (Werkzeug's default uses 32 MiB).
+"""PBKDF2 iteration counts above this are refused (Django 5.2 and Werkzeug 3.1 use 1,000,000)."""
 MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
+"""scrypt memory (128 * n * r bytes) above this is refused (Werkzeug's default uses 32 MiB)."""
 #: Argon2 caps: memory in KiB (Django's default is 100 MiB), passes, lanes.
 MAX_ARGON2_MEMORY_KIB = 256 * 1024
 MAX_ARGON2_TIME_COST = 16
 MAX_ARGON2_PARALLELISM = 16
-#: bcrypt's cost is 2**rounds; 17 is about eight times the common 14.
 MAX_BCRYPT_ROUNDS = 17
-#: bcrypt reads at most 72 bytes of a password; longer ones are refused, never truncated.
+"""bcrypt's cost is 2**rounds; 17 is about eight times the common 14."""
 BCRYPT_MAX_BYTES = 72
+"""bcrypt reads at most 72 bytes of a password; longer ones are refused, never truncated."""
 
 _BCRYPT = re.compile(rb"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
 _DIGITS = re.compile(r"[0-9]{1,12}")

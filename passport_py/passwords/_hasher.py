@@ -19,8 +19,8 @@ from passport_py.passwords._formats import (
 
 __all__ = ["MAX_PASSWORD_BYTES", "PasswordHasher", "PasswordTooLongError"]
 
-#: Passwords longer than this (in UTF-8 bytes) are never hashed (P0-19: no CPU spent on them).
 MAX_PASSWORD_BYTES = 4096
+"""Passwords longer than this (in UTF-8 bytes) are never hashed (P0-19: no CPU spent on them)."""
 
 
 class PasswordTooLongError(ValueError):

@@ -18,10 +18,10 @@ logger = logging.getLogger("passport_py.passwords")
 
 T = TypeVar("T")
 
-#: `lookup(username)` -> `(user, stored_hash)` or None; sync or async.
 Lookup = Callable[[str], "tuple[Any, str] | Awaitable[tuple[Any, str] | None] | None"]
-#: `rehash(user, new_hash)`: store the upgraded hash; sync or async.
+"""`lookup(username)` -> `(user, stored_hash)` or None; sync or async."""
 Rehash = Callable[[Any, str], "Awaitable[None] | None"]
+"""`rehash(user, new_hash)`: store the upgraded hash; sync or async."""
 
 
 async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
