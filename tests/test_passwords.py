@@ -7,6 +7,8 @@ Django's `make_password`, Werkzeug's `generate_password_hash` and `bcrypt.hashpw
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -251,3 +253,20 @@ def test_an_unknown_user_costs_the_same_time_as_a_wrong_password() -> None:
     known = _median_seconds(lambda: default_hasher.verify(WRONG, stored))
     unknown = _median_seconds(lambda: default_hasher.verify(WRONG, None))
     assert abs(known - unknown) <= 0.25 * max(known, unknown)
+
+
+def test_without_the_extra_the_import_error_names_the_extra_to_install() -> None:
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pwdlib' or name.startswith('pwdlib.'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "try:\n"
+        "    import passport_py.passwords\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert 'pip install "passport-py[passwords]"' in result.stdout, result.stderr
