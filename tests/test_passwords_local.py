@@ -37,14 +37,13 @@ SECRET = "test-secret-key-of-at-least-32-bytes!"
 class Store:
     """The app's user table: name -> stored hash, and a log of the rehash calls."""
 
-    hashes: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, str | None] = field(default_factory=dict)
     rehashed: list[str] = field(default_factory=list)
     lookups: list[str] = field(default_factory=list)
 
-    def find(self, name: str) -> tuple[str, str] | None:
+    def find(self, name: str) -> tuple[str, str | None] | None:
         self.lookups.append(name)
-        stored = self.hashes.get(name)
-        return None if stored is None else (name, stored)
+        return (name, self.hashes[name]) if name in self.hashes else None
 
     def save(self, name: str, new_hash: str) -> None:
         self.rehashed.append(name)
@@ -54,7 +53,7 @@ class Store:
 def make_passport(store: Store, *, use_async: bool) -> Authenticator[str]:
     if use_async:
 
-        async def lookup(name: str) -> tuple[str, str] | None:
+        async def lookup(name: str) -> tuple[str, str | None] | None:
             return store.find(name)
 
         async def rehash(name: str, new_hash: str) -> None:
@@ -180,4 +179,11 @@ def test_an_argon2id_hash_at_the_defaults_logs_in_without_rehashing(
     client, store = app
     store.hashes["bob"] = hash_password("builder")
     assert login(client, "bob", "builder").status_code == 200
+    assert store.rehashed == []
+
+
+def test_a_user_without_a_password_cannot_log_in_with_one(app: tuple[Any, Store]) -> None:
+    client, store = app
+    store.hashes["carol"] = None  # signed up with OAuth: no password hash stored
+    assert login(client, "carol", PASSWORD).status_code == 401
     assert store.rehashed == []

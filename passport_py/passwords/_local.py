@@ -18,7 +18,7 @@ logger = logging.getLogger("passport_py.passwords")
 
 T = TypeVar("T")
 
-Lookup = Callable[[str], "tuple[Any, str] | Awaitable[tuple[Any, str] | None] | None"]
+Lookup = Callable[[str], "tuple[Any, str | None] | Awaitable[tuple[Any, str | None] | None] | None"]
 """`lookup(username)` -> `(user, stored_hash)` or None; sync or async."""
 Rehash = Callable[[Any, str], "Awaitable[None] | None"]
 """`rehash(user, new_hash)`: store the upgraded hash; sync or async."""
@@ -44,7 +44,8 @@ def password_verify(
     """A `verify(username, password)` for `LocalStrategy` that checks stored password hashes.
 
     `lookup(username)` returns `(user, stored_hash)`, or None for an unknown user (a dummy
-    verify then takes the same time as a wrong password). When the password matches a hash in
+    verify then takes the same time as a wrong password); a stored hash of None (a user who
+    signed up without a password) fails the same way. When the password matches a hash in
     an older format or with weaker parameters, `rehash(user, new_hash)` is called with an
     Argon2id hash for the app to store. A stored hash that cannot be read fails the login and
     logs a warning on the `passport_py.passwords` logger. A failed login returns
