@@ -27,7 +27,7 @@ __all__ = [
     "MAX_SCRYPT_MEMORY",
     "InvalidHashError",
     "argon2_parameters",
-    "legacy_verifier",
+    "verifier_for",
 ]
 
 MAX_ITERATIONS = 10_000_000
@@ -204,8 +204,9 @@ def _werkzeug(password: bytes, stored: str) -> bool:
     return hmac.compare_digest(actual, expected)
 
 
-# Prefixes in the order they are tried: "bcrypt_sha256$" before "bcrypt$", both Django.
-_LEGACY: tuple[tuple[str, Verifier], ...] = (
+# Prefixes in the order they are tried (the first two are the standard formats; "bcrypt_sha256$"
+# must come before "bcrypt$").
+_FORMATS: tuple[tuple[str, Verifier], ...] = (
     ("$argon2", _argon2),
     ("$2", _bcrypt),
     ("pbkdf2_sha256$", _django_pbkdf2("sha256")),
@@ -224,9 +225,9 @@ KNOWN_FORMATS = (
 )
 
 
-def legacy_verifier(stored: str) -> Verifier:
+def verifier_for(stored: str) -> Verifier:
     """The verifier for `stored`'s format; InvalidHashError when no format matches."""
-    for prefix, verifier in _LEGACY:
+    for prefix, verifier in _FORMATS:
         if stored.startswith(prefix):
             return verifier
     raise InvalidHashError(

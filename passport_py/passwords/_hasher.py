@@ -14,7 +14,7 @@ from passport_py.passwords._formats import (
     MAX_ARGON2_PARALLELISM,
     MAX_ARGON2_TIME_COST,
     argon2_parameters,
-    legacy_verifier,
+    verifier_for,
 )
 
 __all__ = ["MAX_PASSWORD_BYTES", "PasswordHasher", "PasswordTooLongError"]
@@ -114,7 +114,7 @@ class PasswordHasher:
         if len(raw) > MAX_PASSWORD_BYTES:
             # No hash we write can match it, and no CPU is spent on an oversized input.
             return False, None
-        if not legacy_verifier(stored)(raw, stored):
+        if not verifier_for(stored)(raw, stored):
             return False, None
         return True, (self.hash(password) if self.needs_update(stored) else None)
 
@@ -131,7 +131,7 @@ class PasswordHasher:
     def needs_update(self, stored: str) -> bool:
         """True when `stored` is not Argon2id at least as strong as this hasher's parameters."""
         if not stored.startswith("$argon2"):
-            legacy_verifier(stored)  # raises InvalidHashError for an unknown format
+            verifier_for(stored)  # raises InvalidHashError for an unknown format
             return True
         params = argon2_parameters(stored)
         return (
