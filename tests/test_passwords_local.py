@@ -1,4 +1,4 @@
-"""`password_verify` behind `LocalStrategy` in a real Starlette app and a real Flask app.
+"""`password_verify` behind `LocalStrategy` in real Starlette, Flask and Django apps.
 
 Each app keeps its users in a dict of `{name: stored_hash}`, as an app's user table would.
 Alice arrives with a Werkzeug scrypt hash (what Flask tutorials store); her first login
@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import django_project  # noqa: F401 - configures Django's settings
 import pytest
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.test import Client as DjangoClient
+from django.test import override_settings
+from django.urls import path
+from django_project import passports
 from flask import Flask
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,6 +30,7 @@ from starlette.testclient import TestClient
 from werkzeug.security import generate_password_hash
 
 from passport_py import Authenticator
+from passport_py.adapters import django as django_adapter
 from passport_py.adapters import flask as flask_adapter
 from passport_py.adapters import starlette as starlette_adapter
 from passport_py.passwords import hash_password, password_verify
@@ -107,14 +114,34 @@ def flask_client(store: Store) -> Any:
     return app.test_client()
 
 
-@pytest.fixture(params=["starlette", "flask"])
+@django_adapter.authenticate("local")
+def django_log_in(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"user": str(request.user)})  # a lazy object around the user
+
+
+def django_me(request: HttpRequest) -> HttpResponse:
+    user = str(request.user) if django_adapter.is_authenticated(request) else None
+    return JsonResponse({"user": user})
+
+
+urlpatterns = [path("login", django_log_in), path("me", django_me)]
+
+
+@pytest.fixture(params=["starlette", "flask", "django"])
 def app(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Store]]:
     store = Store({"alice": generate_password_hash(PASSWORD, method="scrypt")})
     if request.param == "starlette":
         with starlette_client(store) as client:
             yield client, store
-    else:
+    elif request.param == "flask":
         yield flask_client(store), store
+    else:
+        previous, passports.current = passports.current, make_passport(store, use_async=False)
+        try:
+            with override_settings(ROOT_URLCONF=__name__):
+                yield DjangoClient(), store
+        finally:
+            passports.current = previous
 
 
 def body(response: Any) -> Any:
