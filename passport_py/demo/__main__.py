@@ -53,7 +53,8 @@ def main() -> None:
     # provider left running; uvicorn then serves on this very socket.
     listener = listen(host, port)
     print(
-        f"passport_py demo on http://{host}:{port}/  (users, stored as scrypt hashes):", flush=True
+        f"passport_py demo on http://{host}:{port}/  (users, stored as Argon2id hashes):",
+        flush=True,
     )
     for name, password in DEMO_USERS.items():
         print(f"  {name} / {password}", flush=True)

@@ -9,8 +9,6 @@ the `REDIS_URL` environment variable is set.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import secrets
 from dataclasses import dataclass, replace
@@ -23,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from passport_py import Authenticator, Rejected, Verified
+from passport_py import Authenticator, Verified
 from passport_py.adapters.starlette import (
     PassportMiddleware,
     authenticate,
@@ -35,6 +33,7 @@ from passport_py.adapters.starlette import (
 from passport_py.demo.api import READ, WRITE, build_api
 from passport_py.demo.errors import FriendlyErrors, server_error
 from passport_py.demo.pages import account_body, anonymous_body, login_body, page
+from passport_py.passwords import hash_password, password_verify
 from passport_py.redirects import safe_redirect
 from passport_py.request import queue_session_flash
 from passport_py.sessions import MemoryStore, SessionMiddleware, SessionStore
@@ -46,14 +45,12 @@ from passport_py.strategies.remember_me import RememberMeStrategy, RememberToken
 if TYPE_CHECKING:
     from passport_py.demo.dev_login import DevProvider
 
-#: The demo's users and their passwords (printed at start; only scrypt hashes are kept).
+#: The demo's users and their passwords (printed at start; only Argon2id hashes are kept).
 DEMO_USERS = {"alice": "wonderland", "bob": "builder"}
 
 #: What each user's API token may do (OAuth 2.0 scopes, space-separated): only alice's may
 #: remove items.
 API_SCOPES = {"alice": f"{READ} {WRITE}", "bob": READ}
-
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 #: Where the demo keeps its sessions in Redis (so they never mix with an app's own keys).
 REDIS_PREFIX = "passport-py-demo:session:"
@@ -64,26 +61,19 @@ MISSING = "Enter both your username and your password."
 
 @dataclass(frozen=True)
 class User:
-    """A demo user: an id, a name and a salted scrypt hash of the password."""
+    """A demo user: an id, a name and an Argon2id hash of the password."""
 
     id: int
     username: str
-    salt: bytes
-    password_hash: bytes
-
-
-def hash_password(password: str, salt: bytes) -> bytes:
-    """scrypt of `password` with `salt` (the demo's password hash)."""
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
+    password_hash: str
 
 
 def make_users() -> dict[str, User]:
-    """The demo users, each with a fresh random salt."""
-    users = {}
-    for number, (name, password) in enumerate(DEMO_USERS.items(), start=1):
-        salt = secrets.token_bytes(16)
-        users[name] = User(number, name, salt, hash_password(password, salt))
-    return users
+    """The demo users, their passwords hashed with `passport_py.passwords` (Argon2id)."""
+    return {
+        name: User(number, name, hash_password(password))
+        for number, (name, password) in enumerate(DEMO_USERS.items(), start=1)
+    }
 
 
 def session_store() -> SessionStore:
@@ -121,19 +111,14 @@ def build_app(
     where = escape(describe_store(store))
     users = make_users()
     by_id = {user.id: user for user in users.values()}
-    dummy_salt = secrets.token_bytes(16)
-    dummy_hash = hash_password(secrets.token_urlsafe(16), dummy_salt)
     passport: Authenticator[User] = Authenticator()
 
-    def verify(username: str, password: str) -> User | Rejected:
+    def find_user(username: str) -> tuple[User, str] | None:
         user = users.get(username)
-        # Hash even for unknown names so both failures take the same time.
-        salt, expected = (user.salt, user.password_hash) if user else (dummy_salt, dummy_hash)
-        matches = hmac.compare_digest(hash_password(password, salt), expected)
-        if user is None or not matches:
-            return Rejected("Incorrect username or password.")
-        return user
+        return None if user is None else (user, user.password_hash)
 
+    # Unknown names get a dummy verify, so both failures take the same time.
+    verify = password_verify(find_user, message="Incorrect username or password.")
     passport.use(LocalStrategy(verify, bad_request_message=MISSING))
 
     # Remember-me rows (series -> user id and token), as a table in your database would hold them.
