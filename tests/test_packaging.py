@@ -101,7 +101,7 @@ def test_wheel_declares_the_extras(wheel: zipfile.ZipFile) -> None:
         if line.startswith("Provides-Extra:")
     }
     assert extras >= {"starlette", "flask", "django", "jwt", "oauth", "redis", "all", "dev"}
-    assert extras >= {"demo", "test", "fastapi"}
+    assert extras >= {"demo", "test", "fastapi", "passwords"}
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:

@@ -33,6 +33,7 @@ from passport_py import Authenticator
 from passport_py.adapters import django as django_adapter
 from passport_py.adapters import flask as flask_adapter
 from passport_py.adapters import starlette as starlette_adapter
+from passport_py.events import PasswordRehashed
 from passport_py.passwords import hash_password, password_verify
 from passport_py.strategies.local import LocalStrategy
 
@@ -47,6 +48,7 @@ class Store:
     hashes: dict[str, str | None] = field(default_factory=dict)
     rehashed: list[str] = field(default_factory=list)
     lookups: list[str] = field(default_factory=list)
+    events: list[PasswordRehashed] = field(default_factory=list)
 
     def find(self, name: str) -> tuple[str, str | None] | None:
         self.lookups.append(name)
@@ -58,6 +60,8 @@ class Store:
 
 
 def make_passport(store: Store, *, use_async: bool) -> Authenticator[str]:
+    passport: Authenticator[str] = Authenticator()
+    passport.events.on(PasswordRehashed, store.events.append)
     if use_async:
 
         async def lookup(name: str) -> tuple[str, str | None] | None:
@@ -66,10 +70,14 @@ def make_passport(store: Store, *, use_async: bool) -> Authenticator[str]:
         async def rehash(name: str, new_hash: str) -> None:
             store.save(name, new_hash)
 
-        verify = password_verify(lookup, rehash=rehash, message="Incorrect username or password.")
+        verify = password_verify(
+            lookup,
+            rehash=rehash,
+            message="Incorrect username or password.",
+            events=passport.events,
+        )
     else:
-        verify = password_verify(store.find, rehash=store.save)
-    passport: Authenticator[str] = Authenticator()
+        verify = password_verify(store.find, rehash=store.save, events=passport.events)
     passport.use(LocalStrategy(verify))
     passport.serialize_user(lambda name: name)
     passport.deserialize_user(lambda name: name)
@@ -162,6 +170,7 @@ def test_login_with_a_werkzeug_scrypt_hash_stores_an_argon2id_hash(
     assert body(client.get("/me")) == {"user": "alice"}
     assert store.rehashed == ["alice"]
     assert store.hashes["alice"].startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert store.events == [PasswordRehashed(account="alice", scheme="argon2id")]
 
 
 def test_the_second_login_verifies_the_upgraded_hash_without_rehashing(

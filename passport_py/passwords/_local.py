@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from passport_py._async import call
+from passport_py.events import Events, PasswordRehashed
 from passport_py.outcomes import Rejected
 from passport_py.passwords._formats import InvalidHashError
 from passport_py.passwords._hasher import PasswordHasher
@@ -40,6 +41,7 @@ def password_verify(
     rehash: Rehash | None = None,
     hasher: PasswordHasher | None = None,
     message: str | None = None,
+    events: Events | None = None,
 ) -> Callable[[str, str], Awaitable[Any]]:
     """A `verify(username, password)` for `LocalStrategy` that checks stored password hashes.
 
@@ -50,7 +52,8 @@ def password_verify(
     Argon2id hash for the app to store. A stored hash that cannot be read fails the login and
     logs a warning on the `passport_py.passwords` logger. A failed login returns
     `Rejected(message)` (the same for unknown users and wrong passwords), or None without a
-    message. `hasher` defaults to the module's `default_hasher`.
+    message. `hasher` defaults to the module's `default_hasher`. With `events=passport.events`,
+    each upgrade stored through `rehash` is reported as a `PasswordRehashed` event.
     """
     if not callable(lookup):
         raise TypeError("password_verify requires a lookup(username) callable")
@@ -75,9 +78,9 @@ def password_verify(
         if not ok:
             return failed
         if new_hash is not None and rehash is not None:
-            # Issue 16: the "password rehashed" event is to be emitted here, once
-            # passport_py.events exists (after the app has stored the new hash).
             await call(rehash, user, new_hash)
+            if events is not None and events.wants(PasswordRehashed):
+                await events.emit(PasswordRehashed(account=username, scheme="argon2id"))
         return user
 
     return verify
