@@ -27,6 +27,7 @@ if _missing := [
         "httpx2",
         "fastapi",
         "fastapi_offline",
+        "pwdlib",
     )
     if importlib.util.find_spec(name) is None
 ]:
