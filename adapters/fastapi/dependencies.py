@@ -17,23 +17,24 @@ from fastapi.exceptions import HTTPException
 from fastapi.security import SecurityScopes
 from starlette.datastructures import Headers
 
-from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
 from passport_py.adapters.starlette._request import StarletteAuthRequest
 from passport_py.adapters.starlette.middleware import passport_state
 from passport_py.adapters.starlette.middleware import queue_response_extras as _queue
-from passport_py.adapters.starlette.views import is_authenticated, record_success
+from passport_py.adapters.starlette.views import (
+    anonymous_refusal,
+    is_authenticated,
+    record_success,
+)
 from passport_py.authorization import format_challenge
 from passport_py.decisions import (
     AuthResult,
     Proceed,
     Respond,
-    redirect_response,
-    status_response,
 )
 from passport_py.engine import StrategySpec
 from passport_py.errors import ConfigurationError, reason_phrase
 from passport_py.options import AuthenticateOptions
-from passport_py.route_checks import RouteRequirement
+from passport_py.route_checks import RouteRequirement, declare
 from passport_py.strategy import Strategy
 
 __all__ = [
@@ -48,8 +49,6 @@ __all__ = [
 
 #: Where a request keeps what each dependency decided, so a second use runs nothing again.
 _RESULTS_KEY = "passport.fastapi"
-#: The attribute `passport_py.route_checks.declared` reads.
-_REQUIREMENTS = "__passport_requirements__"
 
 
 class PassportHTTPException(HTTPException):
@@ -124,7 +123,7 @@ class AuthDependency:
         self.chain: tuple[str | Strategy, ...] = chain
         # A login into the session needs the serializers; authorize logs nobody in.
         logs_in = options.session and kind == "authenticate"
-        setattr(self, _REQUIREMENTS, (RouteRequirement(kind, "", chain, logs_in),))
+        declare(self, RouteRequirement(kind, "", chain, logs_in))
 
     def __repr__(self) -> str:
         return self._text
@@ -226,17 +225,10 @@ async def login_required(request: Request) -> Any:
     return-to URL; API clients get a 401. The login page is `PassportMiddleware`'s
     `login_url`.
     """
-    state = passport_state(request)
     if is_authenticated(request):
+        passport_state(request)  # a missing middleware is a configuration error
         return request.scope["user"]
-    headers = request.headers
-    if wants_login_page(headers.get("accept"), "authorization" in headers):
-        target = return_to_target(request.url.path, request.url.query)
-        session = request.scope.get("session")
-        if isinstance(session, dict):
-            session[state.passport.return_to_key] = target
-        _raise(redirect_response(login_redirect_url(state.login_url, target)), request)
-    _raise(status_response(401), request)
+    _raise(anonymous_refusal(request), request)
 
 
 async def current_user(request: Request) -> Any:
@@ -246,4 +238,4 @@ async def current_user(request: Request) -> Any:
     return request.scope["user"] if is_authenticated(request) else None
 
 
-setattr(login_required, _REQUIREMENTS, (RouteRequirement("login_required", "", (), True),))
+declare(login_required, RouteRequirement("login_required", "", (), True))

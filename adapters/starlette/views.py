@@ -314,6 +314,21 @@ async def _close_form_after(result: Any, request: Request) -> None:
         await request.close()
 
 
+def anonymous_refusal(request: Request, login_url: str | None = None) -> Respond:
+    """What `login_required` answers a request nobody is logged in on: browsers are sent to
+    the login page (`login_url`, else the middleware's) with `?next=<this path>`, also saved
+    in the session as the return-to URL; API clients get a 401."""
+    state = passport_state(request)
+    headers = request.headers
+    if wants_login_page(headers.get("accept"), "authorization" in headers):
+        target = return_to_target(request.url.path, request.url.query)
+        session = request.scope.get("session")
+        if isinstance(session, dict):
+            session[state.passport.return_to_key] = target
+        return redirect_response(login_redirect_url(login_url or state.login_url, target))
+    return status_response(401)
+
+
 @overload
 def login_required(
     endpoint: Callable[P, Coroutine[Any, Any, R]], /
@@ -341,16 +356,7 @@ def login_required(
             request = shape.request(args, kwargs)
             if is_authenticated(request):
                 return await shape.call(args, kwargs)
-            state = passport_state(request)
-            headers = request.headers
-            if wants_login_page(headers.get("accept"), "authorization" in headers):
-                target = return_to_target(request.url.path, request.url.query)
-                session = request.scope.get("session")
-                if isinstance(session, dict):
-                    session[state.passport.return_to_key] = target
-                url = login_redirect_url(login_url or state.login_url, target)
-                return _respond(redirect_response(url))
-            return _respond(status_response(401))
+            return _respond(anonymous_refusal(request, login_url))
 
         wrapped = _wraps(shape, wrapper)
         declare(wrapped, requirement("login_required", fn, session=True))
