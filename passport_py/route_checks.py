@@ -26,6 +26,7 @@ __all__ = [
     "declared",
     "requirement",
     "requirement_problems",
+    "strategy_chain",
 ]
 
 _ATTRIBUTE = "__passport_requirements__"
@@ -46,11 +47,16 @@ class RouteRequirement:
     session: bool = True
 
 
+def strategy_chain(strategies: StrategySpec) -> tuple[str | Strategy, ...]:
+    """`strategies` (a name, an instance or a list of either) as a tuple, in order."""
+    return (strategies,) if isinstance(strategies, str | Strategy) else tuple(strategies)
+
+
 def requirement(
     decorator: str, view: Callable[..., Any], strategies: StrategySpec = (), *, session: bool
 ) -> RouteRequirement:
     """The requirement of `decorator` applied to `view` with `strategies`."""
-    chain = (strategies,) if isinstance(strategies, str | Strategy) else tuple(strategies)
+    chain = strategy_chain(strategies)
     name = f"{getattr(view, '__module__', '?')}.{getattr(view, '__qualname__', repr(view))}"
     return RouteRequirement(decorator, name, chain, session)
 

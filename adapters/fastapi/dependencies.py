@@ -34,7 +34,7 @@ from passport_py.decisions import (
 from passport_py.engine import StrategySpec
 from passport_py.errors import ConfigurationError, reason_phrase
 from passport_py.options import AuthenticateOptions
-from passport_py.route_checks import RouteRequirement, declare
+from passport_py.route_checks import RouteRequirement, declare, strategy_chain
 from passport_py.strategy import Strategy
 
 __all__ = [
@@ -118,7 +118,7 @@ class AuthDependency:
         self.strategy = strategy
         self.options = options
         self._text = text
-        chain = (strategy,) if isinstance(strategy, str | Strategy) else tuple(strategy)
+        chain = strategy_chain(strategy)
         #: The strategies, in order: the alternatives the OpenAPI document lists.
         self.chain: tuple[str | Strategy, ...] = chain
         # A login into the session needs the serializers; authorize logs nobody in.

@@ -20,7 +20,7 @@ from passport_py.authenticator import Authenticator
 from passport_py.cookies import Cookie
 from passport_py.engine import StrategySpec
 from passport_py.errors import ConfigurationError, SessionRequiredError
-from passport_py.route_checks import RouteRequirement, requirement_problems
+from passport_py.route_checks import RouteRequirement, requirement_problems, strategy_chain
 from passport_py.strategy import Strategy
 
 __all__ = ["PassportCredentials", "PassportMiddleware"]
@@ -177,15 +177,8 @@ class PassportMiddleware:
         misordered = misorder_problem(self.app)
         needs = route_requirements(self.app, app)
         if self.restore_with:
-            needs.append(
-                RouteRequirement(
-                    "restore_with",
-                    "PassportMiddleware",
-                    (self.restore_with,)
-                    if isinstance(self.restore_with, str | Strategy)
-                    else tuple(self.restore_with),
-                )
-            )
+            chain = strategy_chain(self.restore_with)
+            needs.append(RouteRequirement("restore_with", "PassportMiddleware", chain))
         problems = [misordered] if misordered else []
         problems += requirement_problems(self.passport, needs)
         if problems:
