@@ -256,6 +256,8 @@ class Authenticator(Generic[UserT]):
             keep_session_info=keep_session_info,
             flash_keys=request.flash_keys,
             fresh=fresh,
+            client_ip=request.client_ip,
+            user_agent=request.headers.get("user-agent"),
         )
         if self.events.wants(LoggedIn):
             event = LoggedIn(serialized, strategy, fresh, request.client_ip, user, request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
@@ -10,10 +11,19 @@ from passport_py.request import Session
 __all__ = ["SessionManager"]
 
 
+#: What a login writes into the core's entry; logging out or forgetting the user drops it all.
+LOGIN_KEYS = frozenset({"user", "at", "seen", "ip", "ua", "fresh", "auth"})
+
+#: The longest user agent recorded for a login (the rest is cut: it is shown, never parsed).
+MAX_USER_AGENT = 200
+
+
 class SessionManager:
     """Login regenerates the session then writes the user; logout removes it and regenerates.
 
-    `key` is where the core keeps its data (`session[key]["user"]` is the serialized user).
+    `key` is where the core keeps its data: `session[key]["user"]` is the serialized user,
+    `"at"` when the login happened and `"seen"` when the session was last used (Unix seconds),
+    `"ip"` and `"ua"` the client address and user agent recorded at login (when known).
     `preserve` lists the keys that survive a login's regeneration by default (the return-to
     URL and the messages list); the request adds its pending-flash keys.
     """
@@ -43,11 +53,14 @@ class SessionManager:
         keep_session_info: bool = False,
         flash_keys: tuple[str, ...] = (),
         fresh: bool = True,
+        client_ip: str | None = None,
+        user_agent: str | None = None,
     ) -> None:
         """Regenerate `session` (fixation defence) and record `serialized` as the user.
 
         `fresh=False` marks a login that did not come from the user proving who they are just
-        now (a remember-me cookie, say); `fresh_login_required` views refuse it.
+        now (a remember-me cookie, say); `fresh_login_required` views refuse it. The login
+        time, `client_ip` and `user_agent` are recorded for the user's list of sessions.
         """
         previous = dict(session)
         session.regenerate()
@@ -60,6 +73,10 @@ class SessionManager:
         old = previous.get(self.key) if keep_session_info else None
         passport = dict(old) if isinstance(old, dict) else {}
         passport["user"] = serialized
+        now = int(time.time())
+        passport["at"] = passport["seen"] = now
+        _record(passport, "ip", client_ip)
+        _record(passport, "ua", user_agent[:MAX_USER_AGENT] if user_agent else None)
         if fresh:
             passport.pop("fresh", None)
         else:
@@ -81,21 +98,28 @@ class SessionManager:
         if isinstance(passport, dict) and "user" in passport:
             # Drop the user from the old session first, so a replay of it finds nobody even
             # where the store cannot delete the old entry.
-            session[self.key] = {k: v for k, v in passport.items() if k != "user"}
+            session[self.key] = _without_login(passport)
         session.regenerate()
         if keep_session_info:
-            previous[self.key] = (
-                {k: v for k, v in passport.items() if k != "user"}
-                if isinstance(passport, dict)
-                else {}
-            )
+            previous[self.key] = _without_login(passport) if isinstance(passport, dict) else {}
             session.update(previous)
 
     def forget_user(self, session: MutableMapping[str, Any]) -> None:
         """Drop a user the deserializer no longer knows (deleted); the rest of the session stays."""
         data = session.get(self.key)
         if isinstance(data, dict):
-            session[self.key] = {k: v for k, v in data.items() if k != "user"}
+            session[self.key] = _without_login(data)
         bind = getattr(session, "bind_user", None)
         if callable(bind):
             bind(None)
+
+
+def _record(entry: dict[str, Any], name: str, value: str | None) -> None:
+    if value:
+        entry[name] = value
+    else:
+        entry.pop(name, None)
+
+
+def _without_login(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in LOGIN_KEYS}
