@@ -26,6 +26,7 @@ __all__ = [
     "LoggedOut",
     "LoginFailed",
     "PasswordRehashed",
+    "SessionEndReason",
     "SessionEnded",
     "Throttled",
 ]
@@ -103,16 +104,31 @@ class Throttled(Event):
     kind = "throttled"
 
 
+SessionEndReason: TypeAlias = Literal[
+    "logout", "logout_everywhere", "ended_by_user", "idle_timeout", "lifetime", "password_changed"
+]
+"""Why sessions ended (`SessionEnded.by`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SessionEnded(Event):
     """`count` sessions of the user with serialized id `user_id` ended.
 
-    `by` says why: `"logout"` (this session's user logged out) or `"logout_everywhere"` (every
-    session of the user was ended at once; one event with the number ended).
+    `by` says why:
+
+    - `"logout"`: this session's user logged out;
+    - `"logout_everywhere"`: every session of the user was ended at once (one event with the
+      number ended);
+    - `"ended_by_user"`: the user ended one or more of their other sessions from their list of
+      sessions;
+    - `"idle_timeout"` / `"lifetime"`: the session was found unused for too long, or older than
+      its absolute lifetime, when a request tried to restore it;
+    - `"password_changed"`: the user's password (or whatever the app's session auth hash
+      covers) changed since this session's login.
     """
 
     user_id: Any
-    by: Literal["logout", "logout_everywhere"]
+    by: SessionEndReason
     count: int
     client_ip: str | None = None
     request: AuthRequest | None = field(default=None, repr=False, compare=False)
