@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 
-from . import apps, django_apps, flask_apps, oauth, sessions
+from . import apps, django_apps, flask_apps, oauth, passwords, sessions
 from .asgi import asgi_variant, get_scope
 from .fastapi import fastapi_variants
 from .jwt import jwt_variants
@@ -141,6 +141,13 @@ COMPARISONS = (
         "fa_jwt_ours",
         "fa_jwt_users",
     ),
+    Comparison(
+        "19",
+        "Starlette JSON login (Argon2id): vs the verify alone",
+        "pw_login",
+        "pw_verify",
+        1.05,
+    ),
 )
 
 
@@ -254,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fastapi-requests", type=int, help="FastAPI requests per round (default 1000)"
     )
+    parser.add_argument("--logins-hashed", type=int, help="Argon2id logins per round (default 5)")
     parser.add_argument("--profile", action="store_true", help="also cProfile our variants")
     args = parser.parse_args(argv)
     rounds = args.rounds or (2 if args.quick else 15)
@@ -263,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     trips_n = 20 if args.quick else 1000
     logins = args.logins or (3 if args.quick else 30)
     fastapi_per_round = args.fastapi_requests or (50 if args.quick else 1000)
+    hashed_per_round = args.logins_hashed or (1 if args.quick else 5)
 
     variants = build_variants()
     variants.update(jwt_variants())
@@ -297,6 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 oidc.profile(logins)
     finally:
         oidc.close()
+    # Logins take Argon2id's tens of milliseconds: rounds of a few, interleaved like the rest.
+    hashed = passwords.password_variants()
+    measure(list(hashed.values()), rounds, hashed_per_round)
+    variants.update(hashed)
+    argon2 = passwords.hash_times(3 if args.quick else 15)
     loops, sync_us = measure_sync_authentication(sync_n)
     wsgi_loops = loops_per_wsgi_request(variants, 100)
     footprint = sessions.memory_footprint(footprint_n)
@@ -342,6 +356,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdict = "PASS" if ours_requests == [("POST", "/token")] else "MISS"
     verdict += f" ({_request_lines(ours_requests)})"
     print(_row(("13", label, "", "", _requests(ours_requests), "== 1", verdict)))
+    label = "Argon2id at the defaults: hash / verify, ms"
+    times = f"{argon2.hash_ms:.1f} / {argon2.verify_ms:.1f}"
+    print(_row(("20", label, "", "", times, "info", argon2.parameters)))
     print("(line 3: ours µs is one run_sync(passport.authenticate(...)) with an async verify;")
     print(" line 4: each side is its extension's µs over the same app without authentication;")
     print(" lines 7-8: ours is run_sync(passport.authenticate(...)) on one prebuilt request;")
@@ -365,6 +382,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" lines 14-16: {rounds} rounds x {fastapi_per_round} requests a variant, each its own"
         ' FastAPI app answering {"hello": "alice"};'
     )
+    print(
+        f" line 19: {rounds} rounds x {hashed_per_round} logins a variant: a JSON POST through"
+        " LocalStrategy(password_verify(...)) and a session login, vs the verify alone;"
+    )
+    print(" line 20: medians of single hashes and verifies of one password;")
     print(" table figures are medians over the rounds, each ratio paired round by round)")
 
     if args.profile:

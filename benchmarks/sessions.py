@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
+import time
 import tracemalloc
 import uuid
 from collections import Counter
@@ -42,9 +44,21 @@ from .asgi import call_once, get_scope, run_batch
 from .timing import Answer, Variant
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-#: What the store holds after alice's login: the JSON the middleware writes.
-ALICE_STORED = '{"user":"1","data":{"passport":{"user":1}}}'
+
+
+def is_alice(stored: str | None) -> bool:
+    """True when a stored session is alice's login, as the middleware writes it."""
+    if stored is None:
+        return False
+    record = json.loads(stored)
+    entry = record.get("data", {}).get("passport", {})
+    return record.get("user") == "1" and entry.get("user") == 1 and "at" in entry
 TTL = 14 * 24 * 60 * 60
+#: A typical browser's User-Agent, as a login records it.
+BROWSER = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
 
 
 async def log_in(request: Request) -> Response:
@@ -105,8 +119,8 @@ def memory_variant() -> Variant:
     app = server_session_app(store)
     cookie = _log_in_cookie(app, asyncio.run)
     stored = store.sync.get(store_id(cookie))
-    if stored != ALICE_STORED or len(store) != 1:
-        raise RuntimeError(f"the login stored {stored!r}, not {ALICE_STORED!r}")
+    if not is_alice(stored) or len(store) != 1:
+        raise RuntimeError(f"the login stored {stored!r}, not alice's login")
     me = get_scope("/me", cookie)
     return _checked(
         Variant(
@@ -170,7 +184,7 @@ def redis_variant(url: str = REDIS_URL) -> RedisSessions:
         # opened (and alice's session checked) before `work` starts the clock, and closed
         # after it stops, as on lifespan shutdown.
         try:
-            if await store.get(session_id) != ALICE_STORED:
+            if not is_alice(await store.get(session_id)):
                 raise RuntimeError("Redis does not hold alice's session as her login wrote it")
             return await work()
         finally:
@@ -282,10 +296,13 @@ def memory_footprint(sessions: int) -> MemoryFootprint:
     value, the per-user index), and measure with `tracemalloc` what the store then holds."""
 
     first: list[str] = []
+    now = int(time.time())
 
     async def fill(store: MemoryStore) -> None:
         for user_id in range(1, sessions + 1):
-            session = ServerSession({"passport": {"user": user_id}})
+            # What a login records: the id, login and last-seen times, address, user agent.
+            entry = {"user": user_id, "at": now, "seen": now, "ip": "203.0.113.7", "ua": BROWSER}
+            session = ServerSession({"passport": entry})
             session.bind_user(user_id)
             if await save(store, session, TTL, False) != "set" or session.id is None:
                 raise RuntimeError("the store refused a new session")
@@ -302,6 +319,6 @@ def memory_footprint(sessions: int) -> MemoryFootprint:
         held = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
-    if len(store) != sessions or store.sync.get(first[0]) != ALICE_STORED:
+    if len(store) != sessions or not is_alice(store.sync.get(first[0])):
         raise RuntimeError(f"the store holds {len(store)} sessions, not {sessions} logins")
     return MemoryFootprint(sessions, held)
