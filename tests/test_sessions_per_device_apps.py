@@ -11,7 +11,9 @@ from typing import Any
 
 import anyio.to_thread
 import flask
+import httpx
 import pytest
+from app_servers import uvicorn_server, werkzeug_server
 from fastapi import Body, Depends, FastAPI
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -346,21 +348,6 @@ def test_ending_the_other_sessions_keeps_only_this_one(
     assert [(e.by, e.count) for e in site.ended] == [("ended_by_user", 2)]
 
 
-def test_a_request_in_flight_does_not_bring_its_ended_session_back(
-    site: Site, alice: tuple[Browser, ...]
-) -> None:
-    laptop, phone = alice[0], alice[1]
-    handle = handle_of(laptop, "Phone Safari")
-    with ThreadPoolExecutor(1) as pool:
-        in_flight = pool.submit(phone.post, "/note")
-        assert site.hold.started.wait(5)
-        assert laptop.post("/sessions/end", json={"handle": handle}) == (200, {"ended": True})
-        site.hold.release.set()
-        assert in_flight.result(timeout=5) == (200, {"noted": True})
-    assert phone.user() is None
-    assert handle not in [s["handle"] for s in sessions_of(laptop)]
-
-
 def test_the_current_session_cannot_be_ended_by_its_handle(
     site: Site, alice: tuple[Browser, ...]
 ) -> None:
@@ -412,3 +399,27 @@ def test_flask_cookie_sessions_name_the_fix() -> None:
 def test_handles_never_show_the_session_id() -> None:
     handle = session_handle("a-session-id")
     assert is_handle(handle) and "a-session-id" not in handle
+
+
+# -- a real server: the in-flight request over the network ----------------------------------
+
+
+def test_a_real_servers_request_in_flight_does_not_bring_its_session_back(site: Site) -> None:
+    serve = werkzeug_server if isinstance(site.app, flask.Flask) else uvicorn_server
+    alice = {"username": "alice", "password": PASSWORD}
+    with (
+        serve(site.app) as base,
+        httpx.Client(base_url=base, headers={"User-Agent": "Laptop"}) as laptop,
+        httpx.Client(base_url=base, headers={"User-Agent": "Phone"}) as phone,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        for client in (laptop, phone):
+            assert client.post("/login", data=alice).status_code == 200
+        (handle,) = [s["handle"] for s in laptop.get("/sessions").json() if not s["current"]]
+        in_flight = pool.submit(phone.post, "/note")
+        assert site.hold.started.wait(5)
+        assert laptop.post("/sessions/end", json={"handle": handle}).json() == {"ended": True}
+        site.hold.release.set()
+        assert in_flight.result(timeout=5).json() == {"noted": True}
+        assert phone.get("/whoami").json() == {"user": None}
+        assert [s["current"] for s in laptop.get("/sessions").json()] == [True]
