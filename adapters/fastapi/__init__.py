@@ -5,7 +5,8 @@ from fastapi import Depends, FastAPI, Security
 from passport_py.adapters.fastapi import PassportMiddleware, authenticate, login_required
 ```
 
-`PassportMiddleware`, `login`, `logout`, `logout_everywhere` and `is_authenticated` are the
+`PassportMiddleware`, `login`, `logout`, `logout_everywhere`, `is_authenticated` and the
+sessions-per-device functions (`user_sessions`, `end_session`, `end_other_sessions`) are the
 Starlette adapter's. `authenticate(...)`, `authorize(...)`, `login_required` and
 `current_user` are dependencies: use them in `Depends(...)`, `Security(..., scopes=[...])`, or
 a router's or app's `dependencies=[...]`.
@@ -37,10 +38,13 @@ from passport_py.adapters.fastapi.openapi import (
 )
 from passport_py.adapters.starlette import (
     PassportMiddleware,
+    end_other_sessions,
+    end_session,
     is_authenticated,
     login,
     logout,
     logout_everywhere,
+    user_sessions,
 )
 from passport_py.adapters.starlette._checks import ON_CHECKED
 
@@ -55,10 +59,13 @@ __all__ = [
     "authenticate",
     "authorize",
     "current_user",
+    "end_other_sessions",
+    "end_session",
     "granted_scopes",
     "is_authenticated",
     "login",
     "login_required",
     "logout",
     "logout_everywhere",
+    "user_sessions",
 ]

@@ -2,7 +2,8 @@
 decorators, `login`, `logout`, `login_required`, `fresh_login_required` and
 `is_authenticated`, and `alogin` / `alogout` for async views.
 `ServerSideSessionInterface` keeps `flask.session` in a `passport_py.sessions` store (memory or
-Redis), which `logout_everywhere` needs.
+Redis), which `logout_everywhere` and the sessions-per-device functions (`user_sessions`,
+`end_session`, `end_other_sessions`) need.
 
 `current_user` is your user object when logged in and a falsy `AnonymousUser` otherwise;
 flash messages go through `flask.flash`, so `get_flashed_messages()` shows them.
@@ -18,6 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError(f"passport_py.adapters.flask needs Flask: {install_hint('flask')}") from exc
 
 from passport_py.adapters.flask._request import FlaskAuthRequest, FlaskSession
+from passport_py.adapters.flask.devices import end_other_sessions, end_session, user_sessions
 from passport_py.adapters.flask.extension import (
     AnonymousUser,
     FlaskPassport,
@@ -60,6 +62,8 @@ __all__ = [
     "authenticate",
     "authorize",
     "current_user",
+    "end_other_sessions",
+    "end_session",
     "fresh_login_required",
     "get_user",
     "is_authenticated",
@@ -68,4 +72,5 @@ __all__ = [
     "logout",
     "logout_everywhere",
     "passport_extension",
+    "user_sessions",
 ]

@@ -1,5 +1,6 @@
 """Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
-`login`, `logout`, `logout_everywhere`, `login_required` and `is_authenticated`.
+`login`, `logout`, `logout_everywhere`, `login_required` and `is_authenticated`; and the
+logged-in user's sessions per device: `user_sessions`, `end_session`, `end_other_sessions`.
 
 `request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
 otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`
@@ -18,6 +19,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from passport_py.adapters.starlette._request import StarletteAuthRequest, StarletteSession
+from passport_py.adapters.starlette.devices import (
+    end_other_sessions,
+    end_session,
+    user_sessions,
+)
 from passport_py.adapters.starlette.middleware import PassportCredentials, PassportMiddleware
 from passport_py.adapters.starlette.views import (
     authenticate,
@@ -37,10 +43,13 @@ __all__ = [
     "StarletteSession",
     "authenticate",
     "authorize",
+    "end_other_sessions",
+    "end_session",
     "is_authenticated",
     "login",
     "login_required",
     "logout",
     "logout_everywhere",
     "pop_flashes",
+    "user_sessions",
 ]

@@ -2,7 +2,8 @@
 
 `SessionMiddleware` serves ASGI apps (Starlette, in front of `PassportMiddleware`);
 `passport_py.adapters.flask.ServerSideSessionInterface` serves Flask. Stores: `MemoryStore`
-for development, `RedisStore` (the `redis` extra) for production.
+for development, `RedisStore` (the `redis` extra) for production. A user's own list of their
+sessions (per device): `list_user_sessions`, `end_user_session`, `end_other_sessions`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from passport_py.sessions.cookie import SessionCookie
+from passport_py.sessions.devices import (
+    NotLoggedIn,
+    UserSession,
+    end_other_sessions,
+    end_other_sessions_sync,
+    end_user_session,
+    end_user_session_sync,
+    list_user_sessions,
+    list_user_sessions_sync,
+    session_handle,
+)
 from passport_py.sessions.memory import MemoryStore
 from passport_py.sessions.middleware import SessionMiddleware
 from passport_py.sessions.session import ServerSession
@@ -27,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MemoryStore",
+    "NotLoggedIn",
     "RedisStore",
     "ServerSession",
     "SessionCookie",
@@ -34,8 +47,16 @@ __all__ = [
     "SessionStore",
     "SessionStoreUnavailable",
     "SyncSessionStore",
+    "UserSession",
     "destroy_user_sessions",
     "destroy_user_sessions_sync",
+    "end_other_sessions",
+    "end_other_sessions_sync",
+    "end_user_session",
+    "end_user_session_sync",
+    "list_user_sessions",
+    "list_user_sessions_sync",
+    "session_handle",
     "user_key",
 ]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Collection, Generator
 from typing import Any, TypeVar
 
 from redis.exceptions import ClusterError, RedisClusterException, ResponseError, TryAgainError
@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from passport_py.sessions.session import MAX_SESSION_BYTES
-from passport_py.sessions.stores import SessionStoreUnavailable
+from passport_py.sessions.stores import MAX_READ, SessionStoreUnavailable, session_digest
 
 logger = logging.getLogger("passport_py.sessions")
 
@@ -45,10 +45,19 @@ class Keys:
         self.prefix = prefix
 
     def session(self, session_id: str) -> str:
-        return self.prefix + hashlib.sha256(session_id.encode()).hexdigest()
+        return self.prefix + session_digest(session_id)
+
+    def digest(self, key: Any) -> str:
+        """The session digest a session key (from a user's set, bytes or text) ends with."""
+        return text(key)[len(self.prefix) :]
 
     def user(self, user: str) -> str:
         return f"{self.prefix}user:{hashlib.sha256(user.encode()).hexdigest()}"
+
+
+def text(value: Any) -> str:
+    """A member or key as text: bytes from a default client, str with `decode_responses`."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def decode(value: Any) -> str | None:
@@ -110,6 +119,27 @@ def touch_plan(keys: Keys, session_id: str, ttl: int, user: str | None) -> Plan[
 def destroy_user_plan(keys: Keys, user: str) -> Plan[int]:
     index = keys.user(user)
     (members,) = yield [("smembers", (index,), {})]
+    return (yield from _end_members(index, [text(m) for m in members]))
+
+
+def end_sessions_plan(
+    keys: Keys, user: str, digests: Collection[str] | None, keep: str | None
+) -> Plan[int]:
+    index = keys.user(user)
+    if digests is None:
+        (members,) = yield [("smembers", (index,), {})]
+        found = [text(m) for m in members]
+    else:
+        wanted = sorted({keys.prefix + d for d in digests})
+        if not wanted:
+            return 0
+        # Only members of the user's own set: another user's session is never touched.
+        replies = yield [("sismember", (index, key), {}) for key in wanted]
+        found = [key for key, member in zip(wanted, replies, strict=True) if member]
+    return (yield from _end_members(index, [k for k in found if keys.digest(k) != keep]))
+
+
+def _end_members(index: str, members: list[str]) -> Plan[int]:
     ordered = sorted(members)
     ended = 0
     for start in range(0, len(ordered), BATCH):
@@ -119,6 +149,32 @@ def destroy_user_plan(keys: Keys, user: str) -> Plan[int]:
         yield [("srem", (index, *batch), {})]
         ended += int(count)
     return ended
+
+
+def sessions_of_plan(keys: Keys, user: str) -> Plan[list[tuple[str, str]]]:
+    index = keys.user(user)
+    (members,) = yield [("smembers", (index,), {})]
+    ordered = sorted(text(m) for m in members)[:MAX_READ]
+    found: list[tuple[str, str]] = []
+    gone: list[str] = []
+    for start in range(0, len(ordered), BATCH):
+        batch = ordered[start : start + BATCH]
+        # GETs in one pipeline, not an MGET: a cluster spreads the keys over its slots.
+        try:
+            values = yield [("get", (key,), {}) for key in batch]
+        except ResponseError:
+            logger.warning("a stored session has the wrong Redis type: the list stops there")
+            break
+        for key, value in zip(batch, values, strict=True):
+            if value is None:
+                gone.append(key)
+            else:
+                session = decode(value)
+                if session is not None:
+                    found.append((keys.digest(key), session))
+    if gone:  # expired or ended without unindexing: the set forgets them
+        yield [("srem", (index, *gone), {})]
+    return found
 
 
 def execute_sync(client: Any, batch: list[Command]) -> list[Any]:

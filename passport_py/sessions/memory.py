@@ -6,7 +6,9 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+
+from passport_py.sessions.stores import MAX_READ, session_digest
 
 __all__ = ["MemoryStore", "SyncMemoryStore"]
 
@@ -136,6 +138,33 @@ class SyncMemoryStore:
                 ended += entry is not None and entry[2] > now
             return ended
 
+    def sessions_of(self, user: str) -> list[tuple[str, str]]:
+        now = self._clock()
+        found = []
+        with self._lock:
+            for session_id in self._users.get(user, ()):
+                entry = self._logins.entries.get(session_id)
+                if entry is not None and entry[2] > now:
+                    found.append((session_digest(session_id), entry[0]))
+                    if len(found) == MAX_READ:
+                        break
+        return found
+
+    def end_sessions(
+        self, user: str, digests: Collection[str] | None = None, *, keep: str | None = None
+    ) -> int:
+        now = self._clock()
+        with self._lock:
+            ended = 0
+            for session_id in list(self._users.get(user, ())):
+                digest = session_digest(session_id)
+                if digest == keep or (digests is not None and digest not in digests):
+                    continue
+                entry = self._logins.entries.get(session_id)
+                ended += entry is not None and entry[2] > now
+                self._drop(session_id)
+            return ended
+
     def _drop(self, session_id: str) -> None:
         for region in (self._logins, self._anonymous):
             entry = region.entries.pop(session_id, None)
@@ -198,3 +227,11 @@ class MemoryStore:
 
     async def destroy_user(self, user: str) -> int:
         return self._sync.destroy_user(user)
+
+    async def sessions_of(self, user: str) -> list[tuple[str, str]]:
+        return self._sync.sessions_of(user)
+
+    async def end_sessions(
+        self, user: str, digests: Collection[str] | None = None, *, keep: str | None = None
+    ) -> int:
+        return self._sync.end_sessions(user, digests, keep=keep)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Collection
 from typing import Any, NamedTuple, TypeVar
 
 from passport_py._async import close_at_loop_shutdown, run_sync
@@ -26,9 +26,11 @@ try:
         delete_plan,
         destroy_user_plan,
         drive,
+        end_sessions_plan,
         execute,
         execute_sync,
         get_plan,
+        sessions_of_plan,
         set_plan,
         touch_plan,
     )
@@ -82,6 +84,14 @@ class SyncRedisStore:
 
     def destroy_user(self, user: str) -> int:
         return self._run(destroy_user_plan(self._keys, user))
+
+    def sessions_of(self, user: str) -> list[tuple[str, str]]:
+        return self._run(sessions_of_plan(self._keys, user))
+
+    def end_sessions(
+        self, user: str, digests: Collection[str] | None = None, *, keep: str | None = None
+    ) -> int:
+        return self._run(end_sessions_plan(self._keys, user, digests, keep))
 
 
 def _connections(count: int) -> str:
@@ -279,6 +289,14 @@ class RedisStore:
 
     async def destroy_user(self, user: str) -> int:
         return await self._run(destroy_user_plan(self._keys, user))
+
+    async def sessions_of(self, user: str) -> list[tuple[str, str]]:
+        return await self._run(sessions_of_plan(self._keys, user))
+
+    async def end_sessions(
+        self, user: str, digests: Collection[str] | None = None, *, keep: str | None = None
+    ) -> int:
+        return await self._run(end_sessions_plan(self._keys, user, digests, keep))
 
     def sync_close(self) -> None:
         """Close the sync pool this store made (for shutdown code and tests)."""

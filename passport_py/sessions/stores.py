@@ -3,13 +3,15 @@ everywhere through a store's per-user index."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from passport_py._async import run_sync
 from passport_py.errors import PassportError
-from passport_py.events import Events, SessionEnded
+from passport_py.events import Events, SessionEnded, SessionEndReason
 
 if TYPE_CHECKING:
     from passport_py.request import AuthRequest
@@ -21,8 +23,14 @@ __all__ = [
     "destroy_user_sessions",
     "destroy_user_sessions_sync",
     "log_unavailable",
+    "report_ended",
+    "session_digest",
+    "sync_side",
     "user_key",
 ]
+
+MAX_READ = 1000
+"""The most sessions of one user `sessions_of` reads (a bound on one call's work)."""
 
 
 logger = logging.getLogger("passport_py.sessions")
@@ -77,6 +85,20 @@ class SyncSessionStore(Protocol):
         """End every session of `user` (a `user_key`); returns how many were ended."""
         ...
 
+    def sessions_of(self, user: str) -> list[tuple[str, str]]:
+        """The live sessions of `user`: `(session_digest(id), JSON text)` pairs, never the
+        ids themselves; at most `MAX_READ` (1,000), in no particular order. Index entries of
+        sessions gone are dropped on the way."""
+        ...
+
+    def end_sessions(
+        self, user: str, digests: Collection[str] | None = None, *, keep: str | None = None
+    ) -> int:
+        """End the sessions of `user` whose digests are in `digests` (all when None), except
+        the one whose digest is `keep`; returns how many ended. A digest that is not one of
+        `user`'s sessions ends nothing."""
+        ...
+
 
 class SessionStore(Protocol):
     """A session store for async code (the ASGI `SessionMiddleware`), with `sync`, the same
@@ -113,6 +135,30 @@ class SessionStore(Protocol):
         """End every session of `user` (a `user_key`); returns how many were ended."""
         ...
 
+    async def sessions_of(self, user: str) -> list[tuple[str, str]]:
+        """The live sessions of `user`: `(session_digest(id), JSON text)` pairs (at most
+        `MAX_READ`, in no particular order)."""
+        ...
+
+    async def end_sessions(
+        self, user: str, digests: Collection[str] | None = None, *, keep: str | None = None
+    ) -> int:
+        """End the sessions of `user` whose digests are in `digests` (all when None), except
+        `keep`; returns how many ended."""
+        ...
+
+
+def session_digest(session_id: str) -> str:
+    """What a store shows of a session id: its SHA-256, hex (the id itself never leaves the
+    cookie and the store's lookup)."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def sync_side(store: SessionStore | SyncSessionStore) -> SyncSessionStore:
+    """The store's sync side: `store.sync` for a `SessionStore`, else the store itself."""
+    side = getattr(store, "sync", None)
+    return cast(SyncSessionStore, store if side is None else side)
+
 
 def user_key(user_id: Any) -> str:
     """The per-user index key of a serialized user: the id itself for strings and integers,
@@ -137,8 +183,7 @@ async def destroy_user_sessions(
     `events` (`passport.events`), one `SessionEnded(by="logout_everywhere")` reports the count.
     """
     ended = await store.destroy_user(user_key(user_id))
-    if events is not None and events.wants(SessionEnded):
-        await events.emit(_everywhere(user_id, ended, request))
+    await report_ended(events, user_id, "logout_everywhere", ended, request)
     return ended
 
 
@@ -150,14 +195,19 @@ def destroy_user_sessions_sync(
     request: AuthRequest | None = None,
 ) -> int:
     """`destroy_user_sessions` for sync code (Flask views, scripts, admin commands)."""
-    side = getattr(store, "sync", None)
-    sync = cast(SyncSessionStore, store if side is None else side)
-    ended = sync.destroy_user(user_key(user_id))
-    if events is not None and events.wants(SessionEnded):
-        run_sync(events.emit(_everywhere(user_id, ended, request)))
+    ended = sync_side(store).destroy_user(user_key(user_id))
+    run_sync(report_ended(events, user_id, "logout_everywhere", ended, request))
     return ended
 
 
-def _everywhere(user_id: Any, ended: int, request: AuthRequest | None) -> SessionEnded:
-    client_ip = request.client_ip if request is not None else None
-    return SessionEnded(user_id, "logout_everywhere", ended, client_ip, request)
+async def report_ended(
+    events: Events | None,
+    user_id: Any,
+    by: SessionEndReason,
+    count: int,
+    request: AuthRequest | None,
+) -> None:
+    """Emit one `SessionEnded(by=by, count=count)` when `events` has a handler for it."""
+    if events is not None and events.wants(SessionEnded):
+        client_ip = request.client_ip if request is not None else None
+        await events.emit(SessionEnded(user_id, by, count, client_ip, request))
