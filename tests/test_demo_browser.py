@@ -1,5 +1,6 @@
 """The demo end to end in headless Chromium: login form, wrong and right password, logout,
-remember me, the "Log out everywhere" button (with a second browser that is not Chromium), and
+remember me, the "Log out everywhere" button and the "Your sessions" page (each with a second
+browser that is not Chromium), and
 "Log in with the development provider" through the provider's own page.
 
 Drives Debian's Chromium (/usr/bin/chromium) through its matching ChromeDriver
@@ -164,3 +165,41 @@ def test_log_in_with_the_development_provider_in_chromium(demo: DemoProcess, dri
     assert f"Logged in as {NAME}." in body
     assert DEV_WELCOME in body
     assert f"Development-provider accounts linked to you: {NAME}." in body
+
+
+def test_your_sessions_page_ends_the_phones_session_in_chromium(
+    demo: DemoProcess, driver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    bob = {"username": "bob", "password": DEMO_USERS["bob"]}
+    driver.delete_all_cookies()
+    driver.get(f"{demo.url}/login")
+    submit_login(driver, bob["username"], bob["password"])
+    phone_agent = "Mozilla/5.0 (Linux; Android 15; Pixel 9) Chrome/131.0 Mobile DemoPhone"
+    with httpx.Client(base_url=demo.url, headers={**HTML, "user-agent": phone_agent}) as phone:
+        phone.post("/login", data=bob)
+        assert "Logged in as <b>bob</b>." in phone.get("/").text
+
+        driver.find_element(By.LINK_TEXT, "Sessions").click()
+        assert path_of(driver, demo) == "/sessions"
+        cards = driver.find_elements(By.CSS_SELECTOR, "li.card")
+        mine = [c for c in cards if "This session" in c.text]
+        assert len(mine) == 1 and "Chrome on Linux" in mine[0].text
+        (phones,) = [c for c in cards if "DemoPhone" in c.text]
+        assert "Chrome on Android" in phones.text
+        end = phones.find_element(By.TAG_NAME, "button")
+        end.click()
+        wait_until_replaced(driver, end)
+        assert "That session has ended." in driver.find_element(By.TAG_NAME, "body").text
+        assert "DemoPhone" not in driver.find_element(By.TAG_NAME, "main").text
+        assert "Logged in as <b>bob</b>." not in phone.get("/").text
+
+        phone.post("/login", data=bob)
+        driver.get(f"{demo.url}/sessions")  # the phone's new session is listed once reloaded
+        button = driver.find_element(By.CSS_SELECTOR, "form[action='/sessions/end-others'] button")
+        button.click()
+        wait_until_replaced(driver, button)
+        assert len(driver.find_elements(By.CSS_SELECTOR, "li.card")) == 1
+        assert "Logged in as <b>bob</b>." not in phone.get("/").text
+        assert "Ended 1 other session." in driver.find_element(By.TAG_NAME, "body").text

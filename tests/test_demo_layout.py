@@ -22,7 +22,7 @@ from test_demo import NAME, PASSWORD, DemoProcess, demo_process
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "build" / "screenshots"
-PAGES = ("home", "login", "account", "error", "consent")
+PAGES = ("home", "login", "account", "sessions", "error", "consent")
 SIZES = {
     "desktop": {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False},
     "phone": {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
@@ -32,6 +32,7 @@ CONTROLS = {
     "home": {"a", "button"},
     "login": {"a", "input", "button"},
     "account": {"a", "button"},
+    "sessions": {"a", "button"},
     "error": {"a", "button"},
     "consent": {"input", "button"},
 }
@@ -110,7 +111,8 @@ def open_page(driver: Any, demo: DemoProcess, name: str) -> None:
     if name == "login":
         return
     submit_login(driver, NAME, PASSWORD)
-    driver.get(f"{demo.url}/" if name == "account" else f"{demo.url}/no-such-page")
+    paths = {"account": "/", "sessions": "/sessions"}
+    driver.get(f"{demo.url}{paths.get(name, '/no-such-page')}")
 
 
 def show_at(driver: Any, size: str) -> None:
@@ -149,7 +151,7 @@ def test_the_page_has_lang_viewport_labels_and_one_h1(
     assert probe["lang"] == "en"
     assert probe["viewport"] == "width=device-width, initial-scale=1"
     assert probe["h1"] == 1
-    assert probe["fields"] > 0 or name in ("home", "account", "error")
+    assert probe["fields"] > 0 or name in ("home", "account", "sessions", "error")
     assert probe["unlabelled"] == []
 
 

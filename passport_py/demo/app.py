@@ -1,6 +1,7 @@
 """The demo: a Starlette app with a login form (and "remember me"), "Log in with the
 development provider" (OpenID Connect against the bundled provider, `dev_login.py`), a page that
-needs login, logout, "log out everywhere", and a JSON API (a FastAPI app at `/api`, `api.py`,
+needs login, "Your sessions" (each browser logged in, ending one or all others), logout,
+"log out everywhere", and a JSON API (a FastAPI app at `/api`, `api.py`,
 with its Swagger UI at `/api/docs`) that takes each user's token as a bearer token or an API key.
 
 Sessions are server-side (`passport_py.sessions`): in this process's memory, or in Redis when
@@ -33,6 +34,7 @@ from passport_py.adapters.starlette import (
 from passport_py.demo.api import READ, WRITE, build_api
 from passport_py.demo.errors import FriendlyErrors, server_error
 from passport_py.demo.pages import account_body, anonymous_body, login_body, page
+from passport_py.demo.sessions_page import sessions_routes
 from passport_py.passwords import hash_password, password_verify
 from passport_py.redirects import safe_redirect
 from passport_py.request import queue_session_flash
@@ -230,6 +232,7 @@ def build_app(
             Route("/secret", secret),
             Route("/logout", logout_post, methods=["POST"]),
             Route("/logout-everywhere", logout_everywhere_post, methods=["POST"]),
+            *sessions_routes(lambda request, title, body: page(request, title, body)),
             Mount("/api", app=api),
             *(dev_login.routes() if dev_login is not None else ()),
         ],

@@ -198,8 +198,11 @@ def account_body(username: str, token: str, scopes: str, api_url: str, links: st
         '<a href="/api/docs">the API docs</a>: press Authorize and paste the token.</p></div>'
         f"{links}"
         '<div class="card"><h2>Your sessions</h2>'
-        "<p>Log out here only, or end every session you have, on every browser and device.</p>"
-        '<div class="actions"><form method="post" action="/logout">'
+        '<p>See <a href="/sessions">where you are logged in</a> and end the sessions you '
+        "do not recognise; log out here only; or end every session you have, on every browser "
+        "and device.</p>"
+        '<div class="actions"><a class="button secondary" href="/sessions">Your sessions</a>'
+        '<form method="post" action="/logout">'
         '<button class="secondary">Log out</button></form>'
         '<form method="post" action="/logout-everywhere">'
         '<button class="danger">Log out everywhere</button></form></div></div>'
@@ -252,6 +255,8 @@ def _nav(user: str | None, path: str) -> str:
         return f'<li><a href="{href}"{current}>{text}</a></li>'
 
     items = link("/", "Home") + link("/secret", "Secret page") + link("/api/docs", "API docs")
+    if user is not None:
+        items += link("/sessions", "Sessions")
     if user is None:
         items += link("/login", "Log in")
     else:

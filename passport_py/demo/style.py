@@ -91,6 +91,9 @@ font-weight:500}
 .flash.success{color:var(--ok);background:var(--ok-bg);border-color:var(--ok-line)}
 .status{font-weight:700;letter-spacing:.08em;text-transform:uppercase;font-size:.8rem;
 color:var(--muted);margin:0 0 .4rem}
+ul.plain{list-style:none;margin:0;padding:0}
+.badge{display:inline-block;font-weight:600;font-size:.85rem;padding:.2rem .6rem;
+border-radius:999px;color:var(--ok);background:var(--ok-bg);border:1px solid var(--ok-line)}
 footer{padding-bottom:2.5rem;font-size:.9rem;color:var(--muted)}
 @media (max-width:30rem){.bar,.wrap{padding:0 1rem}.bar{padding-top:.6rem;padding-bottom:.6rem}
 main.wrap{padding-top:1.5rem}
