@@ -14,7 +14,7 @@ from passport_py.throttle.limits import Limit, Refusal
 from passport_py.throttle.stores import ThrottleStoreUnavailable
 
 try:
-    from redis.exceptions import ResponseError
+    from redis.exceptions import NoScriptError, ResponseError
 
     from passport_py.sessions._redis_plans import Plan
     from passport_py.sessions.redis import RedisStore
@@ -31,9 +31,7 @@ def _script_plan(script: str, keys: tuple[str, str], args: tuple[Any, ...]) -> P
     script yet (after a restart or `SCRIPT FLUSH`), which also caches it for the next call."""
     try:
         (reply,) = yield [("evalsha", (_scripts.sha1(script), 2, *keys, *args), {})]
-    except ResponseError as exc:
-        if not str(exc).startswith("NOSCRIPT"):
-            raise
+    except NoScriptError:
         (reply,) = yield [("eval", (script, 2, *keys, *args), {})]
     return reply
 
