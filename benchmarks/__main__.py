@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 
-from . import apps, django_apps, flask_apps, oauth, passwords, sessions
+from . import apps, django_apps, flask_apps, oauth, passwords, sessions, throttle
 from .asgi import asgi_variant, get_scope
 from .fastapi import fastapi_variants
 from .jwt import jwt_variants
@@ -142,7 +142,7 @@ COMPARISONS = (
         "fa_jwt_users",
     ),
     Comparison(
-        "19",
+        "20",
         "Starlette JSON login (Argon2id): vs the verify alone",
         "pw_login",
         "pw_verify",
@@ -311,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     measure(list(hashed.values()), rounds, hashed_per_round)
     variants.update(hashed)
     argon2 = passwords.hash_times(3 if args.quick else 15)
+    throttled = throttle.throttle_figures(200 if args.quick else 5000, redis_reason is None)
     loops, sync_us = measure_sync_authentication(sync_n)
     wsgi_loops = loops_per_wsgi_request(variants, 100)
     footprint = sessions.memory_footprint(footprint_n)
@@ -356,9 +357,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdict = "PASS" if ours_requests == [("POST", "/token")] else "MISS"
     verdict += f" ({_request_lines(ours_requests)})"
     print(_row(("13", label, "", "", _requests(ours_requests), "== 1", verdict)))
+    label = "login throttle: CPU µs per attempt, MemoryThrottleStore"
+    print(_row(("17", label, f"{throttled.memory_cpu:.2f}", "", "", "info", "")))
+    label = "login throttle: CPU µs per attempt, RedisThrottleStore"
+    if throttled.redis_cpu is None:
+        print(_row(("18", label, "", "", "", "", f"skipped: {redis_reason}")))
+        label = "login throttle: Redis round trips per failed attempt"
+        print(_row(("19", label, "", "", "", "", f"skipped: {redis_reason}")))
+    else:
+        wall = f"{throttled.redis_wall:.0f} µs wall"
+        print(_row(("18", label, f"{throttled.redis_cpu:.2f}", "", "", "info", wall)))
+        label = "login throttle: Redis round trips per failed attempt"
+        trips_text = f"{throttled.round_trips:g}"
+        verdict = "PASS" if throttled.round_trips == 1 else "MISS"
+        print(_row(("19", label, "", "", trips_text, "== 1", verdict)))
     label = "Argon2id at the defaults: hash / verify, ms"
     times = f"{argon2.hash_ms:.1f} / {argon2.verify_ms:.1f}"
-    print(_row(("20", label, "", "", times, "info", argon2.parameters)))
+    print(_row(("21", label, "", "", times, "info", argon2.parameters)))
     print("(line 3: ours µs is one run_sync(passport.authenticate(...)) with an async verify;")
     print(" line 4: each side is its extension's µs over the same app without authentication;")
     print(" lines 7-8: ours is run_sync(passport.authenticate(...)) on one prebuilt request;")
@@ -383,10 +398,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         ' FastAPI app answering {"hello": "alice"};'
     )
     print(
-        f" line 19: {rounds} rounds x {hashed_per_round} logins a variant: a JSON POST through"
+        f" lines 17-19: {throttled.attempts} attempts over 100 accounts from one address,"
+        " limits that never refuse (each attempt checks and counts both buckets);"
+    )
+    print(
+        f" line 20: {rounds} rounds x {hashed_per_round} logins a variant: a JSON POST through"
         " LocalStrategy(password_verify(...)) and a session login, vs the verify alone;"
     )
-    print(" line 20: medians of single hashes and verifies of one password;")
+    print(" line 21: medians of single hashes and verifies of one password;")
     print(" table figures are medians over the rounds, each ratio paired round by round)")
 
     if args.profile:

@@ -53,6 +53,8 @@ def is_alice(stored: str | None) -> bool:
     record = json.loads(stored)
     entry = record.get("data", {}).get("passport", {})
     return record.get("user") == "1" and entry.get("user") == 1 and "at" in entry
+
+
 TTL = 14 * 24 * 60 * 60
 #: A typical browser's User-Agent, as a login records it.
 BROWSER = (

@@ -22,6 +22,7 @@ from passport_py.options import DEFAULT_OPTIONS, AuthenticateOptions
 from passport_py.request import AuthRequest
 from passport_py.session_manager import SessionManager
 from passport_py.strategy import PersistentLogin, Strategy
+from passport_py.throttle import LoginThrottle
 
 __all__ = ["Authenticator"]
 
@@ -36,7 +37,8 @@ class Authenticator(Generic[UserT]):
 
     `session_key` is where login data lives in the session (`session["passport"]["user"]`),
     `return_to_key` the session key `login_required` saves the requested URL under, and
-    `messages_key` the list `success_message` / `failure_message` append to.
+    `messages_key` the list `success_message` / `failure_message` append to. `throttle`
+    limits failed logins (see `passport_py.throttle`); off by default.
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class Authenticator(Generic[UserT]):
         session_key: str = "passport",
         return_to_key: str = "return_to",
         messages_key: str = "messages",
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self.session_key = session_key
         self.return_to_key = return_to_key
@@ -58,6 +61,8 @@ class Authenticator(Generic[UserT]):
         self.wants_request_on_restore = False
         #: The event handlers: `@passport.events.on(LoggedIn)` (see `passport_py.events`).
         self.events = Events()
+        #: Failed-login limits (`passport_py.throttle.LoginThrottle`); None (default) is off.
+        self.throttle = throttle
 
     # -- strategies -------------------------------------------------------------------------
 

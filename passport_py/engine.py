@@ -7,6 +7,7 @@ that an adapter renders. Differences from Passport are deliberate and listed on 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from passport_py._async import maybe_await
 from passport_py.cookies import Cookie
 from passport_py.decisions import (
+    NO_STORE,
     AuthResult,
     Decision,
     Handoff,
@@ -29,12 +31,18 @@ from passport_py.errors import (
     SessionRequiredError,
     StrategyError,
 )
-from passport_py.events import LoginFailed
+from passport_py.events import LoginFailed, Throttled
 from passport_py.options import AuthenticateOptions, FlashOption
 from passport_py.outcomes import Fail, Pass, Redirect, Success
 from passport_py.redirects import is_safe_redirect
 from passport_py.request import media_type
 from passport_py.strategy import Strategy
+from passport_py.throttle import (
+    LoginThrottle,
+    Refusal,
+    ThrottleStoreUnavailable,
+    normalize_account,
+)
 
 if TYPE_CHECKING:
     from passport_py.authenticator import Authenticator
@@ -65,6 +73,7 @@ async def run_authentication(
     failures: list[Fail] = []
     first_failed: str | None = None
     vary: tuple[str, ...] = ()
+    throttle = passport.throttle
     for layer in chain:
         strategy = passport.strategy(layer)
         if strategy.vary:
@@ -72,11 +81,25 @@ async def run_authentication(
         # The name it runs under, not its class's: one class serves several registrations.
         name = layer if isinstance(layer, str) else strategy.name
         named = options.for_strategy(name)
+        account: str | None = None
         try:
+            if throttle is not None:
+                account = await _account_of(strategy, request)
+                if account is not None:
+                    # Counted before verify: concurrent guesses cannot all pass the check.
+                    refusal = await throttle.attempt(account, request.client_ip)
+                    if refusal is not None:
+                        return await _throttled(
+                            passport, throttle, request, account, refusal, options, vary, callback
+                        )
             outcome = await maybe_await(strategy.authenticate(request, named))
         except BadRequest as exc:
             outcome = Fail({"message": exc.message}, exc.status)
         except Exception as exc:
+            if isinstance(exc, ThrottleStoreUnavailable) and not callback:
+                # Fail closed, as the session store does: no verify without a working limit.
+                logger.error("login throttle store unavailable, answering 503: %s", exc)
+                return _with_extras(_UNAVAILABLE, vary, ())
             if callback:
                 return Handoff(AuthResult(error=exc), _cookies_of(failures, None), vary)
             if isinstance(exc, StrategyError):
@@ -90,6 +113,8 @@ async def run_authentication(
                 first_failed = name
             failures.append(outcome)
         elif type(outcome) is Success:
+            if account is not None and throttle is not None:
+                await _forget_failures(throttle, account, request)
             if callback:
                 result = AuthResult(user=outcome.user, info=outcome.info)
                 return Handoff(result, _cookies_of(failures, outcome), vary)
@@ -109,6 +134,80 @@ async def run_authentication(
     if passport.events.wants(LoginFailed):
         await passport.events.emit(_login_failed(request, failures, first_failed))
     return _all_failed(passport, request, failures, options, vary, callback=callback)
+
+
+_UNAVAILABLE = replace(
+    status_response(503), headers=(*status_response(503).headers, ("Retry-After", "1"))
+)
+
+
+async def _account_of(strategy: Strategy, request: AuthRequest) -> str | None:
+    """The account the strategy says the request is for; None when the request is malformed
+    (its `authenticate` then answers the 400 itself)."""
+    try:
+        account = await maybe_await(strategy.account(request))
+    except BadRequest:
+        return None
+    return account or None
+
+
+async def _forget_failures(throttle: LoginThrottle, account: str, request: AuthRequest) -> None:
+    try:
+        await throttle.succeeded(account, request.client_ip)
+    except ThrottleStoreUnavailable as exc:
+        # The user proved the password; the counter just stays until its window ends.
+        logger.warning("login throttle store unavailable, failures not reset: %s", exc)
+
+
+async def _throttled(
+    passport: Authenticator[Any],
+    throttle: LoginThrottle,
+    request: AuthRequest,
+    account: str,
+    refusal: Refusal,
+    options: AuthenticateOptions,
+    vary: tuple[str, ...],
+    callback: bool,
+) -> Decision:
+    """The answer to an attempt refused by the throttle (verify was not called): 429 with
+    `Retry-After`, or the failure redirect with the wait in its flash, or the callback."""
+    if passport.events.wants(Throttled):
+        event = Throttled(
+            normalize_account(account),
+            request.client_ip,
+            refusal.scope,
+            refusal.retry_after,
+            request,
+        )
+        await passport.events.emit(event)
+    message = throttle.message(refusal)
+    challenge = {"message": message, "retry_after": refusal.retry_after}
+    result: AuthResult[Any] = AuthResult(challenges=[challenge], statuses=[429])
+    if callback:
+        return Handoff(result, (), vary)
+    source = {"message": message, "type": "error"}
+    flash = bool(options.failure_flash)
+    _flash_and_message(passport, request, flash, bool(options.failure_message), source, "error")
+    if options.failure_redirect:
+        response = replace(redirect_response(options.failure_redirect), result=result)
+        return _with_extras(response, vary, ())
+    retry = ("Retry-After", str(refusal.retry_after))
+    if _wants_json(request):
+        body = json.dumps({"error": "too_many_attempts", "message": message})
+        headers = (("Content-Type", "application/json"), NO_STORE, retry)
+    else:
+        body, headers = message, (("Content-Type", "text/plain; charset=utf-8"), NO_STORE, retry)
+    return _with_extras(Respond(429, headers, body, result=result), vary, ())
+
+
+def _wants_json(request: AuthRequest) -> bool:
+    """A client that sent JSON or asks for it gets its errors as JSON."""
+    kind = media_type(request)
+    return (
+        kind == "application/json"
+        or kind.endswith("+json")
+        or "application/json" in str(request.headers.get("accept") or "")
+    )
 
 
 def _login_failed(request: AuthRequest, failures: list[Fail], strategy: str | None) -> LoginFailed:

@@ -78,6 +78,16 @@ class Strategy:
         """Make no decision: the request goes on unauthenticated (`cookies` on the response)."""
         return Pass(cookies) if cookies else _PASS
 
+    def account(self, request: AuthRequest) -> str | Awaitable[str | None] | None:
+        """The account this request's credentials are for (a username), or None.
+
+        With a `LoginThrottle` set on the authenticator, an attempt naming an account is
+        counted (and may be refused with a 429) before `authenticate` runs, and a success
+        forgets the account's failures. Return the name only when `authenticate` would check
+        a secret for it; the default, None, leaves the strategy unthrottled.
+        """
+        return None
+
     def logout(self, request: AuthRequest) -> Cookies | Awaitable[Cookies]:
         """Called on every logout: the cookies this strategy sets then (remember-me deletes its
         cookie and forgets its token). Most strategies keep nothing: `()`."""

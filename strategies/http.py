@@ -79,12 +79,10 @@ class BasicStrategy(Strategy):
 
     async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
         """Decode the credentials and ask `verify`."""
-        authorization = read_authorization(request)
-        if authorization is None or authorization.scheme != "basic":
+        credentials = _basic_of(request)
+        if credentials is None:
             return self.fail(self.challenge)
-        userid, password = _basic_credentials(authorization.credentials)
-        if not userid or not password:
-            return self.fail(self.challenge)
+        userid, password = credentials
         if self.pass_request:
             result = await call(self.verify, request, userid, password)
         else:
@@ -97,9 +95,24 @@ class BasicStrategy(Strategy):
             return self.success(result.user, result.info)
         return self.success(result)
 
+    def account(self, request: AuthRequest) -> str | None:
+        """The user-id of Basic credentials that `verify` would check."""
+        credentials = _basic_of(request)
+        return credentials[0] if credentials is not None else None
+
     def openapi_scheme(self) -> dict[str, Any] | None:
         """`{"type": "http", "scheme": "basic"}`, its description naming the realm."""
         return http_scheme("basic", realm_text(self.realm))
+
+
+def _basic_of(request: AuthRequest) -> tuple[str, str] | None:
+    """`(userid, password)` of the request's Basic credentials; None when it has none or one
+    of them is empty; `BadRequest` when they are malformed."""
+    authorization = read_authorization(request)
+    if authorization is None or authorization.scheme != "basic":
+        return None
+    userid, password = _basic_credentials(authorization.credentials)
+    return (userid, password) if userid and password else None
 
 
 def _basic_credentials(token: str) -> tuple[str, str]:
@@ -371,6 +384,17 @@ class DigestStrategy(Strategy):
         if not await maybe_await(self.nonce_counter.advance(nonce, int(nc, 16), expires_at)):
             return self.fail(self.challenge(stale=True))
         return self.success(secret.user, secret.info)
+
+    def account(self, request: AuthRequest) -> str | None:
+        """The username of Digest credentials for this realm (checked in full by
+        `authenticate`: a malformed header is its 400, not a counted attempt)."""
+        authorization = read_authorization(request)
+        if authorization is None or authorization.scheme != "digest":
+            return None
+        params = parse_auth_params(authorization.credentials)
+        if params is None or params.get("realm") != self.realm:
+            return None
+        return _digest_username(params) or None
 
     def openapi_scheme(self) -> dict[str, Any] | None:
         """`{"type": "http", "scheme": "digest"}`, naming the realm and the algorithm."""

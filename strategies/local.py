@@ -69,25 +69,41 @@ class LocalStrategy(Strategy):
 
     async def authenticate(self, request: AuthRequest, options: AuthenticateOptions) -> Outcome:
         """Read the credentials, check their shape, and ask `verify`."""
+        checked = await self._checked(request)
+        if checked is None:
+            message = options.get("bad_request_message", self.bad_request_message)
+            return self.fail({"message": message}, 400)
+        if isinstance(checked, Fail):
+            return checked
+        username, password = checked
+        if self.pass_request:
+            result = await call(self.verify, request, username, password)
+        else:
+            result = await call(self.verify, username, password)
+        outcome = outcome_from_verify(result)
+        # Name the account tried, for LoginFailed events.
+        return replace(outcome, account=username) if type(outcome) is Fail else outcome
+
+    async def account(self, request: AuthRequest) -> str | None:
+        """The posted username, when `authenticate` would ask `verify` about it."""
+        checked = await self._checked(request)
+        return checked[0] if isinstance(checked, tuple) else None
+
+    async def _checked(self, request: AuthRequest) -> tuple[str, str] | Fail | None:
+        """The credentials verify would get; a `Fail` for a refused request, None when a field
+        is missing or empty. The body is parsed once: the request caches it."""
         if not self.allow_cross_site and is_cross_site(request):
             return self.fail({"message": "Cross-site login refused"}, 403)
         username, password = await self._credentials(request)
         if not username or not password:
-            message = options.get("bad_request_message", self.bad_request_message)
-            return self.fail({"message": message}, 400)
+            return None
         if (
             len(username) > self.max_username_length
             or len(password.encode("utf-8")) > self.max_password_bytes
         ):
             # Checked before verify so an enormous password never reaches the hasher.
             return self.fail({"message": "Credentials too long"}, 400)
-        if self.pass_request:
-            result = await call(self.verify, request, username, password)
-        else:
-            result = await call(self.verify, username, password)
-        outcome = outcome_from_verify(result)
-        # Name the account tried, for LoginFailed events (and, later, per-account throttling).
-        return replace(outcome, account=username) if type(outcome) is Fail else outcome
+        return username, password
 
     async def _credentials(self, request: AuthRequest) -> tuple[str | None, str | None]:
         fields = (self.username_field, self.password_field)

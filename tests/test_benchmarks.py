@@ -85,8 +85,11 @@ QUICK_LINES = {
     "14": ("FastAPI JWT GET: Depends(authenticate) vs the tutorial's", r"<= 1\.05\s+(PASS|MISS)$"),
     "15": ("FastAPI logged-in GET: login_required vs @requires", r"<= 1\.00\s+(PASS|MISS)$"),
     "16": ("FastAPI JWT GET: Depends(authenticate) vs fastapi-users", r"\d\.\d\d\s+info$"),
-    "19": ("Starlette JSON login (Argon2id): vs the verify alone", r"<= 1\.05\s+(PASS|MISS)$"),
-    "20": ("Argon2id at the defaults: hash / verify, ms", r"info\s+m=65536,t=3,p=4$"),
+    "17": ("login throttle: CPU µs per attempt, MemoryThrottleStore", r"\d\.\d\d\s+info$"),
+    "18": ("login throttle: CPU µs per attempt, RedisThrottleStore", r"info\s+\d+ µs wall$"),
+    "19": ("login throttle: Redis round trips per failed attempt", r" 1\s+== 1\s+PASS$"),
+    "20": ("Starlette JSON login (Argon2id): vs the verify alone", r"<= 1\.05\s+(PASS|MISS)$"),
+    "21": ("Argon2id at the defaults: hash / verify, ms", r"info\s+m=65536,t=3,p=4$"),
 }
 
 
