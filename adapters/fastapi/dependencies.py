@@ -8,6 +8,7 @@ through `PassportMiddleware`'s response extras, so they reach whatever response 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, NoReturn
@@ -63,7 +64,7 @@ class PassportHTTPException(HTTPException):
     def __init__(
         self,
         status_code: int,
-        detail: str,
+        detail: Any,
         headers: Sequence[tuple[str, str]] = (),
         result: AuthResult[Any] | None = None,
     ) -> None:
@@ -78,8 +79,16 @@ def _raise(decision: Respond, request: Request) -> NoReturn:
         _queue(request.scope, decision.cookies)
     # The JSON response sets its own Content-Type.
     headers = [(n, v) for n, v in decision.headers if n.lower() != "content-type"]
-    detail = decision.body or reason_phrase(decision.status)
+    detail: Any = decision.body or reason_phrase(decision.status)
+    if len(headers) < len(decision.headers) and _is_json(decision.headers):
+        # A JSON body (a throttled login's) goes in as data, not as a JSON string in a string.
+        detail = json.loads(detail)
     raise PassportHTTPException(decision.status, detail, headers, decision.result)
+
+
+def _is_json(headers: Sequence[tuple[str, str]]) -> bool:
+    kind = next((v for n, v in headers if n.lower() == "content-type"), "")
+    return kind.split(";", 1)[0].strip().lower() == "application/json"
 
 
 def granted_scopes(info: Any) -> frozenset[str]:
