@@ -43,6 +43,7 @@ from passport_py.strategies.apikey import ApiKeyStrategy, hash_key
 from passport_py.strategies.bearer import BearerStrategy
 from passport_py.strategies.local import LocalStrategy
 from passport_py.strategies.remember_me import RememberMeStrategy, RememberToken
+from passport_py.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from passport_py.demo.dev_login import DevProvider
@@ -56,6 +57,9 @@ API_SCOPES = {"alice": f"{READ} {WRITE}", "bob": READ}
 
 #: Where the demo keeps its sessions in Redis (so they never mix with an app's own keys).
 REDIS_PREFIX = "passport-py-demo:session:"
+
+#: Where the demo counts failed logins in Redis.
+THROTTLE_PREFIX = "passport-py-demo:throttle:"
 
 #: The login form's answer to a username or password left empty.
 MISSING = "Enter both your username and your password."
@@ -89,6 +93,18 @@ def session_store() -> SessionStore:
     return MemoryStore()
 
 
+def login_throttle() -> LoginThrottle:
+    """The login form's throttle: the default limits (an account waits after 5 failures in a
+    row, 30 s, then twice as long after each further failure, at most 15 minutes; an address
+    after 100 in 15 minutes), counted in Redis when `REDIS_URL` is set, else in memory."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        from passport_py.throttle import RedisThrottleStore
+
+        return LoginThrottle(RedisThrottleStore(url, prefix=THROTTLE_PREFIX))
+    return LoginThrottle()
+
+
 def describe_store(store: SessionStore) -> str:
     """One sentence on where `store` keeps the sessions (shown on the home page)."""
     if isinstance(store, MemoryStore):
@@ -104,16 +120,20 @@ def build_app(
     secret_key: str | None = None,
     store: SessionStore | None = None,
     dev: DevProvider | None = None,
+    throttle: LoginThrottle | None = None,
 ) -> Starlette:
     """The demo app. `secret_key` signs the session cookie (`DEMO_SECRET`, else random per
     process); `store` keeps the sessions (`session_store()` by default); `dev` is the running
     development provider (`dev_login.start_dev_provider`), without which the demo has no
-    "Log in with the development provider"."""
+    "Log in with the development provider"; `throttle` limits failed logins
+    (`login_throttle()` by default)."""
     store = store if store is not None else session_store()
     where = escape(describe_store(store))
     users = make_users()
     by_id = {user.id: user for user in users.values()}
-    passport: Authenticator[User] = Authenticator()
+    passport: Authenticator[User] = Authenticator(
+        throttle=throttle if throttle is not None else login_throttle()
+    )
 
     def find_user(username: str) -> tuple[User, str] | None:
         user = users.get(username)
