@@ -1,16 +1,20 @@
 """Login, logout and restoring the user from the session.
 
 Reference: passport-core.md 1.11, 2.12 (behaviours 91-101), 2.13 (102-108) and 2.15 (110-116),
-where `Authenticator.restore` plays the part of Passport's SessionStrategy.
+where `Authenticator.restore` plays the part of Passport's SessionStrategy. The last section
+covers what a login records beside the user (its time, the client IP and user agent).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from engine_helpers import Fixed, U, authenticate, make_passport
-from session_entries import TEST_REQUEST, identity, session_identity
+from session_entries import NO_CLIENT, TEST_REQUEST, Client, identity, session_identity
+from starlette_app import make_kit
+from users import PASSWORD
 
 from passport_py import (
     Authenticator,
@@ -20,7 +24,7 @@ from passport_py import (
     Success,
     run_sync,
 )
-from passport_py.session_manager import SessionManager
+from passport_py.session_manager import LOGIN_KEYS, SessionManager
 from passport_py.testing import MemorySession, TestRequest
 
 
@@ -382,3 +386,97 @@ def test_restore_under_custom_session_key_112() -> None:
     passport.deserialize_user(lambda user_id: {"id": user_id})
     session = MemorySession({"passport": {"user": "1"}, "auth": {"user": "2"}})
     assert restore(passport, session) == {"id": "2"}
+
+
+# -- what a login records beside the user -----------------------------------------------------
+
+#: A long-lived entry holding every key a login may write, plus an app's own key.
+FULL_ENTRY = {
+    "user": "1",
+    "at": 1_700_000_000,
+    "seen": 1_700_000_600,
+    "ip": "203.0.113.9",
+    "ua": "Firefox/130.0",
+    "fresh": False,
+    "auth": "password-hash-digest",
+    "extra": "e",
+}
+
+
+def login_entry(**request: Any) -> dict[str, Any]:
+    """The core's entry after a login through `TestRequest(**request)` into a new session."""
+    session = MemorySession()
+    run_sync(make_passport().login(TestRequest(session=session, **request), U))
+    entry = session["passport"]
+    assert isinstance(entry, dict)
+    return entry
+
+
+def test_a_login_records_when_it_happened_as_at_and_seen() -> None:
+    before = int(time.time())
+    entry = login_entry()
+    after = int(time.time())
+    assert type(entry["at"]) is int
+    assert before <= entry["at"] == entry["seen"] <= after
+
+
+def test_a_login_records_the_client_ip_and_user_agent() -> None:
+    entry = login_entry(client_ip="203.0.113.9", headers={"User-Agent": "Firefox/130.0"})
+    assert identity(entry, Client("203.0.113.9", "Firefox/130.0")) == {"user": "1"}
+
+
+def test_a_long_user_agent_is_cut_to_200_characters() -> None:
+    entry = login_entry(headers={"User-Agent": "A" * 150 + "B" * 100})
+    assert entry["ua"] == "A" * 150 + "B" * 50
+
+
+@pytest.mark.parametrize("user_agent", [None, ""])
+def test_an_unknown_client_leaves_no_ip_or_ua_key(user_agent: str | None) -> None:
+    headers = {} if user_agent is None else {"User-Agent": user_agent}
+    entry = login_entry(client_ip=None, headers=headers)
+    assert identity(entry, NO_CLIENT) == {"user": "1"}
+    assert "ip" not in entry and "ua" not in entry
+
+
+def test_a_login_keeping_session_info_drops_the_old_ip_and_ua_it_cannot_replace() -> None:
+    old = {"user": "2", "at": 1_700_000_000, "seen": 1_700_000_600, "ip": "203.0.113.9"}
+    session = MemorySession({"passport": {**old, "ua": "Firefox/130.0", "extra": "e"}})
+    request = TestRequest(session=session, client_ip=None)
+    run_sync(make_passport().login(request, U, keep_session_info=True))
+    assert session_identity(session, NO_CLIENT) == {"passport": {"user": "1", "extra": "e"}}
+    assert session["passport"]["at"] > old["seen"]
+
+
+def test_the_full_entry_holds_every_login_key() -> None:
+    assert set(FULL_ENTRY) - {"extra"} == LOGIN_KEYS
+
+
+def test_logout_drops_every_login_key_before_regenerating() -> None:
+    session = RecordingSession({"passport": dict(FULL_ENTRY), "cart": ["1"]})
+    logout(make_passport(), session)
+    assert session.before_regenerate == [{"passport": {"extra": "e"}, "cart": ["1"]}]
+    assert dict(session) == {}
+
+
+def test_logout_keeping_session_info_drops_every_login_key_and_keeps_the_rest() -> None:
+    session = MemorySession({"passport": dict(FULL_ENTRY), "cart": ["1"]})
+    logout(make_passport(), session, keep_session_info=True)
+    assert dict(session) == {"passport": {"extra": "e"}, "cart": ["1"]}
+
+
+def test_forgetting_a_deleted_user_drops_every_login_key_and_keeps_the_rest() -> None:
+    passport, _ = counting_passport(None)
+    session = MemorySession({"passport": dict(FULL_ENTRY), "cart": ["1"]})
+    assert restore(passport, session) is None
+    assert dict(session) == {"passport": {"extra": "e"}, "cart": ["1"]}
+
+
+def test_a_login_through_a_starlette_app_records_its_client() -> None:
+    kit = make_kit()
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
+    response = kit.client.post(
+        "/login", data={"username": "alice", "password": PASSWORD}, headers={"User-Agent": firefox}
+    )
+    assert response.status_code == 200
+    # Starlette's TestClient is the client "testclient" unless told otherwise.
+    assert identity(kit.session()["passport"], Client("testclient", firefox)) == {"user": 1}
