@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
 
+import httpx
+from starlette.testclient import TestClient
+
 #: The keys a login records beside the user.
 METADATA = frozenset({"at", "seen", "ip", "ua"})
 
@@ -43,6 +46,14 @@ DJANGO = Client("127.0.0.1")
 
 #: The test client of each framework, by the name the parametrized tests use.
 TEST_CLIENTS = {"starlette": STARLETTE, "flask": FLASK, "django": DJANGO}
+
+
+def sent_by(client: httpx.Client) -> Client:
+    """What an httpx client sends: Starlette's TestClient, or httpx over a WSGI or ASGI app
+    (whose transports give the app the address 127.0.0.1)."""
+    if isinstance(client, TestClient):
+        return STARLETTE
+    return Client("127.0.0.1", client.headers["user-agent"])
 
 
 def identity(entry: Any, client: Client = NO_CLIENT) -> dict[str, Any]:
