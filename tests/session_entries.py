@@ -1,9 +1,9 @@
 """The core's session entry (`session["passport"]`) split into identity and login metadata.
 
 A login writes the serialized user (`"user"`, and `"fresh": False` when not fresh) and, beside
-it, when it happened and who made it: `"at"` and `"seen"` (Unix seconds) and `"ip"` and `"ua"`
-(when the request had them). Tests compare the identity part exactly; `identity` first checks
-that the metadata is well-formed and is what the test's client sends.
+it, when it happened and where it came from: `"at"` and `"seen"` (Unix seconds), `"ip"` and
+`"ua"` (when the request had them). Tests compare the identity part exactly; `identity` first
+checks that the metadata is well-formed and is what the test's client sends.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from starlette.testclient import TestClient
+if TYPE_CHECKING:
+    import httpx
 
 #: The keys a login records beside the user.
 METADATA = frozenset({"at", "seen", "ip", "ua"})
@@ -51,6 +51,8 @@ TEST_CLIENTS = {"starlette": STARLETTE, "flask": FLASK, "django": DJANGO}
 def sent_by(client: httpx.Client) -> Client:
     """What an httpx client sends: Starlette's TestClient, or httpx over a WSGI or ASGI app
     (whose transports give the app the address 127.0.0.1)."""
+    from starlette.testclient import TestClient  # here: the engine's tests need no Starlette
+
     if isinstance(client, TestClient):
         return STARLETTE
     return Client("127.0.0.1", client.headers["user-agent"])
