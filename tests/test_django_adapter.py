@@ -30,6 +30,7 @@ from django.test import AsyncClient, Client, RequestFactory, override_settings
 from django.utils.functional import SimpleLazyObject
 from django_project import passports, testapp
 from django_project.testapp import Kit, make_kit, model_passport
+from session_entries import DJANGO, identity, session_identity
 from users import PASSWORD, User, UserStore, local_passport
 
 from passport_py import AuthenticationError, Authenticator
@@ -239,7 +240,10 @@ def test_login_cycles_the_session_key_and_the_old_key_is_dead(kit: Kit) -> None:
 def test_login_keeps_only_the_return_to_url_by_default(kit: Kit) -> None:
     kit.client.get("/prepare")
     kit.login()
-    assert kit.session() == {"return_to": "/orders", "passport": {"user": 1}}
+    assert session_identity(kit.session(), DJANGO) == {
+        "return_to": "/orders",
+        "passport": {"user": 1},
+    }
     # The pending message (Django's messages framework) survives too.
     assert kit.client.get("/login").json()["flashes"] == [["info", "Please log in", ""]]
 
@@ -249,7 +253,11 @@ def test_keep_session_info_keeps_everything_but_still_cycles_the_key(kit: Kit) -
     before = session_key(kit.client)
     kit.client.post("/login/keep", CREDENTIALS)
     assert session_key(kit.client) != before
-    assert kit.session() == {"cart": ["book"], "return_to": "/orders", "passport": {"user": 1}}
+    assert session_identity(kit.session(), DJANGO) == {
+        "cart": ["book"],
+        "return_to": "/orders",
+        "passport": {"user": 1},
+    }
 
 
 def test_login_rotates_the_csrf_token(kit: Kit) -> None:
@@ -389,7 +397,7 @@ def test_authenticate_logs_in_and_sets_request_user(kit: Kit) -> None:
         "django_authenticated": True,
         "auth_info": {},
     }
-    assert kit.session() == {"passport": {"user": 1}}
+    assert session_identity(kit.session(), DJANGO) == {"passport": {"user": 1}}
 
 
 def test_wrong_password_is_401_and_nobody_is_logged_in(kit: Kit) -> None:
@@ -412,7 +420,7 @@ def test_success_redirect_and_a_custom_flash_category(kit: Kit) -> None:
     assert response.status_code == 302
     assert response["Location"] == "/welcome"
     assert response["Cache-Control"] == "no-store"
-    assert kit.session() == {"passport": {"user": 1}}
+    assert session_identity(kit.session(), DJANGO) == {"passport": {"user": 1}}
     # A category Django has no level for is an INFO message tagged with it.
     assert kit.client.get("/login").json()["flashes"] == [["info", "Hello again", "celebrate"]]
 
@@ -526,7 +534,10 @@ def test_authenticate_on_an_async_view_with_database_sessions(db: None) -> None:
         assert response.json()["user"] == "alice"
         assert session_key(kit.client) != before
         assert not SessionRow.objects.filter(session_key=before).exists()
-        assert kit.session() == {"return_to": "/orders", "passport": {"user": 1}}
+        assert session_identity(kit.session(), DJANGO) == {
+            "return_to": "/orders",
+            "passport": {"user": 1},
+        }
 
 
 def test_authorize_puts_the_account_on_request_account(kit: Kit) -> None:
@@ -534,7 +545,7 @@ def test_authorize_puts_the_account_on_request_account(kit: Kit) -> None:
     response = kit.client.post("/link", {"username": "bob", "password": "builder"})
     assert response.json()["user"] == "alice"
     assert response.json()["account"] == "bob"
-    assert kit.session()["passport"] == {"user": 1}
+    assert identity(kit.session()["passport"], DJANGO) == {"user": 1}
 
 
 # -- class-based views -----------------------------------------------------------------------
@@ -857,12 +868,12 @@ def test_testing_login_logs_a_user_in_without_a_form(kit: Kit) -> None:
     testing.login(kit.client, kit.store.users[2])
     assert session_key(kit.client) != before
     assert kit.client.get("/").json()["user"] == "bob"
-    assert kit.session() == {"return_to": "/orders", "passport": {"user": 2}}
+    assert session_identity(kit.session()) == {"return_to": "/orders", "passport": {"user": 2}}
 
 
 def test_testing_login_not_fresh(kit: Kit) -> None:
     testing.login(kit.client, kit.store.users[1], fresh=False)
-    assert kit.session()["passport"] == {"user": 1, "fresh": False}
+    assert identity(kit.session()["passport"]) == {"user": 1, "fresh": False}
     assert kit.passport.sessions.is_fresh(kit.session()) is False
 
 

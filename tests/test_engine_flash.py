@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from engine_helpers import Fixed, U, authenticate, make_passport
+from session_entries import TEST_REQUEST, session_identity
 
 from passport_py import (
     AuthenticateOptions,
@@ -148,7 +149,7 @@ def test_custom_messages_key_is_used_and_kept_through_login_71() -> None:
     authenticate(passport, request, "bad", failure_message="Nope")
     assert dict(request.session or {}) == {"notices": ["Nope"]}
     authenticate(passport, request, "good", success_message="Welcome")
-    assert dict(request.session or {}) == {
+    assert session_identity(request.session or {}, TEST_REQUEST) == {
         "notices": ["Nope", "Welcome"],
         "passport": {"user": "1"},
     }
@@ -158,7 +159,7 @@ def test_success_message_string_is_appended_74() -> None:
     passport = make_passport(s=Fixed(Success(U)))
     request = TestRequest()
     authenticate(passport, request, "s", success_message="Login complete")
-    assert dict(request.session or {}) == {
+    assert session_identity(request.session or {}, TEST_REQUEST) == {
         "passport": {"user": "1"},
         "messages": ["Login complete"],
     }
@@ -180,7 +181,10 @@ def test_success_message_survives_regeneration_75() -> None:
     request = TestRequest(session=session)
     authenticate(passport, request, "s", success_message=True)
     assert session.id != old_id
-    assert dict(session) == {"passport": {"user": "1"}, "messages": ["Earlier", "Welcome!"]}
+    assert session_identity(session, TEST_REQUEST) == {
+        "passport": {"user": "1"},
+        "messages": ["Earlier", "Welcome!"],
+    }
 
 
 class SessionFlashRequest(TestRequest):
@@ -203,7 +207,7 @@ def test_success_flash_survives_regeneration_75() -> None:
     request = SessionFlashRequest(session=session)
     authenticate(passport, request, "s", success_flash="Welcome back")
     assert session.id != old_id
-    assert dict(session) == {
+    assert session_identity(session, TEST_REQUEST) == {
         "passport": {"user": "1"},
         "flash": [["info", "Pending"], ["success", "Welcome back"]],
     }

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from engine_helpers import Fixed, U, authenticate, make_passport
+from session_entries import TEST_REQUEST, session_identity
 
 from passport_py import (
     AuthenticateOptions,
@@ -45,7 +46,7 @@ def test_success_logs_in_and_proceeds_with_empty_info_32() -> None:
     request = TestRequest(session=session)
     decision = authenticate(passport, request, "success")
     assert decision == Proceed(user=U, info={}, authenticated=True, logged_in=True)
-    assert dict(session) == {"passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": "1"}}
     assert session.id != old_id
 
 
@@ -115,7 +116,7 @@ def test_return_to_in_session_wins_and_is_removed_38() -> None:
     decision = authenticate(passport, request, "success", success_return_to_or_redirect="/default")
     assert isinstance(decision, Respond)
     assert (decision.status, decision.location) == (302, "/return")
-    assert dict(request.session or {}) == {"passport": {"user": "1"}}
+    assert session_identity(request.session or {}, TEST_REQUEST) == {"passport": {"user": "1"}}
 
 
 def test_no_return_to_redirects_to_option_39() -> None:
@@ -138,7 +139,7 @@ def test_return_to_survives_regeneration_without_keep_session_info_40() -> None:
     assert isinstance(decision, Respond)
     assert decision.location == "/back"
     assert session.id != old_id
-    assert dict(session) == {"passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": "1"}}
 
 
 def test_return_to_with_keep_session_info_keeps_other_keys_40() -> None:
@@ -154,7 +155,7 @@ def test_return_to_with_keep_session_info_keeps_other_keys_40() -> None:
     )
     assert isinstance(decision, Respond)
     assert decision.location == "/back"
-    assert dict(session) == {"cart": ["1"], "passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {"cart": ["1"], "passport": {"user": "1"}}
     assert session.regenerations == 1
 
 

@@ -28,6 +28,7 @@ from flask import (
 )
 from flask.sessions import SessionInterface, SessionMixin
 from flask.testing import FlaskClient
+from session_entries import FLASK, identity, session_identity
 from users import PASSWORD, WRONG, User, UserStore, local_passport
 from werkzeug.datastructures import CallbackDict
 
@@ -308,7 +309,7 @@ def test_a_deserializer_with_pass_request_gets_the_flask_request() -> None:
 def test_login_regenerates_the_cookie_session_keeping_return_to_and_flashes(kit: Kit) -> None:
     kit.client.post("/prepare")
     kit.login()
-    assert kit.session() == {
+    assert session_identity(kit.session(), FLASK) == {
         "passport": {"user": 1},
         "return_to": "/orders",
         "_flashes": [("info", "Please log in")],
@@ -355,7 +356,7 @@ def test_login_from_a_view_makes_current_user_the_user_at_once(kit: Kit) -> None
         "before": {"user": None, "authenticated": False},
         "after": {"user": "bob", "authenticated": True},
     }
-    assert kit.session() == {"passport": {"user": 2}}
+    assert session_identity(kit.session(), FLASK) == {"passport": {"user": 2}}
     assert kit.client.get("/").json["user"] == "bob"
 
 
@@ -430,7 +431,7 @@ def test_login_gives_a_server_side_session_a_new_id_and_kills_the_old_one() -> N
     after = sid(kit.client)
     assert after not in (None, before)
     assert before not in interface.store
-    assert interface.store[after] == {
+    assert session_identity(interface.store[after], FLASK) == {
         "passport": {"user": 1},
         "return_to": "/orders",
         "_flashes": [("info", "Please log in")],
@@ -697,7 +698,7 @@ def test_authorize_puts_the_account_on_g_and_leaves_current_user() -> None:
         "account": "bob",
         "info": {"scope": "read"},
     }
-    assert kit.session()["passport"] == {"user": 1}
+    assert identity(kit.session()["passport"], FLASK) == {"user": 1}
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
@@ -838,7 +839,7 @@ def test_authenticate_on_an_async_view_awaits_the_core_on_its_loop() -> None:
     kit = async_kit()
     response = kit.client.post("/async/login", data=CREDENTIALS)
     assert response.json == {"user": "alice", "authenticated": True}
-    assert kit.session() == {"passport": {"user": 1}}
+    assert session_identity(kit.session(), FLASK) == {"passport": {"user": 1}}
 
 
 def test_login_required_on_an_async_view_loads_the_user_on_its_loop() -> None:
@@ -863,7 +864,7 @@ def test_a_custom_callback_on_an_async_view_is_awaited_on_its_loop() -> None:
 def test_alogin_in_an_async_view_awaits_an_async_serializer() -> None:
     kit = async_kit()
     assert kit.client.post("/async/signup").json == {"user": "bob"}
-    assert kit.session() == {"passport": {"user": 2}}
+    assert session_identity(kit.session(), FLASK) == {"passport": {"user": 2}}
 
 
 def test_a_sync_view_whose_deserializer_awaits_real_io_names_the_fix() -> None:

@@ -18,6 +18,7 @@ import pytest
 from behaviour.tokens import token_client
 from flask import Flask, Response, abort, g, make_response, session
 from flask.testing import FlaskClient
+from session_entries import FLASK, identity
 from users import PASSWORD, User, UserStore, local_passport
 
 from passport_py import Authenticator, ConfigurationError, SessionRequiredError, Strategy
@@ -425,7 +426,7 @@ def test_a_remember_cookie_logs_the_user_back_in(site: App) -> None:
     }
     assert response.headers["Cache-Control"] == "no-store"
     assert "Cookie" in vary_of(response)
-    assert site.session()["passport"] == {"user": 1, "fresh": False}
+    assert identity(site.session()["passport"], FLASK) == {"user": 1, "fresh": False}
 
 
 def test_a_recalled_login_is_then_restored_from_the_session(site: App) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from engine_helpers import USER, U, Verify, authenticate, headers_named, make_passport
+from session_entries import TEST_REQUEST, session_identity
 
 import passport_py.strategies.local as local_module
 from passport_py import (
@@ -85,7 +86,7 @@ def test_valid_credentials_log_in_through_the_engine_L4() -> None:
     request = form(username="jaredhanson", password="secret")
     decision = authenticate(passport, request, "local")
     assert decision == Proceed(user=U, info={}, authenticated=True, logged_in=True)
-    assert dict(request.session or {}) == {"passport": {"user": "1"}}
+    assert session_identity(request.session or {}, TEST_REQUEST) == {"passport": {"user": "1"}}
 
 
 def test_valid_credentials_in_json_body_succeed_L4() -> None:

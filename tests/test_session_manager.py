@@ -1,15 +1,20 @@
 """Login, logout and restoring the user from the session.
 
 Reference: passport-core.md 1.11, 2.12 (behaviours 91-101), 2.13 (102-108) and 2.15 (110-116),
-where `Authenticator.restore` plays the part of Passport's SessionStrategy.
+where `Authenticator.restore` plays the part of Passport's SessionStrategy. The last section
+covers what a login records beside the user (its time, the client IP and user agent).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from engine_helpers import Fixed, U, authenticate, make_passport
+from session_entries import NO_CLIENT, TEST_REQUEST, Client, identity, session_identity
+from starlette_app import make_kit
+from users import PASSWORD
 
 from passport_py import (
     Authenticator,
@@ -19,7 +24,7 @@ from passport_py import (
     Success,
     run_sync,
 )
-from passport_py.session_manager import SessionManager
+from passport_py.session_manager import LOGIN_KEYS, SessionManager
 from passport_py.testing import MemorySession, TestRequest
 
 
@@ -69,14 +74,14 @@ def test_login_regenerates_and_writes_serialized_user_94() -> None:
     login(passport, session)
     assert session.id != old_id
     assert session.regenerations == 1
-    assert dict(session) == {"passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": "1"}}
 
 
 def test_login_drops_previous_session_data_95() -> None:
     passport = make_passport()
     session = MemorySession({"cart": ["1", "2"]})
     login(passport, session)
-    assert dict(session) == {"passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": "1"}}
 
 
 def test_login_with_keep_session_info_keeps_previous_data_95() -> None:
@@ -85,21 +90,27 @@ def test_login_with_keep_session_info_keeps_previous_data_95() -> None:
     old_id = session.id
     login(passport, session, keep_session_info=True)
     assert session.id != old_id
-    assert dict(session) == {"cart": ["1", "2"], "passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {
+        "cart": ["1", "2"],
+        "passport": {"user": "1"},
+    }
 
 
 def test_login_keep_session_info_merges_previous_passport_data_96() -> None:
     passport = make_passport()
     session = MemorySession({"passport": {"user": 99, "extra": "e"}, "cart": ["1"]})
     login(passport, session, {"id": 5}, keep_session_info=True)
-    assert dict(session) == {"passport": {"user": 5, "extra": "e"}, "cart": ["1"]}
+    assert session_identity(session, TEST_REQUEST) == {
+        "passport": {"user": 5, "extra": "e"},
+        "cart": ["1"],
+    }
 
 
 def test_login_without_keep_session_info_replaces_passport_data_96() -> None:
     passport = make_passport()
     session = MemorySession({"passport": {"user": 99, "extra": "e"}})
     login(passport, session, {"id": 5})
-    assert dict(session) == {"passport": {"user": 5}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": 5}}
 
 
 def test_login_keeps_return_to_and_messages_by_default_95() -> None:
@@ -108,7 +119,7 @@ def test_login_keeps_return_to_and_messages_by_default_95() -> None:
     passport = make_passport()
     session = MemorySession({"return_to": "/orders", "messages": ["Hi"], "cart": ["1"]})
     login(passport, session)
-    assert dict(session) == {
+    assert session_identity(session, TEST_REQUEST) == {
         "return_to": "/orders",
         "messages": ["Hi"],
         "passport": {"user": "1"},
@@ -151,7 +162,7 @@ def test_login_stores_falsy_ids_11(user_id: Any) -> None:
     passport = make_passport()
     session = MemorySession()
     login(passport, session, {"id": user_id})
-    assert dict(session) == {"passport": {"user": user_id}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": user_id}}
 
 
 def test_login_under_custom_session_key_94() -> None:
@@ -159,14 +170,14 @@ def test_login_under_custom_session_key_94() -> None:
     passport.serialize_user(lambda user: user["id"])
     session = MemorySession({"passport": {"user": "other"}})
     login(passport, session)
-    assert dict(session) == {"auth": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST, key="auth") == {"auth": {"user": "1"}}
 
 
 def test_session_manager_keeps_adapter_flash_keys_95() -> None:
     manager = SessionManager("passport", preserve=("return_to",))
     session = MemorySession({"_flash": [["info", "Saved"]], "return_to": "/x", "cart": [1]})
     manager.login(session, "1", flash_keys=("_flash",))
-    assert dict(session) == {
+    assert session_identity(session) == {
         "_flash": [["info", "Saved"]],
         "return_to": "/x",
         "passport": {"user": "1"},
@@ -177,7 +188,7 @@ def test_session_manager_never_preserves_its_own_key_96() -> None:
     manager = SessionManager("passport", preserve=("passport",))
     session = MemorySession({"passport": {"user": "old", "extra": 1}})
     manager.login(session, "new")
-    assert dict(session) == {"passport": {"user": "new"}}
+    assert session_identity(session) == {"passport": {"user": "new"}}
 
 
 # -- 2.13 logout ------------------------------------------------------------------------------
@@ -255,7 +266,7 @@ def test_a_login_is_fresh_by_default() -> None:
     passport = make_passport()
     session = MemorySession()
     run_sync(passport.login(TestRequest(session=session), U))
-    assert dict(session) == {"passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": "1"}}
     assert passport.sessions.is_fresh(session)
 
 
@@ -263,7 +274,7 @@ def test_a_login_with_fresh_false_is_marked_not_fresh() -> None:
     passport = make_passport()
     session = MemorySession()
     run_sync(passport.login(TestRequest(session=session), U, fresh=False))
-    assert session["passport"] == {"user": "1", "fresh": False}
+    assert identity(session["passport"], TEST_REQUEST) == {"user": "1", "fresh": False}
     assert not passport.sessions.is_fresh(session)
 
 
@@ -375,3 +386,97 @@ def test_restore_under_custom_session_key_112() -> None:
     passport.deserialize_user(lambda user_id: {"id": user_id})
     session = MemorySession({"passport": {"user": "1"}, "auth": {"user": "2"}})
     assert restore(passport, session) == {"id": "2"}
+
+
+# -- what a login records beside the user -----------------------------------------------------
+
+#: A long-lived entry holding every key a login may write, plus an app's own key.
+FULL_ENTRY = {
+    "user": "1",
+    "at": 1_700_000_000,
+    "seen": 1_700_000_600,
+    "ip": "203.0.113.9",
+    "ua": "Firefox/130.0",
+    "fresh": False,
+    "auth": "password-hash-digest",
+    "extra": "e",
+}
+
+
+def login_entry(**request: Any) -> dict[str, Any]:
+    """The core's entry after a login through `TestRequest(**request)` into a new session."""
+    session = MemorySession()
+    run_sync(make_passport().login(TestRequest(session=session, **request), U))
+    entry = session["passport"]
+    assert isinstance(entry, dict)
+    return entry
+
+
+def test_a_login_records_when_it_happened_as_at_and_seen() -> None:
+    before = int(time.time())
+    entry = login_entry()
+    after = int(time.time())
+    assert type(entry["at"]) is int
+    assert before <= entry["at"] == entry["seen"] <= after
+
+
+def test_a_login_records_the_client_ip_and_user_agent() -> None:
+    entry = login_entry(client_ip="203.0.113.9", headers={"User-Agent": "Firefox/130.0"})
+    assert identity(entry, Client("203.0.113.9", "Firefox/130.0")) == {"user": "1"}
+
+
+def test_a_long_user_agent_is_cut_to_200_characters() -> None:
+    entry = login_entry(headers={"User-Agent": "A" * 150 + "B" * 100})
+    assert entry["ua"] == "A" * 150 + "B" * 50
+
+
+@pytest.mark.parametrize("user_agent", [None, ""])
+def test_an_unknown_client_leaves_no_ip_or_ua_key(user_agent: str | None) -> None:
+    headers = {} if user_agent is None else {"User-Agent": user_agent}
+    entry = login_entry(client_ip=None, headers=headers)
+    assert identity(entry, NO_CLIENT) == {"user": "1"}
+    assert "ip" not in entry and "ua" not in entry
+
+
+def test_a_login_keeping_session_info_drops_the_old_ip_and_ua_it_cannot_replace() -> None:
+    old = {"user": "2", "at": 1_700_000_000, "seen": 1_700_000_600, "ip": "203.0.113.9"}
+    session = MemorySession({"passport": {**old, "ua": "Firefox/130.0", "extra": "e"}})
+    request = TestRequest(session=session, client_ip=None)
+    run_sync(make_passport().login(request, U, keep_session_info=True))
+    assert session_identity(session, NO_CLIENT) == {"passport": {"user": "1", "extra": "e"}}
+    assert session["passport"]["at"] > old["seen"]
+
+
+def test_the_full_entry_holds_every_login_key() -> None:
+    assert set(FULL_ENTRY) - {"extra"} == LOGIN_KEYS
+
+
+def test_logout_drops_every_login_key_before_regenerating() -> None:
+    session = RecordingSession({"passport": dict(FULL_ENTRY), "cart": ["1"]})
+    logout(make_passport(), session)
+    assert session.before_regenerate == [{"passport": {"extra": "e"}, "cart": ["1"]}]
+    assert dict(session) == {}
+
+
+def test_logout_keeping_session_info_drops_every_login_key_and_keeps_the_rest() -> None:
+    session = MemorySession({"passport": dict(FULL_ENTRY), "cart": ["1"]})
+    logout(make_passport(), session, keep_session_info=True)
+    assert dict(session) == {"passport": {"extra": "e"}, "cart": ["1"]}
+
+
+def test_forgetting_a_deleted_user_drops_every_login_key_and_keeps_the_rest() -> None:
+    passport, _ = counting_passport(None)
+    session = MemorySession({"passport": dict(FULL_ENTRY), "cart": ["1"]})
+    assert restore(passport, session) is None
+    assert dict(session) == {"passport": {"extra": "e"}, "cart": ["1"]}
+
+
+def test_a_login_through_a_starlette_app_records_its_client() -> None:
+    kit = make_kit()
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0"
+    response = kit.client.post(
+        "/login", data={"username": "alice", "password": PASSWORD}, headers={"User-Agent": firefox}
+    )
+    assert response.status_code == 200
+    # Starlette's TestClient is the client "testclient" unless told otherwise.
+    assert identity(kit.session()["passport"], Client("testclient", firefox)) == {"user": 1}

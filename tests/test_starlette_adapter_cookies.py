@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from session_entries import STARLETTE, identity
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -297,7 +298,7 @@ def test_login_with_remember_sets_the_remember_cookie(plain: App) -> None:
     assert plain.set_cookies(response) == [
         "rm=good-1; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Strict"
     ]
-    assert session_data(plain.client)["passport"] == {"user": 1}
+    assert identity(session_data(plain.client)["passport"], STARLETTE) == {"user": 1}
 
 
 def test_login_with_remember_but_no_session_login_is_refused(plain: App) -> None:
@@ -342,7 +343,8 @@ def test_restore_with_recalls_the_user_into_request_user_and_auth(restoring: App
 def test_a_recalled_login_is_stored_in_the_session_not_fresh(restoring: App) -> None:
     restoring.client.cookies.set("rm", "good-2")
     restoring.client.get("/")
-    assert session_data(restoring.client)["passport"] == {"user": 2, "fresh": False}
+    entry = session_data(restoring.client)["passport"]
+    assert identity(entry, STARLETTE) == {"user": 2, "fresh": False}
     restoring.client.cookies.delete("rm")
     assert restoring.client.get("/").json()["user"] == "bob"
     assert restoring.strategy.calls == 1

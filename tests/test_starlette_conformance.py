@@ -292,6 +292,7 @@ from typing import Any
 
 import pytest
 from engine_helpers import USER, Fixed, U, Verify
+from session_entries import STARLETTE, session_identity
 from starlette.applications import Starlette
 from starlette.authentication import UnauthenticatedUser
 from starlette.middleware import Middleware
@@ -592,7 +593,7 @@ def test_strategy_registered_under_its_name_serves_the_route_1() -> None:
     assert response.status_code == 200
     assert response.json()["user"] == U
     assert len(strategy.calls) == 1
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
 
 
 def test_later_use_under_the_same_name_serves_the_route_1() -> None:
@@ -728,7 +729,7 @@ def test_serializer_id_is_stored_in_the_session_10(kind: str) -> None:
     passport.serialize_user(async_id if kind == "async" else (lambda user: user["id"]))
     app = login_app(passport)
     assert app.client.post("/login").status_code == 200
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
     assert app.who()["user"] == U
 
 
@@ -738,7 +739,7 @@ def test_serializer_yielding_zero_logs_in_11() -> None:
     passport.deserialize_user(lambda user_id: U if user_id == 0 else None)
     app = login_app(passport)
     app.client.post("/login")
-    assert app.session() == {"passport": {"user": 0}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": 0}}
     assert app.who()["user"] == U
 
 
@@ -749,7 +750,7 @@ def test_serializer_yielding_empty_string_logs_in_12() -> None:
     passport.deserialize_user(lambda user_id: U if user_id == "" else None)
     app = login_app(passport)
     app.client.post("/login")
-    assert app.session() == {"passport": {"user": ""}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": ""}}
     assert app.who()["user"] == U
 
 
@@ -787,7 +788,7 @@ def test_serializer_chain_first_result_after_pass_wins_15() -> None:
     passport.serialize_user(lambda user: seen.append("three") or "three")
     app = login_app(passport)
     assert app.client.post("/login").status_code == 200
-    assert app.session() == {"passport": {"user": "two"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "two"}}
     assert seen == ["one", "two"]
 
 
@@ -798,7 +799,7 @@ def test_serializer_returning_none_defers_to_the_next_16() -> None:
     passport.serialize_user(lambda user: "three")
     app = login_app(passport)
     app.client.post("/login")
-    assert app.session() == {"passport": {"user": "three"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "three"}}
 
 
 def test_serializer_with_pass_request_receives_the_starlette_request_17() -> None:
@@ -812,7 +813,7 @@ def test_serializer_with_pass_request_receives_the_starlette_request_17() -> Non
 
     app = login_app(passport)
     app.client.post("/login", headers={"x-tenant": "acme"})
-    assert app.session() == {"passport": {"user": "acme:1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "acme:1"}}
     [request] = seen
     assert isinstance(request, StarletteAuthRequest)
     assert (request.path, request.method) == ("/login", "POST")
@@ -952,7 +953,7 @@ def test_transform_error_after_login_is_a_server_error_30_35() -> None:
     handled = serve(app.passport, auth_route("/login", "s"), handlers={LookupError: handle})
     response = handled.client.post("/login")
     assert (response.status_code, response.text) == (503, "client lookup failed")
-    assert handled.session() == {"passport": {"user": "1"}}
+    assert session_identity(handled.session(), STARLETTE) == {"passport": {"user": "1"}}
 
 
 def test_transform_chain_first_result_after_pass_wins_31() -> None:
@@ -988,7 +989,7 @@ def test_success_logs_in_and_reaches_the_endpoint_with_empty_info_32() -> None:
         "account_info": "unset",
     }
     assert app.client.cookies["session"] != before
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
     assert app.who()["user"] == U
 
 
@@ -997,7 +998,7 @@ def test_strategy_instance_passed_directly_logs_in_33() -> None:
     app = serve(passport, auth_route("/login", Fixed(Success(U))))
     response = app.client.post("/login")
     assert (response.json()["user"], response.json()["info"]) == (U, {})
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
     assert passport.strategies == {}
 
 
@@ -1026,7 +1027,7 @@ def test_auth_info_false_skips_the_transform_and_still_logs_in_36() -> None:
     assert (response.json()["user"], response.json()["info"]) == (U, None)
     assert response.json()["scopes"] == ["authenticated"]
     assert calls == []
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
 
 
 def test_return_to_with_keep_session_info_keeps_the_other_keys_40() -> None:
@@ -1038,7 +1039,7 @@ def test_return_to_with_keep_session_info_keeps_the_other_keys_40() -> None:
     app.seed(return_to="/back", cart=["1"])
     response = app.client.post("/login")
     assert (response.status_code, response.headers["location"]) == (302, "/back")
-    assert app.session() == {"cart": ["1"], "passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"cart": ["1"], "passport": {"user": "1"}}
 
 
 def test_success_redirect_ignores_return_to_and_next_41() -> None:
@@ -1183,7 +1184,7 @@ def test_first_success_in_a_chain_wins_58() -> None:
     app = serve(make_passport(a=Fixed(Success(U)), b=second), auth_route("/login", ["a", "b"]))
     assert app.client.post("/login").json()["user"] == U
     assert second.calls == []
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
 
 
 def test_all_fail_sends_every_string_challenge_in_order_60() -> None:
@@ -1366,7 +1367,7 @@ def test_success_flash_shown_on_the_next_page_after_the_redirect_70(
     response = app.client.post("/login")
     assert (response.status_code, response.headers["location"]) == (302, "/home")
     assert app.flashes() == expected_flashes(source, option, "success")
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
 
 
 def test_success_flash_with_string_info_70() -> None:
@@ -1413,7 +1414,10 @@ def test_failure_message_true_without_a_message_records_nothing_73() -> None:
 def test_success_message_string_is_stored_after_login_74() -> None:
     app = login_app(make_passport(s=Fixed(Success(U))), success_message="Login complete")
     app.client.post("/login")
-    assert app.session() == {"passport": {"user": "1"}, "messages": ["Login complete"]}
+    assert session_identity(app.session(), STARLETTE) == {
+        "passport": {"user": "1"},
+        "messages": ["Login complete"],
+    }
 
 
 def test_success_message_true_uses_the_info_message_74() -> None:
@@ -1435,7 +1439,7 @@ def test_success_flash_and_message_survive_the_login_regeneration_75() -> None:
     before = app.client.cookies["session"]
     assert app.client.post("/login").status_code == 200
     assert app.client.cookies["session"] != before
-    assert app.session() == {
+    assert session_identity(app.session(), STARLETTE) == {
         "flash": [["info", "Pending"], ["success", "Welcome back"]],
         "messages": ["Earlier", "Welcome!"],
         "passport": {"user": "1"},
@@ -1744,7 +1748,7 @@ def test_login_regenerates_the_session_once_then_writes_the_user_94() -> None:
     app.seed(cart=["1"])
     app.client.post("/login")
     assert log == [{"cart": ["1"]}]
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
 
 
 def test_login_and_restore_under_a_custom_session_key_94_112() -> None:
@@ -1756,7 +1760,7 @@ def test_login_and_restore_under_a_custom_session_key_94_112() -> None:
     app.seed(passport={"user": "2"})
     assert app.who()["authenticated"] is False
     app.client.post("/login")
-    assert app.session() == {"auth": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE, key="auth") == {"auth": {"user": "1"}}
     assert app.who()["user"] == U
 
 
@@ -1765,14 +1769,17 @@ def test_login_with_keep_session_info_merges_previous_passport_data_96() -> None
     app.seed(passport={"user": "2", "extra": "e"}, cart=["1"])
     assert app.who()["user"] == BOB
     app.client.post("/login")
-    assert app.session() == {"passport": {"user": "1", "extra": "e"}, "cart": ["1"]}
+    assert session_identity(app.session(), STARLETTE) == {
+        "passport": {"user": "1", "extra": "e"},
+        "cart": ["1"],
+    }
 
 
 def test_login_without_keep_session_info_replaces_passport_data_96() -> None:
     app = login_app(make_passport(s=Fixed(Success(U))))
     app.seed(passport={"user": "2", "extra": "e"})
     app.client.post("/login")
-    assert app.session() == {"passport": {"user": "1"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1"}}
 
 
 def test_login_regenerate_error_is_a_server_error_and_keeps_the_session_97() -> None:
@@ -1993,7 +2000,7 @@ def test_valid_form_credentials_log_in_with_info_L4() -> None:
     assert (response.json()["user"], response.json()["info"]) == (USER, {"scope": "read"})
     assert response.json()["scopes"] == ["authenticated", "read"]
     assert verify.calls == [("johndoe", "secret")]
-    assert app.session() == {"passport": {"user": "1234"}}
+    assert session_identity(app.session(), STARLETTE) == {"passport": {"user": "1234"}}
 
 
 def test_credentials_in_the_query_log_in_with_allow_query_L5() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from engine_helpers import USERS, U, make_passport
+from session_entries import TEST_REQUEST, session_identity
 
 from passport_py import (
     AuthenticateOptions,
@@ -74,7 +75,7 @@ def test_run_sync_authentication_creates_no_event_loop(loops_created: list[objec
 
     decision, session = sync_view()
     assert decision == Proceed(user=U, info={"scope": "read"}, authenticated=True, logged_in=True)
-    assert dict(session) == {"passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": "1"}}
     assert seen_loop_free == [True, True]
     assert loops_created == []
     assert no_running_loop()
@@ -239,7 +240,7 @@ def test_custom_strategy_sync_or_async_authenticate_succeeds(kind: str, driver: 
     request = TestRequest(method="GET", headers={"X-Api-Key": "k-1"}, session=session)
     decision = DRIVERS[driver](passport.authenticate(request, "key"))
     assert decision == Proceed(user=U, info={}, authenticated=True, logged_in=True)
-    assert dict(session) == {"passport": {"user": "1"}}
+    assert session_identity(session, TEST_REQUEST) == {"passport": {"user": "1"}}
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
