@@ -1,6 +1,6 @@
 """The demo end to end in headless Chromium: login form, wrong and right password, logout,
-remember me, the "Log out everywhere" button and the "Your sessions" page (each with a second
-browser that is not Chromium), and
+remember me, the throttled login page, the "Log out everywhere" button and the "Your sessions"
+page (each with a second browser that is not Chromium), and
 "Log in with the development provider" through the provider's own page.
 
 Drives Debian's Chromium (/usr/bin/chromium) through its matching ChromeDriver
@@ -203,3 +203,21 @@ def test_your_sessions_page_ends_the_phones_session_in_chromium(
         assert len(driver.find_elements(By.CSS_SELECTOR, "li.card")) == 1
         assert "Logged in as <b>bob</b>." not in phone.get("/").text
         assert "Ended 1 other session." in driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_the_login_page_says_when_to_try_again_after_five_failures_in_chromium(
+    demo: DemoProcess, driver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    # An account nobody has: the throttle answers the same whether or not it exists, and no
+    # other test is held up by its wait.
+    driver.delete_all_cookies()
+    driver.get(f"{demo.url}/login")
+    for _ in range(5):
+        submit_login(driver, "mallory", "guess")
+        assert ERROR in driver.find_element(By.TAG_NAME, "body").text
+    submit_login(driver, "mallory", "guess")
+    assert path_of(driver, demo) == "/login"
+    alert = driver.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    assert alert == "Too many failed login attempts. Try again in 30 seconds."
