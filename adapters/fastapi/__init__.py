@@ -5,7 +5,8 @@ from fastapi import Depends, FastAPI, Security
 from passport_py.adapters.fastapi import PassportMiddleware, authenticate, login_required
 ```
 
-`PassportMiddleware`, `login`, `logout`, `logout_everywhere` and `is_authenticated` are the
+`PassportMiddleware`, `login`, `logout`, `logout_everywhere`, `update_session_auth` and
+`is_authenticated` are the
 Starlette adapter's. `authenticate(...)`, `authorize(...)`, `login_required` and
 `current_user` are dependencies: use them in `Depends(...)`, `Security(..., scopes=[...])`, or
 a router's or app's `dependencies=[...]`.
@@ -41,6 +42,7 @@ from passport_py.adapters.starlette import (
     login,
     logout,
     logout_everywhere,
+    update_session_auth,
 )
 from passport_py.adapters.starlette._checks import ON_CHECKED
 
@@ -61,4 +63,5 @@ __all__ = [
     "login_required",
     "logout",
     "logout_everywhere",
+    "update_session_auth",
 ]

@@ -1,5 +1,6 @@
 """Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
-`login`, `logout`, `logout_everywhere`, `login_required` and `is_authenticated`.
+`login`, `logout`, `logout_everywhere`, `update_session_auth`, `login_required` and
+`is_authenticated`.
 
 `request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
 otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`
@@ -28,6 +29,7 @@ from passport_py.adapters.starlette.views import (
     logout,
     logout_everywhere,
     pop_flashes,
+    update_session_auth,
 )
 
 __all__ = [
@@ -43,4 +45,5 @@ __all__ = [
     "logout",
     "logout_everywhere",
     "pop_flashes",
+    "update_session_auth",
 ]
