@@ -6,6 +6,7 @@ Every site serves the same routes over its framework's own session:
     GET  /me           `login_required`: the account's name, 401 for an anonymous API client
     POST /password     sets the logged-in account's password hash to the body, then calls the
                        adapter's `update_session_auth` (unless `?keep=0`)
+    GET  /ame          (Flask only) /me from an async view, through `aget_user`
     GET  /entry        the session's login entry (`session["passport"]`) as JSON, after the
                        request's restore (null when there is none)
 
@@ -29,6 +30,21 @@ from passport_py.sessions import SessionStore
 
 SECRET = "session-lifetime-tests-secret-0c4e8a1f9b2d7e63"
 START = 1_800_000_000.0
+
+
+class CountingBothSides(CountingStore):
+    """`CountingStore` whose sync side (Flask's) counts its calls too, into the same `calls`."""
+
+    @property
+    def sync(self) -> Any:
+        inner, calls = self.inner.sync, self.calls
+
+        class Side:
+            def __getattr__(self, name: str) -> Any:
+                calls[name] += 1
+                return getattr(inner, name)
+
+        return Side()
 
 
 class Clock:
@@ -63,7 +79,7 @@ class Site:
     get: Callable[[Any, str], tuple[int, str]]
     post: Callable[[Any, str, str], tuple[int, str]]
     cookie: Callable[[Any], str | None]
-    store: CountingStore | None = None
+    store: CountingBothSides | None = None
     ended: list[SessionEnded] = field(default_factory=list)
 
     def client(self) -> Any:
@@ -149,7 +165,7 @@ def starlette_site(
 
     accounts, clock, ended = default_accounts(), Clock(), []
     passport = make_passport(accounts, clock, ended, **timeouts)
-    counting = CountingStore(store) if store is not None else None
+    counting = CountingBothSides(store) if store is not None else None
 
     async def log_in(request: Request) -> Response:
         await login(request, accounts[int(request.path_params["account"])])
@@ -228,8 +244,97 @@ def starlette_site(
     )
 
 
+# -- Flask ---------------------------------------------------------------------------------
+
+
+def flask_site(kind: str, store: SessionStore | None = None, **timeouts: Any) -> Site:
+    """`kind` is "cookie" (Flask's own session) or "server" (`ServerSideSessionInterface`)."""
+    import flask
+
+    from passport_py.adapters.flask import (
+        FlaskPassport,
+        ServerSideSessionInterface,
+        aget_user,
+        current_user,
+        get_user,
+        login,
+        login_required,
+        update_session_auth,
+    )
+
+    accounts, clock, ended = default_accounts(), Clock(), []
+    passport = make_passport(accounts, clock, ended, **timeouts)
+    counting = CountingBothSides(store) if store is not None else None
+    app = flask.Flask(__name__)
+    app.secret_key = SECRET
+    if counting is not None:
+        app.session_interface = ServerSideSessionInterface(counting)
+    FlaskPassport(app, passport)
+
+    @app.post("/login/<int:account>")
+    def log_in(account: int) -> str:
+        login(accounts[account])
+        return "ok"
+
+    @app.get("/me")
+    @login_required
+    def me() -> str:
+        return str(current_user.name)
+
+    @app.get("/ame")
+    async def ame() -> Any:
+        user = await aget_user()
+        return (user.name, 200) if user else ("anonymous", 401)
+
+    @app.get("/entry")
+    def entry() -> Any:
+        get_user()  # restore first, as the other frameworks' middleware do
+        return flask.jsonify(flask.session.get("passport"))
+
+    @app.post("/password")
+    @login_required
+    def change() -> str:
+        account = current_user._get_current_object()
+        account.password_hash = flask.request.get_data(as_text=True)
+        if flask.request.args.get("keep") != "0":
+            update_session_auth(account)
+        return "changed"
+
+    def get(client: Any, path: str) -> tuple[int, str]:
+        response = client.get(path)
+        return response.status_code, response.get_data(as_text=True)
+
+    def post(client: Any, path: str, body: str) -> tuple[int, str]:
+        response = client.post(path, data=body)
+        return response.status_code, response.get_data(as_text=True)
+
+    def cookie(client: Any) -> str | None:
+        found = client.get_cookie("session")
+        return found.value if found is not None else None
+
+    return Site(
+        f"flask-{kind}",
+        passport,
+        accounts,
+        clock,
+        app.test_client,
+        get,
+        post,
+        cookie,
+        counting,
+        ended,
+    )
+
+
 #: Every site: (adapter, session type).
-SITES = ["starlette-cookie", "starlette-memory", "starlette-redis", "fastapi-cookie"]
+SITES = [
+    "starlette-cookie",
+    "starlette-memory",
+    "starlette-redis",
+    "fastapi-cookie",
+    "flask-cookie",
+    "flask-redis",
+]
 
 
 def build_site(name: str, fixtures: Any, **timeouts: Any) -> Site:
@@ -244,4 +349,8 @@ def build_site(name: str, fixtures: Any, **timeouts: Any) -> Site:
         return starlette_site("server", fixtures.getfixturevalue("redis_store"), **timeouts)
     if name == "fastapi-cookie":
         return starlette_site("cookie", fastapi=True, **timeouts)
+    if name == "flask-cookie":
+        return flask_site("cookie", **timeouts)
+    if name == "flask-redis":
+        return flask_site("server", fixtures.getfixturevalue("redis_store"), **timeouts)
     raise AssertionError(name)

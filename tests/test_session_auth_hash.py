@@ -76,6 +76,21 @@ def test_a_login_from_before_the_hash_was_registered_ends(request: pytest.Fixtur
     assert [e.by for e in site.ended] == ["password_changed"]
 
 
+@pytest.mark.parametrize("kind", ["flask-cookie", "flask-redis"])
+def test_the_flask_testing_login_records_the_auth_digest(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    from passport_py.testing import flask as testing
+
+    site = build_site(kind, request)
+    site.passport.session_auth_hash(lambda account: account.password_hash)
+    client = site.client()
+    testing.login(client, site.accounts[1])
+    assert site.me(client) == (200, "alice")
+    site.accounts[1].password_hash = "changed elsewhere"
+    assert site.me(client)[0] == 401
+
+
 # -- the core, without a web framework -----------------------------------------------------
 
 

@@ -135,6 +135,20 @@ def test_a_remembered_login_comes_back_as_a_new_not_fresh_session_after_the_life
     assert site.me(client) == (200, "alice")  # the recalled login has its own lifetime
 
 
+@pytest.mark.parametrize("kind", ["flask-cookie", "flask-redis"])
+def test_flask_async_views_end_an_idle_session_too(
+    kind: str, request: pytest.FixtureRequest
+) -> None:
+    site = build_site(kind, request, idle_timeout=600)
+    client = site.client()
+    site.login(client)
+    site.clock.advance(599)
+    assert site.get(client, "/ame") == (200, "alice")
+    site.clock.advance(600)
+    assert site.get(client, "/ame") == (401, "anonymous")
+    assert ended(site) == [(1, "idle_timeout", 1)]
+
+
 # -- the core, without a web framework -----------------------------------------------------
 
 
