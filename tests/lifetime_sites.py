@@ -6,7 +6,8 @@ Every site serves the same routes over its framework's own session:
     GET  /me           `login_required`: the account's name, 401 for an anonymous API client
     POST /password     sets the logged-in account's password hash to the body, then calls the
                        adapter's `update_session_auth` (unless `?keep=0`)
-    GET  /ame          (Flask only) /me from an async view, through `aget_user`
+    GET  /ame          (Flask, Django) /me from an async view (`aget_user`, `request.auser()`)
+    POST /apassword    (Django) /password from an async view, with `aupdate_session_auth`
     GET  /entry        the session's login entry (`session["passport"]`) as JSON, after the
                        request's restore (null when there is none)
 
@@ -81,6 +82,8 @@ class Site:
     cookie: Callable[[Any], str | None]
     store: CountingBothSides | None = None
     ended: list[SessionEnded] = field(default_factory=list)
+    #: What changes when the session is written (default: the cookie, or the store's writes).
+    written: Callable[[Any], Any] | None = None
 
     def client(self) -> Any:
         """A new browser: no cookies."""
@@ -107,10 +110,13 @@ class Site:
         assert status == 200, body
         return json.loads(body)
 
-    def writes(self) -> int:
-        """Store writes so far (server-side sessions only)."""
-        assert self.store is not None
-        return self.store.calls["set"] + self.store.calls["touch"]
+    def snapshot(self, client: Any) -> Any:
+        """Something that changes exactly when `client`'s session is written."""
+        if self.written is not None:
+            return self.written(client)
+        if self.store is not None:
+            return self.store.calls["set"] + self.store.calls["touch"]
+        return self.cookie(client)
 
 
 def make_passport(
@@ -326,6 +332,131 @@ def flask_site(kind: str, store: SessionStore | None = None, **timeouts: Any) ->
     )
 
 
+# -- Django --------------------------------------------------------------------------------
+
+_DJANGO: dict[str, Any] = {}
+"""The Django site being tested: its accounts (the views below read them)."""
+
+
+def _django_views() -> list[Any]:
+    from django.http import HttpRequest, HttpResponse, JsonResponse
+    from django.urls import path
+
+    from passport_py.adapters.django import (
+        aupdate_session_auth,
+        is_authenticated,
+        login,
+        login_required,
+        update_session_auth,
+    )
+
+    def log_in(request: HttpRequest, account: int) -> HttpResponse:
+        login(request, _DJANGO["accounts"][account])
+        return HttpResponse("ok")
+
+    @login_required
+    def me(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(request.user.name)
+
+    def entry(request: HttpRequest) -> HttpResponse:
+        is_authenticated(request)  # Django restores lazily: restore first, as elsewhere
+        return JsonResponse(request.session.get("passport"), safe=False)
+
+    @login_required
+    def change(request: HttpRequest) -> HttpResponse:
+        account = request.user
+        account.password_hash = request.body.decode()
+        if request.GET.get("keep") != "0":
+            update_session_auth(request, account)
+        return HttpResponse("changed")
+
+    async def ame(request: HttpRequest) -> HttpResponse:
+        user = await request.auser()
+        if not getattr(user, "name", None):
+            return HttpResponse("anonymous", status=401)
+        return HttpResponse(user.name)
+
+    async def achange(request: HttpRequest) -> HttpResponse:
+        account = await request.auser()
+        account.password_hash = request.body.decode()
+        await aupdate_session_auth(request, account)
+        return HttpResponse("changed")
+
+    return [
+        path("ame", ame),
+        path("apassword", achange),
+        path("login/<int:account>", log_in),
+        path("me", me),
+        path("entry", entry),
+        path("password", change),
+    ]
+
+
+def __getattr__(name: str) -> Any:
+    # This module is the Django sites' URLconf; the views import Django only when asked for.
+    if name == "urlpatterns":
+        return _django_views()
+    raise AttributeError(name)
+
+
+def django_site(engine: str, fixtures: Any, **timeouts: Any) -> Site:
+    """`engine` is a Django session engine's module name ("signed_cookies", "db")."""
+    import django_project
+    from django.conf import settings
+    from django.test import Client, override_settings
+    from django_project import passports
+
+    accounts, clock, ended = default_accounts(), Clock(), []
+    passport = make_passport(accounts, clock, ended, **timeouts)
+    _DJANGO["accounts"] = accounts
+    overrides = override_settings(
+        ROOT_URLCONF=__name__, SESSION_ENGINE=f"django.contrib.sessions.backends.{engine}"
+    )
+    overrides.enable()
+    fixtures.addfinalizer(overrides.disable)
+    if engine == "db":
+        database = django_project.database()
+        database.__enter__()
+        fixtures.addfinalizer(lambda: database.__exit__(None, None, None))
+
+    def make_client() -> Client:
+        passports.current = passport
+        client = Client()
+        client.handler.load_middleware()  # reads PASSPORT_AUTHENTICATOR now, for this client
+        return client
+
+    def get(client: Any, path: str) -> tuple[int, str]:
+        response = client.get(path)
+        return response.status_code, response.content.decode()
+
+    def post(client: Any, path: str, body: str) -> tuple[int, str]:
+        response = client.post(path, data=body, content_type="text/plain")
+        return response.status_code, response.content.decode()
+
+    def cookie(client: Any) -> str | None:
+        found = client.cookies.get(settings.SESSION_COOKIE_NAME)
+        return found.value if found is not None and found.value else None
+
+    def stored(client: Any) -> Any:
+        from django.contrib.sessions.models import Session
+
+        return Session.objects.get(pk=cookie(client)).session_data
+
+    return Site(
+        f"django-{engine}",
+        passport,
+        accounts,
+        clock,
+        make_client,
+        get,
+        post,
+        cookie,
+        None,
+        ended,
+        stored if engine == "db" else None,
+    )
+
+
 #: Every site: (adapter, session type).
 SITES = [
     "starlette-cookie",
@@ -334,6 +465,8 @@ SITES = [
     "fastapi-cookie",
     "flask-cookie",
     "flask-redis",
+    "django-signed_cookies",
+    "django-db",
 ]
 
 
@@ -353,4 +486,6 @@ def build_site(name: str, fixtures: Any, **timeouts: Any) -> Site:
         return flask_site("cookie", **timeouts)
     if name == "flask-redis":
         return flask_site("server", fixtures.getfixturevalue("redis_store"), **timeouts)
+    if name.startswith("django-"):
+        return django_site(name.removeprefix("django-"), fixtures, **timeouts)
     raise AssertionError(name)

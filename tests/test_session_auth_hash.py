@@ -91,6 +91,26 @@ def test_the_flask_testing_login_records_the_auth_digest(
     assert site.me(client)[0] == 401
 
 
+@pytest.mark.parametrize("engine", ["signed_cookies", "db"])
+def test_django_async_views_keep_the_changing_session_and_the_testing_login_records_auth(
+    engine: str, request: pytest.FixtureRequest
+) -> None:
+    from passport_py.testing import django as testing
+
+    site = build_site(f"django-{engine}", request)
+    site.passport.session_auth_hash(lambda account: account.password_hash)
+    laptop, phone = site.client(), site.client()
+    site.login(laptop)
+    testing.login(phone, site.accounts[1])
+    assert site.get(phone, "/ame") == (200, "alice")
+    before = site.cookie(laptop)
+    assert site.post(laptop, "/apassword", "hash-1b") == (200, "changed")
+    assert site.cookie(laptop) != before
+    assert site.get(laptop, "/ame") == (200, "alice")
+    assert site.get(phone, "/ame") == (401, "anonymous")
+    assert [e.by for e in site.ended] == ["password_changed"]
+
+
 # -- the core, without a web framework -----------------------------------------------------
 
 

@@ -73,7 +73,7 @@ def test_seen_is_written_at_most_once_a_minute(make_site: MakeSite) -> None:
     login_time = site.entry(client)["seen"]
 
     def snapshot() -> Any:
-        return site.writes() if site.store is not None else site.cookie(client)
+        return site.snapshot(client)
 
     before = snapshot()
     for _ in range(5):
@@ -135,10 +135,10 @@ def test_a_remembered_login_comes_back_as_a_new_not_fresh_session_after_the_life
     assert site.me(client) == (200, "alice")  # the recalled login has its own lifetime
 
 
-@pytest.mark.parametrize("kind", ["flask-cookie", "flask-redis"])
-def test_flask_async_views_end_an_idle_session_too(
-    kind: str, request: pytest.FixtureRequest
-) -> None:
+@pytest.mark.parametrize(
+    "kind", ["flask-cookie", "flask-redis", "django-signed_cookies", "django-db"]
+)
+def test_async_views_end_an_idle_session_too(kind: str, request: pytest.FixtureRequest) -> None:
     site = build_site(kind, request, idle_timeout=600)
     client = site.client()
     site.login(client)
