@@ -51,7 +51,16 @@ USERS = {1: User(1, "alice"), 2: User(2, "bob")}
 
 
 def session_cookie(session: dict[str, object], secret: str = SECRET) -> bytes:
-    """A `session=` cookie value exactly as Starlette's `SessionMiddleware` signs it."""
+    """A `session=` cookie value exactly as Starlette's `SessionMiddleware` signs it.
+
+    A login entry gets the login and last-seen times of now, as a login records them: one
+    without them is rewritten (a new cookie) on each use, like a login from before they were
+    recorded.
+    """
+    entry = session.get("passport")
+    if isinstance(entry, dict) and "at" not in entry:
+        now = int(time.time())
+        session = {**session, "passport": {**entry, "at": now, "seen": now}}
     data = b64encode(json.dumps(session).encode("utf-8"))
     return itsdangerous.TimestampSigner(secret).sign(data)
 

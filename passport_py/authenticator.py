@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
@@ -20,6 +20,7 @@ from passport_py.errors import (
 from passport_py.events import Events, LoggedIn, LoggedOut, SessionEnded
 from passport_py.options import DEFAULT_OPTIONS, AuthenticateOptions
 from passport_py.request import AuthRequest
+from passport_py.session_checks import DEFAULT_LIFETIME, Timeouts, auth_digest, auth_matches
 from passport_py.session_manager import SessionManager
 from passport_py.strategy import PersistentLogin, Strategy
 from passport_py.throttle import LoginThrottle
@@ -39,6 +40,8 @@ class Authenticator(Generic[UserT]):
     `return_to_key` the session key `login_required` saves the requested URL under, and
     `messages_key` the list `success_message` / `failure_message` append to. `throttle`
     limits failed logins (see `passport_py.throttle`); off by default.
+    `idle_timeout` and `absolute_timeout` end a login unused for that many seconds, or that
+    old (None turns either off; see the "Session timeouts" page of the docs).
     """
 
     def __init__(
@@ -48,11 +51,18 @@ class Authenticator(Generic[UserT]):
         return_to_key: str = "return_to",
         messages_key: str = "messages",
         throttle: LoginThrottle | None = None,
+        idle_timeout: float | None = None,
+        absolute_timeout: float | None = DEFAULT_LIFETIME,
     ) -> None:
         self.session_key = session_key
         self.return_to_key = return_to_key
         self.messages_key = messages_key
-        self.sessions = SessionManager(session_key, preserve=(return_to_key, messages_key))
+        self.sessions = SessionManager(
+            session_key,
+            preserve=(return_to_key, messages_key),
+            timeouts=Timeouts(idle_timeout, absolute_timeout),
+        )
+        self._session_auth: tuple[Callable[..., Any], bool] | None = None
         self._strategies: dict[str, Strategy] = {}
         self._serializers: _Chain = []
         self._deserializers: _Chain = []
@@ -141,6 +151,37 @@ class Authenticator(Generic[UserT]):
     def transform_auth_info(self, fn: F | None = None, /, *, pass_request: bool = False) -> Any:
         """Register `fn(info) -> info` (sync or async); None or `PassToNext` defers to the next."""
         return _register(self._transformers, fn, pass_request)
+
+    def session_auth_hash(self, fn: F, /) -> F:
+        """Register `fn(user) -> str | bytes | None` (sync or async): a value that changes when
+        the user's password does (their password hash, say).
+
+        Each login records a digest of it; a restored login whose user's value no longer
+        matches ends (`SessionEnded(by="password_changed")`), so changing the password ends
+        the user's other sessions. Keep this session with `update_session_auth`. Returning
+        None means the user has no such value.
+        """
+        if not callable(fn):
+            raise ConfigurationError(f"expected a function to register, got {fn!r}")
+        self._session_auth = (fn, is_async_callable(fn))
+        return fn
+
+    async def session_auth(self, user: UserT) -> str | None:
+        """The digest of `user`'s session auth value a login records (None without one)."""
+        if self._session_auth is None:
+            return None
+        fn, is_async = self._session_auth
+        value = fn(user)
+        if is_async or type(value) is CoroutineType:
+            value = await value
+        if value is None:
+            return None
+        if not isinstance(value, str | bytes):
+            raise ConfigurationError(
+                f"the @passport.session_auth_hash function returned {value!r}: return a str "
+                "or bytes that changes with the user's password (their password hash), or None"
+            )
+        return auth_digest(value)
 
     @property
     def has_serializer(self) -> bool:
@@ -263,6 +304,7 @@ class Authenticator(Generic[UserT]):
             fresh=fresh,
             client_ip=request.client_ip,
             user_agent=request.headers.get("user-agent"),
+            auth=await self.session_auth(user),
         )
         if self.events.wants(LoggedIn):
             event = LoggedIn(serialized, strategy, fresh, request.client_ip, user, request)
@@ -328,16 +370,62 @@ class Authenticator(Generic[UserT]):
     async def restore(self, request: AuthRequest) -> UserT | None:
         """The user the request's session holds, deserialized; None when nobody is logged in.
 
-        A user the deserializer no longer knows is removed from the session quietly.
+        A user the deserializer no longer knows is removed from the session quietly, and so
+        is an ended login (see `restore_session`).
         """
         session = request.session
         present, serialized = self.sessions.stored_user(session)
         if not present or session is None:
             return None
-        user = await self.deserialize(serialized, request)
-        if user is None:
-            self.sessions.forget_user(session)
-        return user
+        return await self.restore_session(session, serialized, lambda: request)
+
+    async def restore_session(
+        self,
+        session: MutableMapping[str, Any],
+        serialized: Any,
+        make_request: Callable[[], AuthRequest | None],
+    ) -> UserT | None:
+        """The user of the login `session` holds (`serialized`, from `stored_user`), or None.
+
+        Every adapter restores through this. A login past its idle timeout or lifetime ends
+        before the user is loaded; one whose session auth digest no longer matches the
+        user's ends after. An ended login is removed from the session (the request is then
+        anonymous, never an error) and reported as `SessionEnded`; a user the deserializer
+        no longer knows is removed quietly. `make_request` builds the request for
+        deserializers that want it and for the event, only when needed.
+        """
+        reason = self.sessions.check(session)
+        if reason is None:
+            request = make_request() if self.wants_request_on_restore else None
+            user = await self.deserialize(serialized, request)
+            if user is None:
+                self.sessions.forget_user(session)
+                return None
+            if self._session_auth is None:
+                return user
+            if auth_matches(session[self.session_key], await self.session_auth(user)):
+                return user
+            reason = "password_changed"
+        self.sessions.forget_user(session)
+        if self.events.wants(SessionEnded):
+            request = make_request()
+            client_ip = request.client_ip if request is not None else None
+            await self.events.emit(SessionEnded(serialized, reason, 1, client_ip, request))
+        return None
+
+    async def update_session_auth(self, request: AuthRequest, user: UserT) -> None:
+        """Keep this session logged in after `user` changed their password in it.
+
+        Call it once the new password is saved: the session moves to a new id (as at login)
+        and records the new session auth digest, while the user's other sessions end on
+        their next request. Does nothing unless this session's login is `user`'s.
+        """
+        session = request.session
+        if session is None:
+            raise SessionRequiredError(request.session_required_hint(), for_login=False)
+        present, serialized = self.sessions.stored_user(session)
+        if present and serialized == await self.serialize(user, request):
+            self.sessions.renew(session, await self.session_auth(user))
 
 
 _RECALL_OPTIONS = AuthenticateOptions()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
+from passport_py.events import SessionEndReason
 from passport_py.request import Session
+from passport_py.session_checks import DEFAULT_LIFETIME, Timeouts
 
 __all__ = ["SessionManager"]
 
@@ -25,12 +27,22 @@ class SessionManager:
     `"at"` when the login happened and `"seen"` when the session was last used (Unix seconds),
     `"ip"` and `"ua"` the client address and user agent recorded at login (when known).
     `preserve` lists the keys that survive a login's regeneration by default (the return-to
-    URL and the messages list); the request adds its pending-flash keys.
+    URL and the messages list); the request adds its pending-flash keys. `timeouts` are the
+    logins' idle timeout and absolute lifetime (`check`); `"auth"` holds the digest of the
+    app's session auth value, when it has one (see `Authenticator.session_auth_hash`).
     """
 
-    def __init__(self, key: str = "passport", preserve: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        key: str = "passport",
+        preserve: Iterable[str] = (),
+        timeouts: Timeouts | None = None,
+    ) -> None:
         self.key = key
         self.preserve = tuple(preserve)
+        self.timeouts = timeouts or Timeouts(None, DEFAULT_LIFETIME)
+        #: The clock (Unix seconds) for login times and timeouts; tests may replace it.
+        self.clock: Callable[[], float] = time.time
 
     def stored_user(self, session: Mapping[str, Any] | None) -> tuple[bool, Any]:
         """`(True, id)` when the session holds a serialized user, else `(False, None)`.
@@ -55,12 +67,14 @@ class SessionManager:
         fresh: bool = True,
         client_ip: str | None = None,
         user_agent: str | None = None,
+        auth: str | None = None,
     ) -> None:
         """Regenerate `session` (fixation defence) and record `serialized` as the user.
 
         `fresh=False` marks a login that did not come from the user proving who they are just
         now (a remember-me cookie, say); `fresh_login_required` views refuse it. The login
-        time, `client_ip` and `user_agent` are recorded for the user's list of sessions.
+        time, `client_ip` and `user_agent` are recorded for the user's list of sessions;
+        `auth` is the digest of the user's session auth value (`session_checks.auth_digest`).
         """
         previous = dict(session)
         session.regenerate()
@@ -73,16 +87,40 @@ class SessionManager:
         old = previous.get(self.key) if keep_session_info else None
         passport = dict(old) if isinstance(old, dict) else {}
         passport["user"] = serialized
-        now = int(time.time())
+        now = int(self.clock())
         passport["at"] = passport["seen"] = now
         _record(passport, "ip", client_ip)
         _record(passport, "ua", user_agent[:MAX_USER_AGENT] if user_agent else None)
+        _record(passport, "auth", auth)
         if fresh:
             passport.pop("fresh", None)
         else:
             passport["fresh"] = False
         session[self.key] = passport
         session.bind_user(serialized)
+
+    def check(self, session: MutableMapping[str, Any]) -> SessionEndReason | None:
+        """Why the login `session` holds has ended (idle, too old), or None while it may be
+        used; then `"seen"` is kept current. Call it only when `stored_user` found a user."""
+        reason, updated = self.timeouts.check(session[self.key], int(self.clock()))
+        if updated is not None:
+            # A new dict: cookie sessions notice assignments, not changes inside a value.
+            session[self.key] = updated
+        return reason
+
+    def renew(self, session: Session, auth: str | None) -> None:
+        """Move the login `session` holds to a new session (a new id where the store has ids,
+        the data kept) and record `auth` as its auth digest: after a password change, this
+        session stays logged in while the others end."""
+        previous = dict(session)
+        present, serialized = self.stored_user(previous)
+        session.regenerate()
+        session.update(previous)
+        if present:
+            entry = dict(previous[self.key])
+            _record(entry, "auth", auth)
+            session[self.key] = entry
+            session.bind_user(serialized)
 
     def is_fresh(self, session: Mapping[str, Any] | None) -> bool:
         """True when the session holds a user who logged in with credentials (not remembered)."""

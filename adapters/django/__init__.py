@@ -1,6 +1,6 @@
 """Django adapter: `PassportMiddleware`, the `authenticate` / `authorize` / `login_required`
 decorators and class-based view mixins, `login` / `logout` (`alogin` / `alogout` in async
-views) and `is_authenticated`.
+views), `update_session_auth` (`aupdate_session_auth`) and `is_authenticated`.
 
 Settings: `PASSPORT_AUTHENTICATOR = "dotted.path.to.passport"`, and
 `"passport_py.adapters.django.PassportMiddleware"` in `MIDDLEWARE` after `SessionMiddleware`,
@@ -38,10 +38,12 @@ from passport_py.adapters.django.mixins import (
 from passport_py.adapters.django.views import (
     alogin,
     alogout,
+    aupdate_session_auth,
     is_authenticated,
     login,
     logout,
     pop_flashes,
+    update_session_auth,
 )
 
 # Also without the app in INSTALLED_APPS: a project whose views import the adapter is checked.
@@ -59,6 +61,7 @@ __all__ = [
     "PassportMiddleware",
     "alogin",
     "alogout",
+    "aupdate_session_auth",
     "authenticate",
     "authorize",
     "is_authenticated",
@@ -66,6 +69,7 @@ __all__ = [
     "login_required",
     "logout",
     "pop_flashes",
+    "update_session_auth",
 ]
 
 

@@ -226,18 +226,18 @@ class RequestState:
         return user
 
     def _load(self) -> Any:
-        """The user the session holds; None when it holds none (a deleted user is forgotten)."""
+        """The user the session holds; None when it holds none, its login ended (timeouts,
+        a changed password) or its user was deleted (the core then forgets the login)."""
         passport = self.config.passport
         session = self.request.session
         present, serialized = passport.sessions.stored_user(session)
         if not present:
             return None
-        wants = passport.wants_request_on_restore
-        request = DjangoAuthRequest(self.request, self.config) if wants else None
-        user = run_sync(passport.deserialize(serialized, request))
-        if user is None:
-            passport.sessions.forget_user(session)  # the user was deleted
-        return user
+        return run_sync(
+            passport.restore_session(
+                session, serialized, lambda: DjangoAuthRequest(self.request, self.config)
+            )
+        )
 
     async def _aload(self) -> Any:
         config = self.config
@@ -249,15 +249,9 @@ class RequestState:
             return None
         if not passport.deserializes_async:
             return await sync_to_async(self._load, thread_sensitive=True)()
-        request = (
-            DjangoAuthRequest(self.request, config, deferred=True)
-            if passport.wants_request_on_restore
-            else None
+        return await passport.restore_session(
+            session, serialized, lambda: DjangoAuthRequest(self.request, config, deferred=True)
         )
-        user = await passport.deserialize(serialized, request)
-        if user is None:
-            passport.sessions.forget_user(session)
-        return user
 
     # A recalled login is a login: new session key, rotated CSRF token and `user_logged_in`
     # (so `last_login` moves), as Django apps expect of every session that starts logged in.

@@ -27,7 +27,16 @@ from passport_py.engine import StrategySpec
 from passport_py.request import pop_session_flashes
 from passport_py.strategy import Strategy
 
-__all__ = ["alogin", "alogout", "is_authenticated", "login", "logout", "pop_flashes"]
+__all__ = [
+    "alogin",
+    "alogout",
+    "aupdate_session_auth",
+    "is_authenticated",
+    "login",
+    "logout",
+    "pop_flashes",
+    "update_session_auth",
+]
 
 #: The `sender` of `user_login_failed` (Django's own `authenticate()` sends its module name).
 FAILED_SENDER = "passport_py.adapters.django"
@@ -140,6 +149,29 @@ async def alogout(request: HttpRequest, *, keep_session_info: bool = False) -> N
     state.add_cookies(cookies)
     state.touched = True
     state.set_user(state.config.anonymous())
+
+
+def update_session_auth(request: HttpRequest, user: Any) -> None:
+    """Keep this request's login after `user` changed their password in it, like Django's
+    `update_session_auth_hash`: the session moves to a new key and records the new session
+    auth hash, so only the user's other sessions end (`@passport.session_auth_hash`)."""
+    state = passport_state(request)
+    run_sync(
+        state.config.passport.update_session_auth(DjangoAuthRequest(request, state.config), user)
+    )
+    state.touched = True
+
+
+async def aupdate_session_auth(request: HttpRequest, user: Any) -> None:
+    """`update_session_auth` for async views."""
+    state = passport_state(request)
+    neutral = DjangoAuthRequest(request, state.config, deferred=True)
+    await preload_session(request)
+    try:
+        await state.config.passport.update_session_auth(neutral, user)
+    finally:
+        await settle(neutral)
+    state.touched = True
 
 
 def pop_flashes(request: HttpRequest) -> list[tuple[str, str]]:

@@ -5,8 +5,9 @@ from fastapi import Depends, FastAPI, Security
 from passport_py.adapters.fastapi import PassportMiddleware, authenticate, login_required
 ```
 
-`PassportMiddleware`, `login`, `logout`, `logout_everywhere`, `is_authenticated` and the
-sessions-per-device functions (`user_sessions`, `end_session`, `end_other_sessions`) are the
+`PassportMiddleware`, `login`, `logout`, `logout_everywhere`, `update_session_auth`,
+`is_authenticated` and the sessions-per-device functions (`user_sessions`, `end_session`,
+`end_other_sessions`) are the
 Starlette adapter's. `authenticate(...)`, `authorize(...)`, `login_required` and
 `current_user` are dependencies: use them in `Depends(...)`, `Security(..., scopes=[...])`, or
 a router's or app's `dependencies=[...]`.
@@ -44,6 +45,7 @@ from passport_py.adapters.starlette import (
     login,
     logout,
     logout_everywhere,
+    update_session_auth,
     user_sessions,
 )
 from passport_py.adapters.starlette._checks import ON_CHECKED
@@ -67,5 +69,6 @@ __all__ = [
     "login_required",
     "logout",
     "logout_everywhere",
+    "update_session_auth",
     "user_sessions",
 ]

@@ -1,6 +1,6 @@
 """Flask adapter: `FlaskPassport`, `current_user`, the `authenticate` / `authorize`
-decorators, `login`, `logout`, `login_required`, `fresh_login_required` and
-`is_authenticated`, and `alogin` / `alogout` for async views.
+decorators, `login`, `logout`, `login_required`, `fresh_login_required`,
+`update_session_auth` and `is_authenticated`, and `alogin` / `alogout` for async views.
 `ServerSideSessionInterface` keeps `flask.session` in a `passport_py.sessions` store (memory or
 Redis), which `logout_everywhere` and the sessions-per-device functions (`user_sessions`,
 `end_session`, `end_other_sessions`) need.
@@ -37,6 +37,7 @@ from passport_py.adapters.flask.views import (
     alogin,
     alogout,
     alogout_everywhere,
+    aupdate_session_auth,
     authenticate,
     authorize,
     fresh_login_required,
@@ -45,6 +46,7 @@ from passport_py.adapters.flask.views import (
     login_required,
     logout,
     logout_everywhere,
+    update_session_auth,
 )
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "alogin",
     "alogout",
     "alogout_everywhere",
+    "aupdate_session_auth",
     "authenticate",
     "authorize",
     "current_user",
@@ -72,5 +75,6 @@ __all__ = [
     "logout",
     "logout_everywhere",
     "passport_extension",
+    "update_session_auth",
     "user_sessions",
 ]

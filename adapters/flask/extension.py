@@ -4,7 +4,7 @@ a remember-me cookie when it holds none)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, Generic, TypeVar
 
 import flask
@@ -288,15 +288,18 @@ def _stored_login(request: Request) -> tuple[FlaskPassport[Any], Any, Any]:
     return ext, session, serialized
 
 
-def _restore_request(ext: FlaskPassport[Any], request: Request) -> FlaskAuthRequest | None:
-    if not ext.passport.wants_request_on_restore:
-        return None
-    return FlaskAuthRequest(request, ext.max_body_size)
+def _restored(
+    ext: FlaskPassport[Any], request: Request, session: Any, serialized: Any
+) -> Coroutine[Any, Any, Any]:
+    """The core's restore of the login `session` holds (a coroutine: sync views drive it with
+    `run_sync`); it checks the login's timeouts and auth hash and forgets an ended login."""
+    return ext.passport.restore_session(
+        session, serialized, lambda: FlaskAuthRequest(request, ext.max_body_size)
+    )
 
 
-def _settle(ext: FlaskPassport[Any], request: Request, session: Any, user: Any) -> Any:
-    if user is None:  # the deserializer no longer knows this user: log the session out
-        ext.passport.sessions.forget_user(session)
+def _settle(request: Request, user: Any) -> Any:
+    if user is None:  # the login ended, or the deserializer no longer knows this user
         user = ANONYMOUS
     vars(request)[USER_KEY] = user
     return user
@@ -337,10 +340,10 @@ def get_user() -> Any:
         return user
     ext, session, serialized = _stored_login(request)
     if serialized is not _MISSING:
-        restored = run_sync(ext.passport.deserialize(serialized, _restore_request(ext, request)))
+        restored = run_sync(_restored(ext, request, session, serialized))
         if restored is not None or not ext.restore_with:
-            return _settle(ext, request, session, restored)
-        _settle(ext, request, session, None)  # a deleted user: forget them, then recall
+            return _settle(request, restored)
+        _settle(request, None)  # an ended login or a deleted user: forgotten, now recall
     elif not ext.restore_with:
         return ANONYMOUS
     neutral = _recall_request(ext, request)
@@ -357,10 +360,10 @@ async def aget_user() -> Any:
         return user
     ext, session, serialized = _stored_login(request)
     if serialized is not _MISSING:
-        restored = await ext.passport.deserialize(serialized, _restore_request(ext, request))
+        restored = await _restored(ext, request, session, serialized)
         if restored is not None or not ext.restore_with:
-            return _settle(ext, request, session, restored)
-        _settle(ext, request, session, None)
+            return _settle(request, restored)
+        _settle(request, None)
     elif not ext.restore_with:
         return ANONYMOUS
     neutral = _recall_request(ext, request)

@@ -56,6 +56,7 @@ __all__ = [
     "alogin",
     "alogout",
     "alogout_everywhere",
+    "aupdate_session_auth",
     "authenticate",
     "authorize",
     "fresh_login_required",
@@ -64,6 +65,7 @@ __all__ = [
     "login_required",
     "logout",
     "logout_everywhere",
+    "update_session_auth",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -192,6 +194,21 @@ async def alogout_everywhere(*, keep_session_info: bool = False) -> int:
     ended = _end_every_session()
     await _alogout(keep_session_info, session_ended=False)
     return ended
+
+
+async def aupdate_session_auth(user: Any) -> None:
+    """`update_session_auth` for async views whose session auth hash function awaits I/O."""
+    request = _request()
+    ext = passport_extension()
+    await ext.passport.update_session_auth(FlaskAuthRequest(request, ext.max_body_size), user)
+    mark_session_used(request)
+
+
+def update_session_auth(user: Any) -> None:
+    """Keep this request's login after `user` changed their password in it: the session
+    moves to a new id and records the new session auth hash, so only the user's other
+    sessions end (`@passport.session_auth_hash`)."""
+    run_sync(aupdate_session_auth(user))
 
 
 # -- authenticate and authorize -------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
-`login`, `logout`, `logout_everywhere`, `login_required` and `is_authenticated`; and the
-logged-in user's sessions per device: `user_sessions`, `end_session`, `end_other_sessions`.
+`login`, `logout`, `logout_everywhere`, `update_session_auth`, `login_required` and
+`is_authenticated`; and the logged-in user's sessions per device: `user_sessions`,
+`end_session`, `end_other_sessions`.
 
 `request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
 otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`
@@ -34,6 +35,7 @@ from passport_py.adapters.starlette.views import (
     logout,
     logout_everywhere,
     pop_flashes,
+    update_session_auth,
 )
 
 __all__ = [
@@ -51,5 +53,6 @@ __all__ = [
     "logout",
     "logout_everywhere",
     "pop_flashes",
+    "update_session_auth",
     "user_sessions",
 ]

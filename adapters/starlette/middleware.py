@@ -145,20 +145,15 @@ class PassportMiddleware:
         if session:
             present, serialized = self._sessions.stored_user(session)
             if present:
-                # Restore the user here rather than in a helper coroutine: this runs on
-                # every logged-in request (docs/performance.md).
                 scope[TOUCHED_KEY] = True
-                passport = self.passport
-                request = (
-                    StarletteAuthRequest(Request(scope, receive), self.state.max_body_size)
-                    if passport.wants_request_on_restore
-                    else None
+                max_body_size = self.state.max_body_size
+                # The core checks the login's timeouts and auth hash, then loads the user.
+                user = await self.passport.restore_session(
+                    session,
+                    serialized,
+                    lambda: StarletteAuthRequest(Request(scope, receive), max_body_size),
                 )
-                # Authenticator.restore's steps, inlined: one coroutine less per request.
-                user = await passport.deserialize(serialized, request)
-                if user is None:
-                    self._sessions.forget_user(session)
-                else:
+                if user is not None:
                     scope["user"] = user
                     scope["auth"] = _SESSION_CREDENTIALS
         if kind == "http":

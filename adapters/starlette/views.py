@@ -54,6 +54,7 @@ __all__ = [
     "logout",
     "logout_everywhere",
     "pop_flashes",
+    "update_session_auth",
 ]
 
 Callback: TypeAlias = Callable[[Request, AuthResult[Any]], Awaitable[Response] | Response]
@@ -142,6 +143,16 @@ async def logout_everywhere(request: Request, *, keep_session_info: bool = False
     # This session was among those ended (and reported): the logout only clears the request.
     await _logout(request, keep_session_info, session_ended=False)
     return ended
+
+
+async def update_session_auth(request: Request, user: Any) -> None:
+    """Keep this request's login after `user` changed their password in it: the session
+    moves to a new id and records the new session auth hash, so only the user's other
+    sessions end (`@passport.session_auth_hash`)."""
+    state = passport_state(request)
+    neutral = StarletteAuthRequest(request, state.max_body_size)
+    await state.passport.update_session_auth(neutral, user)
+    request.scope[TOUCHED_KEY] = True
 
 
 def pop_flashes(request: Request) -> list[tuple[str, str]]:

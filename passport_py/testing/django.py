@@ -35,7 +35,8 @@ def login(client: Any, user: Any, *, fresh: bool = True) -> None:
     passport = load_passport()
     session = _session(client)
     serialized = run_sync(passport.serialize(user))
-    passport.sessions.login(DjangoSession(session), serialized, fresh=fresh)
+    auth = run_sync(passport.session_auth(user))
+    passport.sessions.login(DjangoSession(session), serialized, fresh=fresh, auth=auth)
     session.save()
     name = settings.SESSION_COOKIE_NAME
     client.cookies[name] = session.session_key

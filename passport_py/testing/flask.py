@@ -46,9 +46,14 @@ def login(client: FlaskClient, user: Any, *, fresh: bool = True) -> None:
         # A request for serializers registered with pass_request=True.
         neutral = FlaskAuthRequest(flask.request, ext.max_body_size)
         serialized = run_sync(ext.passport.serialize(user, neutral))
+        auth = run_sync(ext.passport.session_auth(user))
     with client.session_transaction() as session:
         ext.passport.sessions.login(
-            FlaskSession(session), serialized, flash_keys=FlaskAuthRequest.flash_keys, fresh=fresh
+            FlaskSession(session),
+            serialized,
+            flash_keys=FlaskAuthRequest.flash_keys,
+            fresh=fresh,
+            auth=auth,
         )
 
 
