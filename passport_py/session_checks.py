@@ -26,9 +26,10 @@ class Timeouts:
     """The idle timeout and absolute lifetime of logins, in seconds (None: off).
 
     `check` runs on every restore, before the user is loaded: it reads the login entry's
-    `"at"` (login time) and `"seen"` (last use) and says whether the login has ended. It keeps
-    `"seen"` current, written at most once per `seen_interval` (60 s, or a tenth of the idle
-    timeout when that is shorter), so a session is not rewritten on every request.
+    `"at"` (login time) and `"seen"` (last use) and says whether the login has ended. While
+    `"seen"` matters (an idle timeout is set, or the session is listed among the user's
+    sessions), it is kept current, written at most once per `seen_interval` (60 s, or a tenth
+    of the idle timeout when that is shorter), so a session is not rewritten on every request.
     """
 
     __slots__ = ("absolute", "idle", "seen_interval")
@@ -41,11 +42,13 @@ class Timeouts:
         )
 
     def check(
-        self, entry: dict[str, Any], now: int
+        self, entry: dict[str, Any], now: int, *, listed: bool = False
     ) -> tuple[SessionEndReason | None, dict[str, Any] | None]:
         """`(reason, None)` when the login `entry` has ended, else `(None, updated)`:
         `updated` is the entry to write back (`"seen"` moved on, or the times of a login
-        recorded before they were), or None when nothing changed. `entry` is not changed."""
+        recorded before they were), or None when nothing changed. `entry` is not changed.
+        `listed`: the session is shown in the user's list of sessions, so `"seen"` is kept
+        current even without an idle timeout (a cookie session is not: no write for it)."""
         at = entry.get("at")
         seen = entry.get("seen")
         if not _is_time(at) or not _is_time(seen):
@@ -56,7 +59,7 @@ class Timeouts:
         idle = now - seen
         if self.idle is not None and idle >= self.idle:
             return "idle_timeout", None
-        if idle >= self.seen_interval:
+        if idle >= self.seen_interval and (self.idle is not None or listed):
             return None, {**entry, "seen": now}
         return None, None
 

@@ -102,7 +102,8 @@ class SessionManager:
     def check(self, session: MutableMapping[str, Any]) -> SessionEndReason | None:
         """Why the login `session` holds has ended (idle, too old), or None while it may be
         used; then `"seen"` is kept current. Call it only when `stored_user` found a user."""
-        reason, updated = self.timeouts.check(session[self.key], int(self.clock()))
+        listed = getattr(session, "lists_devices", False) is True
+        reason, updated = self.timeouts.check(session[self.key], int(self.clock()), listed=listed)
         if updated is not None:
             # A new dict: cookie sessions notice assignments, not changes inside a value.
             session[self.key] = updated

@@ -91,6 +91,28 @@ def test_seen_is_written_at_most_once_a_minute(make_site: MakeSite) -> None:
     assert snapshot() == after
 
 
+#: The sites whose sessions are listed per device (our server-side sessions).
+LISTED = {"starlette-memory", "starlette-redis", "flask-redis"}
+
+
+@pytest.mark.parametrize("name", SITES)
+def test_without_an_idle_timeout_only_listed_sessions_keep_seen_current(
+    name: str, request: pytest.FixtureRequest
+) -> None:
+    site = build_site(name, request)  # the defaults: no idle timeout
+    client = site.client()
+    site.login(client)
+    seen = site.entry(client)["seen"]
+    before = site.snapshot(client)
+    site.clock.advance(120)
+    assert site.me(client) == (200, "alice")
+    if name in LISTED:  # "last seen" in the user's list of sessions
+        assert site.entry(client)["seen"] == seen + 120
+    else:  # nobody reads it: a cookie session is not rewritten for it
+        assert site.snapshot(client) == before
+        assert site.entry(client)["seen"] == seen
+
+
 def test_a_short_idle_timeout_writes_seen_every_tenth_of_it(make_site: MakeSite) -> None:
     site = make_site(idle_timeout=100)
     client = site.client()

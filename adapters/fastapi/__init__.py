@@ -7,10 +7,9 @@ from passport_py.adapters.fastapi import PassportMiddleware, authenticate, login
 
 `PassportMiddleware`, `login`, `logout`, `logout_everywhere`, `update_session_auth`,
 `is_authenticated` and the sessions-per-device functions (`user_sessions`, `end_session`,
-`end_other_sessions`) are the
-Starlette adapter's. `authenticate(...)`, `authorize(...)`, `login_required` and
-`current_user` are dependencies: use them in `Depends(...)`, `Security(..., scopes=[...])`, or
-a router's or app's `dependencies=[...]`.
+`end_other_sessions`) are the Starlette adapter's. `authenticate(...)`, `authorize(...)`,
+`login_required` and `current_user` are dependencies: use them in `Depends(...)`,
+`Security(..., scopes=[...])`, or a router's or app's `dependencies=[...]`.
 """
 
 from __future__ import annotations

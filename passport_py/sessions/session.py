@@ -62,6 +62,10 @@ class ServerSession(dict[str, Any]):
         "user",
     )
 
+    #: Its store keeps an index of the user's sessions, so "last seen" is worth keeping
+    #: current for their list of sessions (`passport_py.sessions.devices`).
+    lists_devices = True
+
     def __init__(self, data: dict[str, Any] | None = None) -> None:
         super().__init__(data or {})
         self.id: str | None = None
