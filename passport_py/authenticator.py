@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
@@ -284,13 +284,14 @@ class Authenticator(Generic[UserT]):
         fresh: bool = True,
         remember: bool = False,
         strategy: str | None = None,
+        amr: Sequence[str] = (),
     ) -> tuple[Cookie, ...]:
         """Write `user` into a regenerated session (the adapters' `login` calls this).
 
         `fresh=False` records a login restored without credentials (remember-me);
         `remember=True` also starts a remembered login, whose cookie is returned for the
         response (see `remember`). `strategy` names the strategy that authenticated the user,
-        for the `LoggedIn` event.
+        for the `LoggedIn` event, and `amr` what it proved (its `Strategy.amr`).
         """
         session = request.session
         if session is None:
@@ -305,6 +306,7 @@ class Authenticator(Generic[UserT]):
             client_ip=request.client_ip,
             user_agent=request.headers.get("user-agent"),
             auth=await self.session_auth(user),
+            amr=amr,
         )
         if self.events.wants(LoggedIn):
             event = LoggedIn(serialized, strategy, fresh, request.client_ip, user, request)

@@ -119,7 +119,14 @@ async def run_authentication(
                 result = AuthResult(user=outcome.user, info=outcome.info)
                 return Handoff(result, _cookies_of(failures, outcome), vary)
             return await _succeeded(
-                passport, request, outcome, options, _cookies_of(failures, outcome), vary, name
+                passport,
+                request,
+                outcome,
+                options,
+                _cookies_of(failures, outcome),
+                vary,
+                name,
+                strategy.amr,
             )
         elif type(outcome) is Redirect:
             return redirect_response(outcome.url, outcome.status)
@@ -245,6 +252,7 @@ async def _succeeded(
     cookies: tuple[Cookie, ...],
     vary: tuple[str, ...],
     strategy: str | None,
+    amr: tuple[str, ...] = (),
 ) -> Decision:
     user = outcome.user
     info = {} if outcome.info is None else outcome.info
@@ -266,6 +274,7 @@ async def _succeeded(
             fresh=outcome.fresh,
             remember=remember,
             strategy=strategy,
+            amr=amr,
         )
     # Flash after the login: Passport flashes first and loses it to the regeneration.
     _flash_and_message(

@@ -11,12 +11,27 @@ from typing import Any, TypeAlias
 
 from passport_py.errors import ConfigurationError
 
-__all__ = ["AuthenticateOptions", "FlashOption"]
+__all__ = ["AuthenticateOptions", "FlashOption", "Subject"]
 
 FlashOption: TypeAlias = bool | str | Mapping[str, str] | None
 """`True` (use the strategy's message), a message string, or `{"type": ..., "message": ...}`."""
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who a second-factor strategy checks a code for (`options.subject`).
+
+    The user of the session's pending login (`pending=True`: the first factor succeeded and
+    the login waits for a second), or, for re-authentication, the user already logged in.
+    `serialized` is the user's id as `serialize_user` made it; `amr` what they proved so far.
+    """
+
+    user: Any
+    serialized: Any
+    pending: bool
+    amr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +61,9 @@ class AuthenticateOptions:
     #: its own `name` when a route names the instance. Set by the engine for each strategy of
     #: the chain, never by routes: per-flow state (OAuth's pending requests) is bound to it.
     strategy_name: str | None = None
+    #: Set by the engine, per request, for a second-factor strategy (`Strategy.second_factor`):
+    #: whose code it checks. None for every other strategy; never a route option.
+    subject: Subject | None = None
     # `for_strategy` copies, made once per (route options, name) and reused by every request.
     _named: dict[str | None, AuthenticateOptions] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -58,6 +76,11 @@ class AuthenticateOptions:
             raise ConfigurationError(
                 "strategy_name= is not a route option: each strategy runs under the name "
                 "passport.use(strategy, name=...) registered it with"
+            )
+        if "subject" in options:
+            raise ConfigurationError(
+                "subject= is not a route option: a second-factor strategy checks the code of "
+                "the session's pending login (or of the logged-in user)"
             )
         own = _OWN_NAMES
         known = {k: v for k, v in options.items() if k in own}
@@ -104,9 +127,11 @@ class AuthenticateOptions:
         return named
 
 
-# What routes may set: not `extra`, nor what the engine sets (`strategy_name`, the cache).
+# What routes may set: not `extra`, nor what the engine sets (`strategy_name`, `subject`,
+# the cache).
 _OWN_NAMES = frozenset(f.name for f in dataclasses.fields(AuthenticateOptions) if f.init) - {
     "extra",
     "strategy_name",
+    "subject",
 }
 DEFAULT_OPTIONS = AuthenticateOptions()

@@ -51,7 +51,8 @@ class Timeouts:
         current even without an idle timeout (a cookie session is not: no write for it)."""
         at = entry.get("at")
         seen = entry.get("seen")
-        if not _is_time(at) or not _is_time(seen):
+        # Ints, as logins write them, skip the general check (this runs on every request).
+        if (type(at) is not int or type(seen) is not int) and not (_is_time(at) and _is_time(seen)):
             # A login from before these times were recorded: its lifetime starts now.
             return None, {**entry, "at": at if _is_time(at) else now, "seen": now}
         if self.absolute is not None and now - at >= self.absolute:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 from passport_py.events import SessionEndReason
@@ -14,7 +14,9 @@ __all__ = ["SessionManager"]
 
 
 #: What a login writes into the core's entry; logging out or forgetting the user drops it all.
-LOGIN_KEYS = frozenset({"user", "at", "seen", "ip", "ua", "fresh", "auth"})
+LOGIN_KEYS = frozenset(
+    {"user", "at", "seen", "ip", "ua", "fresh", "auth", "auth_at", "amr", "pending"}
+)
 
 #: The longest user agent recorded for a login (the rest is cut: it is shown, never parsed).
 MAX_USER_AGENT = 200
@@ -25,7 +27,9 @@ class SessionManager:
 
     `key` is where the core keeps its data: `session[key]["user"]` is the serialized user,
     `"at"` when the login happened and `"seen"` when the session was last used (Unix seconds),
-    `"ip"` and `"ua"` the client address and user agent recorded at login (when known).
+    `"ip"` and `"ua"` the client address and user agent recorded at login (when known);
+    a fresh login also records `"auth_at"`, when the user last proved who they are, and
+    `"amr"`, how (see `Strategy.amr`), which step-up requirements read.
     `preserve` lists the keys that survive a login's regeneration by default (the return-to
     URL and the messages list); the request adds its pending-flash keys. `timeouts` are the
     logins' idle timeout and absolute lifetime (`check`); `"auth"` holds the digest of the
@@ -68,13 +72,15 @@ class SessionManager:
         client_ip: str | None = None,
         user_agent: str | None = None,
         auth: str | None = None,
+        amr: Sequence[str] = (),
     ) -> None:
         """Regenerate `session` (fixation defence) and record `serialized` as the user.
 
         `fresh=False` marks a login that did not come from the user proving who they are just
         now (a remember-me cookie, say); `fresh_login_required` views refuse it. The login
         time, `client_ip` and `user_agent` are recorded for the user's list of sessions;
-        `auth` is the digest of the user's session auth value (`session_checks.auth_digest`).
+        `auth` is the digest of the user's session auth value (`session_checks.auth_digest`);
+        `amr` the methods a fresh login proved (`("pwd",)`).
         """
         previous = dict(session)
         session.regenerate()
@@ -85,7 +91,8 @@ class SessionManager:
             kept.pop(self.key, None)
         session.update(kept)
         old = previous.get(self.key) if keep_session_info else None
-        passport = dict(old) if isinstance(old, dict) else {}
+        # Another login's facts never carry over, even when the rest of the entry does.
+        passport = _without_login(old) if isinstance(old, dict) else {}
         passport["user"] = serialized
         now = int(self.clock())
         passport["at"] = passport["seen"] = now
@@ -93,7 +100,9 @@ class SessionManager:
         _record(passport, "ua", user_agent[:MAX_USER_AGENT] if user_agent else None)
         _record(passport, "auth", auth)
         if fresh:
-            passport.pop("fresh", None)
+            passport["auth_at"] = now
+            if amr:
+                passport["amr"] = list(amr)
         else:
             passport["fresh"] = False
         session[self.key] = passport

@@ -31,6 +31,15 @@ class Strategy:
     #: to requests it authenticated name them in `Vary` and are not stored by caches. An
     #: instance whose headers depend on its configuration sets its own.
     vary: tuple[str, ...] = ()
+    #: What a success proves, as RFC 8176 authentication method references (`("pwd",)` for a
+    #: password, `("otp",)` for a one-time code): a session login records them (`"amr"`), and
+    #: step-up requirements can ask for them. Strategies that prove nothing a person did
+    #: (tokens, API keys) leave it empty.
+    amr: tuple[str, ...] = ()
+    #: True for a second factor (TOTP, recovery codes): it completes the session's pending
+    #: login, or re-authenticates the logged-in user, and checks a code for
+    #: `options.subject.user`, which the engine sets before calling it.
+    second_factor: bool = False
 
     def authenticate(
         self, request: AuthRequest, options: AuthenticateOptions

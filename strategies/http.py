@@ -56,6 +56,7 @@ class BasicStrategy(Strategy):
     """
 
     name = "basic"
+    amr = ("pwd",)
     vary = ("Authorization",)
 
     def __init__(
@@ -251,6 +252,7 @@ class DigestStrategy(Strategy):
     """
 
     name = "digest"
+    amr = ("pwd",)
     vary = ("Authorization",)
 
     def __init__(

@@ -41,6 +41,7 @@ class LocalStrategy(Strategy):
     """
 
     name = "local"
+    amr = ("pwd",)
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import httpx
 
 #: The keys a login records beside the user.
-METADATA = frozenset({"at", "seen", "ip", "ua"})
+METADATA = frozenset({"at", "seen", "ip", "ua", "auth_at", "amr"})
 
 #: How old (in seconds) a login made during a test may look: generous for a slow machine.
 RECENT = 300
@@ -69,6 +69,11 @@ def identity(entry: Any, client: Client = NO_CLIENT) -> dict[str, Any]:
     at, seen = entry.get("at"), entry.get("seen")
     assert type(at) is int and type(seen) is int, f"at/seen are not ints: {entry!r}"
     assert now - RECENT <= at <= seen <= now, f"at/seen are not recent Unix seconds: {entry!r}"
+    if "auth_at" in entry:  # a fresh login: when the user proved who they are, and how
+        assert entry["auth_at"] == at, f"auth_at is not the login time: {entry!r}"
+        assert entry.get("fresh", True) is True, f"a login not fresh has auth_at: {entry!r}"
+    amr = entry.get("amr", [])
+    assert isinstance(amr, list) and all(isinstance(m, str) for m in amr), entry
     sent = {"ip": client.ip, "ua": client.ua}
     assert {k: entry[k] for k in ("ip", "ua") if k in entry} == {
         k: v for k, v in sent.items() if v is not None

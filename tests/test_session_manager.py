@@ -401,6 +401,9 @@ FULL_ENTRY = {
     "ua": "Firefox/130.0",
     "fresh": False,
     "auth": "password-hash-digest",
+    "auth_at": 1_700_000_000,
+    "amr": ["pwd", "otp"],
+    "pending": {"user": "2", "first": "local", "expires": 1_700_000_300},
     "extra": "e",
 }
 
@@ -451,6 +454,28 @@ def test_a_login_keeping_session_info_drops_the_old_ip_and_ua_it_cannot_replace(
 
 def test_the_full_entry_holds_every_login_key() -> None:
     assert set(FULL_ENTRY) - {"extra"} == LOGIN_KEYS
+
+
+def test_a_fresh_login_records_when_and_how_the_user_proved_who_they_are() -> None:
+    passport = make_passport()
+    session = MemorySession({"passport": dict(FULL_ENTRY)})
+    run_sync(passport.login(TestRequest(session=session), {"id": "1"}, amr=("pwd",)))
+    entry = session["passport"]
+    assert entry["auth_at"] == entry["at"] and entry["amr"] == ["pwd"]
+    assert "pending" not in entry and "fresh" not in entry
+
+
+def test_a_login_that_is_not_fresh_records_no_proof_and_drops_the_old_one() -> None:
+    passport = make_passport()
+    session = MemorySession({"passport": dict(FULL_ENTRY)})
+    run_sync(
+        passport.login(
+            TestRequest(session=session), {"id": "1"}, keep_session_info=True, fresh=False
+        )
+    )
+    entry = session["passport"]
+    assert entry["fresh"] is False and entry["extra"] == "e"
+    assert not {"auth_at", "amr", "pending", "auth"} & set(entry)
 
 
 def test_logout_drops_every_login_key_before_regenerating() -> None:
