@@ -26,6 +26,7 @@ __all__ = [
     "LoggedOut",
     "LoginFailed",
     "PasswordRehashed",
+    "RecoveryCodeUsed",
     "SessionEndReason",
     "SessionEnded",
     "Throttled",
@@ -218,3 +219,15 @@ class Events:
                         event.kind,
                         getattr(handler, "__qualname__", repr(handler)),
                     )
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryCodeUsed(Event):
+    """The user with serialized id `user_id` used one of their recovery codes as a second
+    factor; `remaining` codes are left (tell them to generate new ones when few are)."""
+
+    user_id: Any
+    remaining: int
+    client_ip: str | None = None
+    request: AuthRequest | None = field(default=None, repr=False, compare=False)
+    kind = "recovery_code_used"
