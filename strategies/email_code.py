@@ -60,8 +60,9 @@ class EmailCodeStrategy(Strategy):
     (the default) `lookup(email)` returns the user with that address or None; the address it
     gets is normalized (`normalize_account`: NFKC, case-folded, stripped), and the code goes to
     `address_of(user)` when given, else to that normalized address, never to the spelling
-    typed. As a second factor (`second_factor=True`) the code is for `options.subject.user` and
-    goes to `address_of(user)`.
+    typed (an account whose `address_of` is None gets no mail and the same answer). As a second
+    factor (`second_factor=True`) the code is for `options.subject.user` and goes to
+    `address_of(user)`.
 
     A request without `code_field` asks for a code: the answer, a pass to the view, is the same
     whether or not the address has an account (`send` is called only when it has). A new code
@@ -210,6 +211,11 @@ class EmailCodeStrategy(Strategy):
         # The same work whether or not the address has an account: look up, make and keep a
         # code; only the mail itself depends on the answer.
         user = subject.user if subject is not None else await call(_need(self.lookup), binding)
+        address: str | None = None
+        if user is not None:
+            address = await call(self.address_of, user) if self.address_of else binding
+            if not address and self.second_factor:
+                return self.fail({"message": "This account has no email address for codes"}, 403)
         code = f"{secrets.randbelow(10**self.code_length):0{self.code_length}d}"
         nonce = secrets.token_hex(16)
         session[key] = {
@@ -220,10 +226,7 @@ class EmailCodeStrategy(Strategy):
             "attempts": self.max_attempts,
             "sent": now,
         }
-        if user is not None:
-            address = await call(self.address_of, user) if self.address_of else binding
-            if not address:
-                return self.fail({"message": "This account has no email address for codes"}, 403)
+        if address:
             await call(self.send, address, code, request)
         return self.pass_()
 

@@ -137,9 +137,26 @@ def test_a_second_factor_without_a_subject_fails(mailbox: SmtpServer) -> None:
 
 
 def test_a_second_factor_for_a_user_without_an_address_is_refused(mailbox: SmtpServer) -> None:
-    refused = app_for(second_factor(mailbox)).post("/check?user=3").json()
+    browser = app_for(second_factor(mailbox))
+    refused = browser.post("/check?user=3").json()
     assert (refused["outcome"], refused["status"]) == ("Fail", 403)
     assert mailbox.messages == []
+    assert browser.get("/session").json() == {}
+
+
+def test_a_first_factor_mails_the_address_address_of_gives(mailbox: SmtpServer) -> None:
+    stored = {"alice@example.com": "Alice.Liddell@Example.com"}
+    strategy = EmailCodeStrategy(
+        async_smtp_send(mailbox),
+        secret=SECRET,
+        lookup=lambda email: USERS[1] if email in stored else None,
+        address_of=lambda user: stored["alice@example.com"],
+    )
+    browser = app_for(strategy)
+    assert browser.post("/check", json={"email": "ALICE@example.com"}).json()["outcome"] == "Pass"
+    code = mailbox.code_for("Alice.Liddell@Example.com")
+    answer = browser.post("/check", json={"code": code}).json()
+    assert answer == {"outcome": "Success", "user": "alice"}
 
 
 def test_eight_digit_codes(mailbox: SmtpServer) -> None:
