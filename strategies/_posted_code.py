@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING
 
 from passport_py.errors import BadRequest
 from passport_py.outcomes import Fail
-from passport_py.request import ensure_text, media_type
-from passport_py.strategies.local import _FORM_TYPES, _has_body, _single
+from passport_py.strategies._posted import posted_fields
 from passport_py.strategy import Strategy
 
 if TYPE_CHECKING:
@@ -34,19 +33,5 @@ async def posted_code(request: AuthRequest, field: str, message: str) -> str | F
 
 
 async def _posted_field(request: AuthRequest, field: str) -> str | None:
-    kind = media_type(request)
-    if kind in _FORM_TYPES:
-        return _single(await request.form(), field)
-    if kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json")):
-        data = await request.json()
-        if not isinstance(data, dict) or field not in data:
-            return None
-        # A JSON number is refused, not converted: 012345 would lose its leading zero.
-        return ensure_text(data[field], field)
-    if kind or _has_body(request):
-        raise BadRequest(
-            "Unsupported content type: send the code as application/x-www-form-urlencoded, "
-            "multipart/form-data or application/json",
-            415,
-        )
-    return None
+    (value,) = await posted_fields(request, (field,), "the code")
+    return value

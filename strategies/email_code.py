@@ -28,8 +28,8 @@ from passport_py._async import call
 from passport_py.errors import BadRequest, ConfigurationError, SessionRequiredError
 from passport_py.options import AuthenticateOptions, Subject
 from passport_py.outcomes import Fail, Outcome
-from passport_py.request import AuthRequest, is_cross_site, media_type
-from passport_py.strategies.local import _lookup, _single
+from passport_py.request import AuthRequest, is_cross_site
+from passport_py.strategies._posted import posted_fields
 from passport_py.strategy import Strategy
 from passport_py.throttle import Limit, ThrottleStore, client_bucket, normalize_account
 from passport_py.throttle.policy import wait_text
@@ -40,7 +40,6 @@ Lookup = Callable[[str], Any | Awaitable[Any]]
 AddressOf = Callable[[Any], str | Awaitable[str | None] | None]
 Send = Callable[[str, str, AuthRequest], Awaitable[None] | None]
 
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 #: RFC 5321's longest usable address.
 _MAX_EMAIL = 254
 #: Code requests one client address may make (with `address_store`) across every address.
@@ -271,27 +270,8 @@ class EmailCodeStrategy(Strategy):
     async def _fields(self, request: AuthRequest) -> tuple[str | None, str | None]:
         """The posted email and code (None when absent or empty); `BadRequest` when malformed."""
         fields = (self.email_field, self.code_field)
-        kind = media_type(request)
-        if kind in _FORM_TYPES:
-            form = await request.form()
-            found = [_single(form, f) for f in fields]
-        elif kind == "application/json" or (
-            kind.startswith("application/") and kind.endswith("+json")
-        ):
-            data = await request.json()
-            if not isinstance(data, dict):
-                raise BadRequest("JSON body must be an object")
-            found = [_lookup(data, f) for f in fields]
-        elif kind:
-            raise BadRequest(
-                "Unsupported content type: send the fields as "
-                "application/x-www-form-urlencoded, multipart/form-data or application/json",
-                415,
-            )
-        else:
-            found = [None, None]
-        email, code = (value or None for value in found)
-        return email, code
+        email, code = await posted_fields(request, fields, "the fields")
+        return email or None, code or None
 
 
 def _need(lookup: Lookup | None) -> Lookup:

@@ -7,22 +7,15 @@ from dataclasses import replace
 from typing import Any
 
 from passport_py._async import call
-from passport_py.errors import BadRequest
 from passport_py.options import AuthenticateOptions
 from passport_py.outcomes import Fail, Outcome, outcome_from_verify
-from passport_py.request import AuthRequest, MultiMapping, ensure_text, is_cross_site, media_type
+from passport_py.request import AuthRequest, is_cross_site
+from passport_py.strategies._posted import posted_fields, single
 from passport_py.strategy import Strategy
 
 __all__ = ["LocalStrategy"]
 
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
 Verify = Callable[..., Any | Awaitable[Any]]
-
-
-def _has_body(request: AuthRequest) -> bool:
-    length = request.headers.get("content-length")
-    return request.headers.get("transfer-encoding") is not None or length not in (None, "0")
 
 
 class LocalStrategy(Strategy):
@@ -108,50 +101,7 @@ class LocalStrategy(Strategy):
 
     async def _credentials(self, request: AuthRequest) -> tuple[str | None, str | None]:
         fields = (self.username_field, self.password_field)
-        kind = media_type(request)
-        if kind in _FORM_TYPES:
-            form = await request.form()
-            found = tuple(_single(form, f) for f in fields)
-        elif kind == "application/json" or (
-            kind.startswith("application/") and kind.endswith("+json")
-        ):
-            data = await request.json()
-            if not isinstance(data, dict):
-                raise BadRequest("JSON body must be an object")
-            found = tuple(_lookup(data, f) for f in fields)
-        elif kind or _has_body(request):
-            raise BadRequest(
-                "Unsupported content type: send the credentials as "
-                "application/x-www-form-urlencoded, multipart/form-data or application/json",
-                415,
-            )
-        else:
-            found = (None, None)
+        found = await posted_fields(request, fields, "the credentials")
         if self.allow_query and (not found[0] or not found[1]):
-            found = tuple(
-                v or _single(request.query, f) for v, f in zip(found, fields, strict=True)
-            )
+            found = tuple(v or single(request.query, f) for v, f in zip(found, fields, strict=True))
         return found[0], found[1]
-
-
-def _single(values: MultiMapping, field: str) -> str | None:
-    """The one value of `field`; duplicates are refused because frameworks disagree on them."""
-    found = values.getlist(field)
-    if not found:
-        return None
-    if len(found) > 1:
-        raise BadRequest(f"Field {field!r} was sent more than once")
-    return ensure_text(found[0], field)
-
-
-def _lookup(data: dict[str, Any], field: str) -> str | None:
-    """`field` in a JSON object; `user[name]` walks into nested objects, as in Passport."""
-    path = field.replace("]", "").split("[")
-    value: Any = data
-    for part in path:
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    if value is None:
-        return None
-    return ensure_text(value, field)
