@@ -257,7 +257,232 @@ def starlette_site(*, fastapi: bool = False) -> Site:
     )
 
 
-SITES = ["starlette", "fastapi"]
+# -- Flask ---------------------------------------------------------------------------------
+
+
+def flask_site() -> Site:
+    """Flask over its own cookie session."""
+    import flask
+
+    from passport_py.adapters.flask import (
+        FlaskPassport,
+        authenticate,
+        cancel_pending,
+        current_user,
+        is_authenticated,
+        login_required,
+        logout,
+        pending_login,
+    )
+
+    kit = pending_kit()
+    app = flask.Flask(__name__)
+    app.secret_key = SECRET
+    FlaskPassport(app, kit.passport, restore_with=("remember-me",))
+
+    @app.post("/login")
+    @authenticate("local", **FORM_LOGIN)
+    def form_login() -> str:
+        return "unreachable"
+
+    @app.post("/api/login")
+    @authenticate("local")
+    def api_login() -> Any:
+        return {"user": current_user.username}
+
+    @app.get("/login/second-factor")
+    def page() -> Any:
+        return _page(pending_login())
+
+    @app.post("/login/second-factor")
+    @authenticate("code", **FORM_CODE)
+    def code_form() -> str:
+        return "unreachable"
+
+    @app.post("/api/second-factor")
+    @authenticate("code")
+    def api_code() -> Any:
+        return {"user": current_user.username}
+
+    @app.post("/cancel")
+    def cancel() -> str:
+        cancel_pending()
+        return "ok"
+
+    @app.post("/logout")
+    def log_out() -> str:
+        logout()
+        return "ok"
+
+    @app.get("/me")
+    @login_required
+    def me() -> str:
+        return str(current_user.username)
+
+    @app.get("/whoami")
+    def whoami() -> Any:
+        return {"user": current_user.username if is_authenticated() else None}
+
+    @app.get("/entry")
+    def entry() -> Any:
+        is_authenticated()  # restore first, as the other frameworks' middleware do
+        return flask.jsonify(flask.session.get("passport"))
+
+    def send(
+        client: Any, method: str, path: str, form: Any, body: Any, headers: dict[str, str]
+    ) -> Reply:
+        response = client.open(path, method=method, data=form, json=body, headers=headers)
+        joined = {k.lower(): v for k, v in response.headers.items()}
+        joined["set-cookie"] = ", ".join(response.headers.getlist("Set-Cookie"))
+        return Reply(response.status_code, joined, response.get_data(as_text=True))
+
+    def cookie(client: Any, name: str) -> str | None:
+        found = client.get_cookie(name)
+        return found.value if found is not None else None
+
+    def set_cookie(client: Any, name: str, value: str) -> None:
+        client.set_cookie(name, value)
+
+    return Site("flask", kit, app.test_client, send, cookie, set_cookie)
+
+
+# -- Django --------------------------------------------------------------------------------
+
+
+def _django_views() -> list[Any]:
+    from django.http import HttpRequest, HttpResponse, JsonResponse
+    from django.urls import path
+
+    from passport_py.adapters.django import (
+        authenticate,
+        cancel_pending,
+        is_authenticated,
+        login_required,
+        logout,
+        pending_login,
+    )
+
+    @authenticate("local", **FORM_LOGIN)
+    def form_login(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("unreachable")
+
+    @authenticate("local")
+    def api_login(request: HttpRequest) -> HttpResponse:
+        return JsonResponse({"user": request.user.username})
+
+    @authenticate("code", **FORM_CODE)
+    def code_form(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("unreachable")
+
+    def second_factor(request: HttpRequest) -> HttpResponse:
+        if request.method == "POST":
+            return code_form(request)
+        body, status = _page(pending_login(request))
+        return JsonResponse(body, status=status)
+
+    @authenticate("code")
+    def api_code(request: HttpRequest) -> HttpResponse:
+        return JsonResponse({"user": request.user.username})
+
+    def cancel(request: HttpRequest) -> HttpResponse:
+        cancel_pending(request)
+        return HttpResponse("ok")
+
+    def log_out(request: HttpRequest) -> HttpResponse:
+        logout(request)
+        return HttpResponse("ok")
+
+    @login_required
+    def me(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(request.user.username)
+
+    def whoami(request: HttpRequest) -> HttpResponse:
+        user = request.user.username if is_authenticated(request) else None
+        return JsonResponse({"user": user})
+
+    def entry(request: HttpRequest) -> HttpResponse:
+        is_authenticated(request)  # Django restores lazily: restore first, as elsewhere
+        return JsonResponse(request.session.get("passport"), safe=False)
+
+    return [
+        path("login", form_login),
+        path("api/login", api_login),
+        path("login/second-factor", second_factor),
+        path("api/second-factor", api_code),
+        path("cancel", cancel),
+        path("logout", log_out),
+        path("me", me),
+        path("whoami", whoami),
+        path("entry", entry),
+    ]
+
+
+def __getattr__(name: str) -> Any:
+    # This module is the Django site's URLconf; the views import Django only when asked for.
+    if name == "urlpatterns":
+        return _django_views()
+    raise AttributeError(name)
+
+
+def django_site(fixtures: Any) -> Site:
+    """Django over database sessions."""
+    import django_project
+    from django.conf import settings
+    from django.test import Client, override_settings
+    from django_project import passports
+
+    kit = pending_kit()
+    overrides = override_settings(
+        ROOT_URLCONF=__name__,
+        SESSION_ENGINE="django.contrib.sessions.backends.db",
+        PASSPORT_RESTORE_WITH=["remember-me"],
+    )
+    overrides.enable()
+    fixtures.addfinalizer(overrides.disable)
+    database = django_project.database()
+    database.__enter__()
+    fixtures.addfinalizer(lambda: database.__exit__(None, None, None))
+
+    def make_client() -> Client:
+        passports.current = kit.passport
+        client = Client()
+        client.handler.load_middleware()  # reads PASSPORT_AUTHENTICATOR now, for this client
+        return client
+
+    def send(
+        client: Any, method: str, path: str, form: Any, body: Any, headers: dict[str, str]
+    ) -> Reply:
+        extra = {"headers": headers}
+        if method == "GET":
+            response = client.get(path, **extra)
+        elif body is not None:
+            response = client.post(path, body, content_type="application/json", **extra)
+        else:
+            response = client.post(path, form or {}, **extra)
+        joined = {k.lower(): v for k, v in response.items()}
+        joined["set-cookie"] = ", ".join(f"{c.key}={c.value}" for c in response.cookies.values())
+        return Reply(response.status_code, joined, response.content.decode())
+
+    def cookie(client: Any, name: str) -> str | None:
+        found = client.cookies.get(name)
+        return found.value if found is not None and found.value else None
+
+    def set_cookie(client: Any, name: str, value: str) -> None:
+        client.cookies[name] = value
+
+    return Site(
+        "django",
+        kit,
+        make_client,
+        send,
+        cookie,
+        set_cookie,
+        session_cookie=settings.SESSION_COOKIE_NAME,
+        server_sessions=True,
+    )
+
+
+SITES = ["starlette", "fastapi", "flask", "django"]
 
 
 def build_site(name: str, fixtures: Any) -> Site:
@@ -266,4 +491,8 @@ def build_site(name: str, fixtures: Any) -> Site:
         return starlette_site()
     if name == "fastapi":
         return starlette_site(fastapi=True)
+    if name == "flask":
+        return flask_site()
+    if name == "django":
+        return django_site(fixtures)
     raise AssertionError(name)
