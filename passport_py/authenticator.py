@@ -382,9 +382,8 @@ class Authenticator(Generic[UserT]):
             return None
         user, entry = found
         factors = entry.get("factors")
-        return user, tuple(f for f in factors if isinstance(f, str)) if isinstance(
-            factors, list
-        ) else ()
+        names = factors if isinstance(factors, list) else ()
+        return user, tuple(f for f in names if isinstance(f, str))
 
     def cancel_pending(self, request: AuthRequest) -> None:
         """Forget the login this session holds waiting for a second factor (if any)."""
