@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from types import CoroutineType
 from typing import Any, Generic, TypeVar, overload
 
+from passport_py import second_factor
 from passport_py._async import call, is_async_callable, maybe_await
 from passport_py.cookies import Cookie
 from passport_py.decisions import Decision, Proceed, Respond
@@ -18,7 +19,7 @@ from passport_py.errors import (
     UnknownStrategyError,
 )
 from passport_py.events import Events, LoggedIn, LoggedOut, SessionEnded
-from passport_py.options import DEFAULT_OPTIONS, AuthenticateOptions
+from passport_py.options import DEFAULT_OPTIONS, AuthenticateOptions, Subject
 from passport_py.request import AuthRequest
 from passport_py.session_checks import DEFAULT_LIFETIME, Timeouts, auth_digest, auth_matches
 from passport_py.session_manager import SessionManager
@@ -42,6 +43,8 @@ class Authenticator(Generic[UserT]):
     limits failed logins (see `passport_py.throttle`); off by default.
     `idle_timeout` and `absolute_timeout` end a login unused for that many seconds, or that
     old (None turns either off; see the "Session timeouts" page of the docs).
+    `second_factor_url` is where browsers go when a login waits for a second factor
+    (`second_factors`), and `pending_max_age` how many seconds such a login waits.
     """
 
     def __init__(
@@ -53,7 +56,13 @@ class Authenticator(Generic[UserT]):
         throttle: LoginThrottle | None = None,
         idle_timeout: float | None = None,
         absolute_timeout: float | None = DEFAULT_LIFETIME,
+        second_factor_url: str | None = None,
+        pending_max_age: int = 300,
     ) -> None:
+        if isinstance(pending_max_age, bool) or not isinstance(pending_max_age, int):
+            raise ConfigurationError("pending_max_age= takes a whole number of seconds")
+        if pending_max_age <= 0:
+            raise ConfigurationError("pending_max_age= must be more than 0 seconds")
         self.session_key = session_key
         self.return_to_key = return_to_key
         self.messages_key = messages_key
@@ -73,6 +82,11 @@ class Authenticator(Generic[UserT]):
         self.events = Events()
         #: Failed-login limits (`passport_py.throttle.LoginThrottle`); None (default) is off.
         self.throttle = throttle
+        #: The second-factor page browsers are sent to while a login is pending.
+        self.second_factor_url = second_factor_url
+        #: Seconds a pending login waits for its second factor.
+        self.pending_max_age = pending_max_age
+        self._second_factors: tuple[Callable[..., Any], bool, bool] | None = None
 
     # -- strategies -------------------------------------------------------------------------
 
@@ -182,6 +196,53 @@ class Authenticator(Generic[UserT]):
                 "or bytes that changes with the user's password (their password hash), or None"
             )
         return auth_digest(value)
+
+    @overload
+    def second_factors(self, fn: F, /) -> F: ...
+    @overload
+    def second_factors(
+        self, fn: None = None, /, *, pass_request: bool = False
+    ) -> Callable[[F], F]: ...
+    def second_factors(self, fn: F | None = None, /, *, pass_request: bool = False) -> Any:
+        """Register `fn(user) -> Sequence[str]` (sync or async): the registered names of the
+        second-factor strategies `user` has enrolled (`["totp", "recovery"]`).
+
+        A fresh session login of a user with any leaves the login pending until one of them
+        succeeds; an empty answer is an ordinary login. `pass_request=True` prepends the
+        request.
+        """
+
+        def register(f: F) -> F:
+            if not callable(f):
+                raise ConfigurationError(f"expected a function to register, got {f!r}")
+            self._second_factors = (f, pass_request, is_async_callable(f))
+            return f
+
+        return register if fn is None else register(fn)
+
+    async def factors_of(self, user: UserT, request: AuthRequest | None = None) -> tuple[str, ...]:
+        """The second factors `user` must prove after a first one (`second_factors`)."""
+        if self._second_factors is None:
+            return ()
+        fn, wants_request, _ = self._second_factors
+        names = await (call(fn, request, user) if wants_request else call(fn, user))
+        if names is None:
+            return ()
+        if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+            raise ConfigurationError(
+                f"the @passport.second_factors function returned {names!r}: return a list "
+                "of registered strategy names, such as ['totp']"
+            )
+        for name in names:
+            strategy = self._strategies.get(name)
+            if strategy is None or not strategy.second_factor:
+                # Failing open here would let a misspelt factor skip the second step.
+                raise ConfigurationError(
+                    f"the @passport.second_factors function named {name!r}, which is not a "
+                    "registered second-factor strategy: passport.use(TotpStrategy(...)) "
+                    "registers one (its class sets second_factor = True)"
+                )
+        return tuple(dict.fromkeys(names))
 
     @property
     def has_serializer(self) -> bool:
@@ -312,6 +373,47 @@ class Authenticator(Generic[UserT]):
             event = LoggedIn(serialized, strategy, fresh, request.client_ip, user, request)
             await self.events.emit(event)
         return await self.remember(request, user) if remember else ()
+
+    async def pending_login(self, request: AuthRequest) -> tuple[UserT, tuple[str, ...]] | None:
+        """`(user, factors)` of the login this session holds waiting for a second factor, for
+        the app's second-factor page; None when there is none (an expired one is removed)."""
+        found = await second_factor.load_pending(self, request)
+        if found is None:
+            return None
+        user, entry = found
+        factors = entry.get("factors")
+        names = factors if isinstance(factors, list) else ()
+        return user, tuple(f for f in names if isinstance(f, str))
+
+    def cancel_pending(self, request: AuthRequest) -> None:
+        """Forget the login this session holds waiting for a second factor (if any)."""
+        second_factor.cancel_pending(self, request)
+
+    async def complete_login(
+        self,
+        request: AuthRequest,
+        subject: Subject,
+        *,
+        strategy: str | None = None,
+        amr: Sequence[str] = (),
+        remember: bool = False,
+        keep_session_info: bool = False,
+    ) -> tuple[Cookie, ...]:
+        """A second factor proved `subject` (`options.subject`): log its pending login in, or
+        record the logged-in user's re-authentication (step-up).
+
+        The engine calls this when a `second_factor` strategy succeeds on a session route;
+        call it yourself from a route `callback`. Returns the remember-me cookie, if issued.
+        """
+        return await second_factor.complete_login(
+            self,
+            request,
+            subject,
+            strategy=strategy,
+            amr=amr,
+            remember=remember,
+            keep_session_info=keep_session_info,
+        )
 
     async def logout(
         self, request: AuthRequest, *, keep_session_info: bool = False, session_ended: bool = True

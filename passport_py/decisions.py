@@ -78,6 +78,10 @@ class AuthResult(Generic[UserT]):
     On success `user` is set and `info` is the strategy's info. When every strategy failed,
     `user` is None and `challenges` / `statuses` hold one entry per strategy tried (None where
     a strategy gave none). When a strategy raised, `error` is the exception.
+
+    `pending` names the second factors the user must still prove (`passport.second_factors`):
+    the first factor succeeded, the session now holds a pending login and nobody is logged
+    in; `user` is who it is for, and `ok` is False until a second factor completes it.
     """
 
     user: UserT | None = None
@@ -85,11 +89,12 @@ class AuthResult(Generic[UserT]):
     challenges: Sequence[Challenge] = field(default=())
     statuses: Sequence[int | None] = field(default=())
     error: BaseException | None = None
+    pending: tuple[str, ...] | None = None
 
     @property
     def ok(self) -> bool:
-        """True when a strategy authenticated a user."""
-        return self.error is None and self.user is not None
+        """True when a strategy authenticated a user (and no second factor is pending)."""
+        return self.error is None and self.user is not None and not self.pending
 
     @property
     def challenge(self) -> Challenge:

@@ -35,7 +35,13 @@ from passport_py.events import LoginFailed, Throttled
 from passport_py.options import AuthenticateOptions, FlashOption
 from passport_py.outcomes import Fail, Pass, Redirect, Success
 from passport_py.redirects import is_safe_redirect
-from passport_py.request import media_type
+from passport_py.second_factor import (
+    callback_result,
+    complete_login,
+    left_pending,
+    second_factor_account,
+    with_subject,
+)
 from passport_py.strategy import Strategy
 from passport_py.throttle import (
     LoginThrottle,
@@ -43,6 +49,7 @@ from passport_py.throttle import (
     ThrottleStoreUnavailable,
     normalize_account,
 )
+from passport_py.wants import wants_json, wants_remember
 
 if TYPE_CHECKING:
     from passport_py.authenticator import Authenticator
@@ -83,8 +90,16 @@ async def run_authentication(
         named = options.for_strategy(name)
         account: str | None = None
         try:
+            if strategy.second_factor:
+                # Per request, never cached on the route's options: whose code is checked.
+                prepared = await with_subject(passport, request, named, name)
+                if isinstance(prepared, Fail):
+                    failures.append(prepared)
+                    first_failed = first_failed or name
+                    continue
+                named = prepared
             if throttle is not None:
-                account = await _account_of(strategy, request)
+                account = await _account_of(strategy, request, named)
                 if account is not None:
                     # Counted before verify: concurrent guesses cannot all pass the check.
                     refusal = await throttle.attempt(account, request.client_ip)
@@ -115,18 +130,21 @@ async def run_authentication(
         elif type(outcome) is Success:
             if account is not None and throttle is not None:
                 await _forget_failures(throttle, account, request)
+            if named.subject is not None:
+                # A second factor logs in (or re-authenticates) whom it checked, nobody else.
+                outcome = replace(outcome, user=named.subject.user)
             if callback:
-                result = AuthResult(user=outcome.user, info=outcome.info)
+                result = await callback_result(passport, request, outcome, named, name, strategy)
                 return Handoff(result, _cookies_of(failures, outcome), vary)
             return await _succeeded(
                 passport,
                 request,
                 outcome,
-                options,
+                named,
                 _cookies_of(failures, outcome),
                 vary,
                 name,
-                strategy.amr,
+                strategy,
             )
         elif type(outcome) is Redirect:
             return redirect_response(outcome.url, outcome.status)
@@ -148,9 +166,13 @@ _UNAVAILABLE = replace(
 )
 
 
-async def _account_of(strategy: Strategy, request: AuthRequest) -> str | None:
-    """The account the strategy says the request is for; None when the request is malformed
-    (its `authenticate` then answers the 400 itself)."""
+async def _account_of(
+    strategy: Strategy, request: AuthRequest, options: AuthenticateOptions
+) -> str | None:
+    """The account the request is for: a second factor's subject, or the one the strategy
+    names; None when the request is malformed (its `authenticate` then answers the 400)."""
+    if options.subject is not None:
+        return second_factor_account(options.subject.serialized)
     try:
         account = await maybe_await(strategy.account(request))
     except BadRequest:
@@ -199,22 +221,12 @@ async def _throttled(
         response = replace(redirect_response(options.failure_redirect), result=result)
         return _with_extras(response, vary, ())
     retry = ("Retry-After", str(refusal.retry_after))
-    if _wants_json(request):
+    if wants_json(request):
         body = json.dumps({"error": "too_many_attempts", "message": message})
         headers = (("Content-Type", "application/json"), NO_STORE, retry)
     else:
         body, headers = message, (("Content-Type", "text/plain; charset=utf-8"), NO_STORE, retry)
     return _with_extras(Respond(429, headers, body, result=result), vary, ())
-
-
-def _wants_json(request: AuthRequest) -> bool:
-    """A client that sent JSON or asks for it gets its errors as JSON."""
-    kind = media_type(request)
-    return (
-        kind == "application/json"
-        or kind.endswith("+json")
-        or "application/json" in str(request.headers.get("accept") or "")
-    )
 
 
 def _login_failed(request: AuthRequest, failures: list[Fail], strategy: str | None) -> LoginFailed:
@@ -251,8 +263,8 @@ async def _succeeded(
     options: AuthenticateOptions,
     cookies: tuple[Cookie, ...],
     vary: tuple[str, ...],
-    strategy: str | None,
-    amr: tuple[str, ...] = (),
+    name: str | None,
+    strategy: Strategy,
 ) -> Decision:
     user = outcome.user
     info = {} if outcome.info is None else outcome.info
@@ -266,16 +278,32 @@ async def _succeeded(
         )
 
     if options.session:
-        remember = bool(options.remember) and await _wants_remember(request, options.remember)
-        cookies += await passport.login(
-            request,
-            user,
-            keep_session_info=options.keep_session_info,
-            fresh=outcome.fresh,
-            remember=remember,
-            strategy=strategy,
-            amr=amr,
+        remember = bool(options.remember) and await wants_remember(request, options.remember)
+        pending = await left_pending(
+            passport, request, outcome, options, name, strategy, remember=remember
         )
+        if pending is not None:
+            return _with_extras(pending, vary, cookies)
+        if options.subject is not None:
+            cookies += await complete_login(
+                passport,
+                request,
+                options.subject,
+                strategy=name,
+                amr=strategy.amr,
+                remember=remember,
+                keep_session_info=options.keep_session_info,
+            )
+        else:
+            cookies += await passport.login(
+                request,
+                user,
+                keep_session_info=options.keep_session_info,
+                fresh=outcome.fresh,
+                remember=remember,
+                strategy=name,
+                amr=strategy.amr,
+            )
     # Flash after the login: Passport flashes first and loses it to the regeneration.
     _flash_and_message(
         passport, request, options.success_flash, options.success_message, info, "success"
@@ -291,25 +319,6 @@ async def _succeeded(
         response = replace(redirect_response(target), result=AuthResult(user=user, info=auth_info))
         return _with_extras(response, vary, cookies)
     return Proceed(user, auth_info, True, options.session, None, cookies, vary, outcome.fresh)
-
-
-_YES = frozenset({"1", "on", "true", "yes"})
-
-
-async def _wants_remember(request: AuthRequest, remember: bool | str) -> bool:
-    """`remember=True`, or the login form / JSON body's `remember` field is ticked."""
-    if remember is True:
-        return True
-    name = str(remember)
-    kind = media_type(request)
-    if kind in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        values = (await request.form()).getlist(name)
-        return len(values) == 1 and str(values[0]).lower() in _YES
-    if kind == "application/json" or kind.endswith("+json"):
-        data = await request.json()
-        value = data.get(name) if isinstance(data, dict) else None
-        return value is True or (isinstance(value, str) and value.lower() in _YES)
-    return False
 
 
 def _return_to(passport: Authenticator[Any], request: AuthRequest) -> str | None:

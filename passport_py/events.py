@@ -25,6 +25,7 @@ __all__ = [
     "LoggedIn",
     "LoggedOut",
     "LoginFailed",
+    "LoginPending",
     "PasswordRehashed",
     "RecoveryCodeUsed",
     "SessionEndReason",
@@ -88,6 +89,22 @@ class LoginFailed(Event):
     reason: str | None
     request: AuthRequest | None = field(default=None, repr=False, compare=False)
     kind = "login_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPending(Event):
+    """A first factor succeeded for a user with second factors: the session holds a pending
+    login, and nobody is logged in until one of `factors` (strategy names) completes it.
+
+    `strategy` is the first factor's name; the completing factor's success is a `LoggedIn`.
+    """
+
+    user_id: Any
+    strategy: str | None
+    factors: tuple[str, ...]
+    client_ip: str | None
+    request: AuthRequest | None = field(default=None, repr=False, compare=False)
+    kind = "login_pending"
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,9 @@ class AuthenticateOptions:
     #: Also issue a remember-me cookie on a session login: True always, or the name of a
     #: form / JSON field ("remember_me") the user ticks. Needs a registered RememberMeStrategy.
     remember: bool | str = False
+    #: Where browsers go when the login waits for a second factor (overrides the
+    #: authenticator's `second_factor_url` for this route).
+    second_factor_redirect: str | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     #: The name the running strategy was registered under (`passport.use(s, name=...)`), or
     #: its own `name` when a route names the instance. Set by the engine for each strategy of

@@ -82,17 +82,7 @@ class SessionManager:
         `auth` is the digest of the user's session auth value (`session_checks.auth_digest`);
         `amr` the methods a fresh login proved (`("pwd",)`).
         """
-        previous = dict(session)
-        session.regenerate()
-        if keep_session_info:
-            kept = previous
-        else:
-            kept = {k: previous[k] for k in (*self.preserve, *flash_keys) if k in previous}
-            kept.pop(self.key, None)
-        session.update(kept)
-        old = previous.get(self.key) if keep_session_info else None
-        # Another login's facts never carry over, even when the rest of the entry does.
-        passport = _without_login(old) if isinstance(old, dict) else {}
+        passport = self._regenerate(session, keep_session_info, flash_keys)
         passport["user"] = serialized
         now = int(self.clock())
         passport["at"] = passport["seen"] = now
@@ -106,6 +96,76 @@ class SessionManager:
         else:
             passport["fresh"] = False
         session[self.key] = passport
+        session.bind_user(serialized)
+
+    def _regenerate(
+        self, session: Session, keep_session_info: bool, flash_keys: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """Regenerate `session`, copying back what survives; the core's entry to fill in."""
+        previous = dict(session)
+        session.regenerate()
+        if keep_session_info:
+            kept = previous
+        else:
+            kept = {k: previous[k] for k in (*self.preserve, *flash_keys) if k in previous}
+            kept.pop(self.key, None)
+        session.update(kept)
+        old = previous.get(self.key) if keep_session_info else None
+        # Another login's facts never carry over, even when the rest of the entry does.
+        return _without_login(old) if isinstance(old, dict) else {}
+
+    def start_pending(
+        self,
+        session: Session,
+        pending: dict[str, Any],
+        *,
+        keep_session_info: bool = False,
+        flash_keys: tuple[str, ...] = (),
+    ) -> None:
+        """Regenerate `session` and record a login waiting for a second factor (`pending`,
+        see `second_factor.pending_entry`). Nobody is logged in: any user, and any earlier
+        pending login, is gone."""
+        passport = self._regenerate(session, keep_session_info, flash_keys)
+        passport["pending"] = pending
+        session[self.key] = passport
+        session.bind_user(None)
+
+    def pending(self, session: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The session's pending login entry, as `start_pending` wrote it (None: there is
+        none, or the session also holds a user). Expiry is the caller's to check."""
+        if not session:
+            return None
+        data = session.get(self.key)
+        if type(data) is not dict or data.get("user") is not None:
+            return None
+        pending = data.get("pending")
+        return pending if type(pending) is dict and "user" in pending else None
+
+    def drop_pending(self, session: MutableMapping[str, Any]) -> None:
+        """Remove the session's pending login (cancelled, or expired)."""
+        data = session.get(self.key)
+        if isinstance(data, dict) and "pending" in data:
+            session[self.key] = {k: v for k, v in data.items() if k != "pending"}
+
+    def reauthenticate(self, session: Session, amr: Sequence[str]) -> None:
+        """The logged-in user proved a factor again (step-up): move the login to a new
+        session id, and record the time and `amr` (added to what the login proved); a
+        remembered login becomes fresh."""
+        previous = dict(session)
+        present, serialized = self.stored_user(previous)
+        if not present:
+            return
+        session.regenerate()
+        session.update(previous)
+        entry = dict(previous[self.key])
+        entry["auth_at"] = int(self.clock())
+        entry.pop("fresh", None)
+        known = entry.get("amr")
+        methods = list(known) if isinstance(known, list) else []
+        methods += [m for m in amr if m not in methods]
+        if methods:
+            entry["amr"] = methods
+        session[self.key] = entry
         session.bind_user(serialized)
 
     def check(self, session: MutableMapping[str, Any]) -> SessionEndReason | None:

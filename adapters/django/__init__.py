@@ -1,6 +1,7 @@
 """Django adapter: `PassportMiddleware`, the `authenticate` / `authorize` / `login_required`
 decorators and class-based view mixins, `login` / `logout` (`alogin` / `alogout` in async
-views), `update_session_auth` (`aupdate_session_auth`) and `is_authenticated`.
+views), `update_session_auth` (`aupdate_session_auth`), `is_authenticated`, and
+`pending_login` (`apending_login`) / `cancel_pending` for a second-factor page.
 
 Settings: `PASSPORT_AUTHENTICATOR = "dotted.path.to.passport"`, and
 `"passport_py.adapters.django.PassportMiddleware"` in `MIDDLEWARE` after `SessionMiddleware`,
@@ -35,6 +36,7 @@ from passport_py.adapters.django.mixins import (
     AuthorizeMixin,
     LoginRequiredMixin,
 )
+from passport_py.adapters.django.pending import apending_login, cancel_pending, pending_login
 from passport_py.adapters.django.views import (
     alogin,
     alogout,
@@ -61,13 +63,16 @@ __all__ = [
     "PassportMiddleware",
     "alogin",
     "alogout",
+    "apending_login",
     "aupdate_session_auth",
     "authenticate",
     "authorize",
+    "cancel_pending",
     "is_authenticated",
     "login",
     "login_required",
     "logout",
+    "pending_login",
     "pop_flashes",
     "update_session_auth",
 ]

@@ -182,8 +182,8 @@ class Route:
             if decision.cookies:
                 state.add_cookies(decision.cookies)
             result = decision.result
-            if result is None:
-                return False, _NOBODY
+            if result is None or result.pending:
+                return False, _NOBODY  # a pending login logged nobody in, nor failed
             if not result.ok:
                 return True, _NOBODY
             if not self.options.session:

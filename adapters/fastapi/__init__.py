@@ -6,8 +6,9 @@ from passport_py.adapters.fastapi import PassportMiddleware, authenticate, login
 ```
 
 `PassportMiddleware`, `login`, `logout`, `logout_everywhere`, `update_session_auth`,
-`is_authenticated` and the sessions-per-device functions (`user_sessions`, `end_session`,
-`end_other_sessions`) are the Starlette adapter's. `authenticate(...)`, `authorize(...)`,
+`is_authenticated`, `pending_login`, `cancel_pending` and the sessions-per-device
+functions (`user_sessions`, `end_session`, `end_other_sessions`) are the Starlette
+adapter's. `authenticate(...)`, `authorize(...)`,
 `login_required` and `current_user` are dependencies: use them in `Depends(...)`,
 `Security(..., scopes=[...])`, or a router's or app's `dependencies=[...]`.
 """
@@ -38,12 +39,14 @@ from passport_py.adapters.fastapi.openapi import (
 )
 from passport_py.adapters.starlette import (
     PassportMiddleware,
+    cancel_pending,
     end_other_sessions,
     end_session,
     is_authenticated,
     login,
     logout,
     logout_everywhere,
+    pending_login,
     update_session_auth,
     user_sessions,
 )
@@ -59,6 +62,7 @@ __all__ = [
     "PassportMiddleware",
     "authenticate",
     "authorize",
+    "cancel_pending",
     "current_user",
     "end_other_sessions",
     "end_session",
@@ -68,6 +72,7 @@ __all__ = [
     "login_required",
     "logout",
     "logout_everywhere",
+    "pending_login",
     "update_session_auth",
     "user_sessions",
 ]

@@ -1,6 +1,7 @@
 """Flask adapter: `FlaskPassport`, `current_user`, the `authenticate` / `authorize`
 decorators, `login`, `logout`, `login_required`, `fresh_login_required`,
-`update_session_auth` and `is_authenticated`, and `alogin` / `alogout` for async views.
+`update_session_auth` and `is_authenticated`, `alogin` / `alogout` for async views, and
+`pending_login` / `cancel_pending` for a second-factor page.
 `ServerSideSessionInterface` keeps `flask.session` in a `passport_py.sessions` store (memory or
 Redis), which `logout_everywhere` and the sessions-per-device functions (`user_sessions`,
 `end_session`, `end_other_sessions`) need.
@@ -28,6 +29,7 @@ from passport_py.adapters.flask.extension import (
     get_user,
     passport_extension,
 )
+from passport_py.adapters.flask.pending import apending_login, cancel_pending, pending_login
 from passport_py.adapters.flask.sessions import (
     FlaskServerSession,
     ServerSideSessionInterface,
@@ -61,9 +63,11 @@ __all__ = [
     "alogin",
     "alogout",
     "alogout_everywhere",
+    "apending_login",
     "aupdate_session_auth",
     "authenticate",
     "authorize",
+    "cancel_pending",
     "current_user",
     "end_other_sessions",
     "end_session",
@@ -75,6 +79,7 @@ __all__ = [
     "logout",
     "logout_everywhere",
     "passport_extension",
+    "pending_login",
     "update_session_auth",
     "user_sessions",
 ]

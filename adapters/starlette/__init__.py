@@ -1,7 +1,8 @@
 """Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
-`login`, `logout`, `logout_everywhere`, `update_session_auth`, `login_required` and
-`is_authenticated`; and the logged-in user's sessions per device: `user_sessions`,
-`end_session`, `end_other_sessions`.
+`login`, `logout`, `logout_everywhere`, `update_session_auth`, `login_required`,
+`is_authenticated`, and `pending_login` / `cancel_pending` for a second-factor page; and
+the logged-in user's sessions per device: `user_sessions`, `end_session`,
+`end_other_sessions`.
 
 `request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
 otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`
@@ -29,11 +30,13 @@ from passport_py.adapters.starlette.middleware import PassportCredentials, Passp
 from passport_py.adapters.starlette.views import (
     authenticate,
     authorize,
+    cancel_pending,
     is_authenticated,
     login,
     login_required,
     logout,
     logout_everywhere,
+    pending_login,
     pop_flashes,
     update_session_auth,
 )
@@ -45,6 +48,7 @@ __all__ = [
     "StarletteSession",
     "authenticate",
     "authorize",
+    "cancel_pending",
     "end_other_sessions",
     "end_session",
     "is_authenticated",
@@ -52,6 +56,7 @@ __all__ = [
     "login_required",
     "logout",
     "logout_everywhere",
+    "pending_login",
     "pop_flashes",
     "update_session_auth",
     "user_sessions",

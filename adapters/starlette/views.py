@@ -48,11 +48,13 @@ from passport_py.sessions import ServerSession, destroy_user_sessions
 __all__ = [
     "authenticate",
     "authorize",
+    "cancel_pending",
     "is_authenticated",
     "login",
     "login_required",
     "logout",
     "logout_everywhere",
+    "pending_login",
     "pop_flashes",
     "update_session_auth",
 ]
@@ -152,6 +154,23 @@ async def update_session_auth(request: Request, user: Any) -> None:
     state = passport_state(request)
     neutral = StarletteAuthRequest(request, state.max_body_size)
     await state.passport.update_session_auth(neutral, user)
+    request.scope[TOUCHED_KEY] = True
+
+
+async def pending_login(request: Request) -> tuple[Any, tuple[str, ...]] | None:
+    """`(user, factors)` of the login waiting for a second factor in this session (for the
+    second-factor page: whom it is for, which factors to offer); None when there is none."""
+    state = passport_state(request)
+    found = await state.passport.pending_login(StarletteAuthRequest(request, state.max_body_size))
+    # An expired pending login was just removed: the session must be saved without it.
+    request.scope[TOUCHED_KEY] = True
+    return found
+
+
+def cancel_pending(request: Request) -> None:
+    """Forget the login waiting for a second factor in this session ("use another account")."""
+    state = passport_state(request)
+    state.passport.cancel_pending(StarletteAuthRequest(request, state.max_body_size))
     request.scope[TOUCHED_KEY] = True
 
 
