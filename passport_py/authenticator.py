@@ -53,6 +53,7 @@ class Authenticator(Generic[UserT]):
         throttle: LoginThrottle | None = None,
         idle_timeout: float | None = None,
         absolute_timeout: float | None = DEFAULT_LIFETIME,
+        reauth_url: str | None = None,
     ) -> None:
         self.session_key = session_key
         self.return_to_key = return_to_key
@@ -73,6 +74,9 @@ class Authenticator(Generic[UserT]):
         self.events = Events()
         #: Failed-login limits (`passport_py.throttle.LoginThrottle`); None (default) is off.
         self.throttle = throttle
+        #: Where `fresh_login_required` sends browsers to prove who they are again (None:
+        #: the login page).
+        self.reauth_url = reauth_url
 
     # -- strategies -------------------------------------------------------------------------
 

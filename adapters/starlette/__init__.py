@@ -1,7 +1,7 @@
 """Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
-`login`, `logout`, `logout_everywhere`, `update_session_auth`, `login_required` and
-`is_authenticated`; and the logged-in user's sessions per device: `user_sessions`,
-`end_session`, `end_other_sessions`.
+`login`, `logout`, `logout_everywhere`, `update_session_auth`, `login_required`,
+`fresh_login_required` (step-up) and `is_authenticated`; and the logged-in user's sessions
+per device: `user_sessions`, `end_session`, `end_other_sessions`.
 
 `request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
 otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`
@@ -29,6 +29,7 @@ from passport_py.adapters.starlette.middleware import PassportCredentials, Passp
 from passport_py.adapters.starlette.views import (
     authenticate,
     authorize,
+    fresh_login_required,
     is_authenticated,
     login,
     login_required,
@@ -47,6 +48,7 @@ __all__ = [
     "authorize",
     "end_other_sessions",
     "end_session",
+    "fresh_login_required",
     "is_authenticated",
     "login",
     "login_required",
