@@ -10,7 +10,7 @@ Every app serves the same routes:
     GET  /keys         `fresh_login_required(max_age=300, factors=["otp"])`
     GET  /custom       `fresh_login_required(max_age=300, reauth_url="/reauth")`
     GET  /flashes      the pending flash messages, as a JSON list of strings
-    GET  /async        (Flask, Django) /recent from an `async def` view
+    GET  /async        (Flask, Django) /recent from an `async def` view (async handler)
     GET  /mixin        (Django) /recent as a class-based view with `FreshLoginRequiredMixin`
     GET  /amixin       (Django) the same with an async handler
 
@@ -25,7 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import flask
 import httpx
+from behaviour.tokens import ServerTransport
 from fastapi import Depends, FastAPI
 from remember_store import remember_passport
 from starlette.applications import Starlette
@@ -39,12 +41,13 @@ from users import User, UserStore
 
 from passport_py import Authenticator
 from passport_py.adapters import fastapi as fa
+from passport_py.adapters import flask as fl
 from passport_py.adapters import starlette as st
 from passport_py.strategies.local import LocalStrategy
 
 SECRET = "step-up-tests-secret-7e2a9c4d1f6b3e80"
 START = 1_800_000_000.0
-FRAMEWORKS = ("starlette", "fastapi")
+FRAMEWORKS = ("starlette", "fastapi", "flask")
 RESTORE = ("remember-me",)
 
 
@@ -149,6 +152,45 @@ def _fastapi_app(passport: Authenticator[Any]) -> FastAPI:
     return app
 
 
+# -- Flask --------------------------------------------------------------------------------
+
+
+def _flask_app(passport: Authenticator[Any]) -> flask.Flask:
+    app = flask.Flask(__name__)
+    app.secret_key = SECRET
+    fl.FlaskPassport(app, passport, restore_with=RESTORE)
+
+    def page() -> str:
+        user = fl.current_user._get_current_object()
+        return f"{flask.request.path} for {user.username}"
+
+    async def async_page() -> str:
+        user = await fl.aget_user()
+        return f"{flask.request.path} for {user.username}"
+
+    guarded = {
+        "/fresh": fl.fresh_login_required(page),
+        "/recent": fl.fresh_login_required(max_age=300)(page),
+        "/keys": fl.fresh_login_required(max_age=300, factors=["otp"])(page),
+        "/custom": fl.fresh_login_required(max_age=300, reauth_url="/reauth")(page),
+        "/async": fl.fresh_login_required(max_age=300)(async_page),
+    }
+    for url, view in guarded.items():
+        app.add_url_rule(url, url, view)
+    for url, strategy in (("/login", "local"), ("/login-otp", "local-otp")):
+        app.add_url_rule(
+            url,
+            f"post {url}",
+            fl.authenticate(strategy, **LOGIN_OPTIONS)(lambda: ""),
+            methods=["POST"],
+        )
+    for url in ("/login", "/reauth"):
+        app.add_url_rule(url, url, lambda: "login page")
+    app.add_url_rule("/flashes", "flashes", lambda: flask.jsonify(flask.get_flashed_messages()))
+    app.add_url_rule("/", "home", lambda: "home")
+    return app
+
+
 # -- clients ------------------------------------------------------------------------------
 
 
@@ -160,6 +202,10 @@ def step_up_client(framework: str, passport: Authenticator[Any]) -> Iterator[htt
             yield client
     elif framework == "fastapi":
         with TestClient(_fastapi_app(passport), follow_redirects=False) as client:
+            yield client
+    elif framework == "flask":
+        transport = ServerTransport(_flask_app(passport))
+        with httpx.Client(transport=transport, base_url="http://testserver") as client:
             yield client
     else:
         raise ValueError(framework)

@@ -179,6 +179,25 @@ def test_the_next_of_a_reauthentication_is_always_a_safe_local_path(site: Site, 
     assert target in ("/", "/recent") or target.startswith("/recent?")
 
 
+VIEW_KINDS = [("flask", "/async")]
+
+
+@pytest.mark.parametrize(("framework", "url"), VIEW_KINDS)
+def test_async_and_class_based_views_step_up_too(framework: str, url: str) -> None:
+    passport, _ = make_passport(UserStore.default())
+    with step_up_client(framework, passport) as client:
+        site = Site(framework, client, passport)
+        site.log_in()
+        assert client.get(url, headers=BROWSER).text == f"{url} for alice"
+        site.clock.now += 301
+        assert _next_of(client.get(url, headers=BROWSER)) == ("/login", url)
+        refused = client.get(url, headers=API)
+        assert refused.status_code == 401
+        assert refused.json() == {"error": "reauthentication_required", "max_age": 300}
+        site.log_in()
+        assert client.get(url, headers=API).text == f"{url} for alice"
+
+
 # -- StepUp on its own ------------------------------------------------------------------------
 
 
