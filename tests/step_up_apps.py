@@ -25,9 +25,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import django_project  # noqa: F401 - configures Django before anything below uses it
 import flask
 import httpx
 from behaviour.tokens import ServerTransport
+from django.contrib import messages
+from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.test import override_settings
+from django.urls import path
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django_project import passports
 from fastapi import Depends, FastAPI
 from remember_store import remember_passport
 from starlette.applications import Starlette
@@ -40,6 +49,7 @@ from starlette.testclient import TestClient
 from users import User, UserStore
 
 from passport_py import Authenticator
+from passport_py.adapters import django as dj
 from passport_py.adapters import fastapi as fa
 from passport_py.adapters import flask as fl
 from passport_py.adapters import starlette as st
@@ -47,7 +57,7 @@ from passport_py.strategies.local import LocalStrategy
 
 SECRET = "step-up-tests-secret-7e2a9c4d1f6b3e80"
 START = 1_800_000_000.0
-FRAMEWORKS = ("starlette", "fastapi", "flask")
+FRAMEWORKS = ("starlette", "fastapi", "flask", "django")
 RESTORE = ("remember-me",)
 
 
@@ -191,6 +201,69 @@ def _flask_app(passport: Authenticator[Any]) -> flask.Flask:
     return app
 
 
+# -- Django -------------------------------------------------------------------------------
+
+
+def _django_page(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(f"{request.path} for {request.user.username}")
+
+
+async def _django_async_page(request: HttpRequest) -> HttpResponse:
+    user = await request.auser()
+    return HttpResponse(f"{request.path} for {user.username}")
+
+
+class _MixinView(dj.FreshLoginRequiredMixin, View):
+    max_age = 300
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return _django_page(request)
+
+
+class _AsyncMixinView(dj.FreshLoginRequiredMixin, View):
+    max_age = 300
+
+    async def get(self, request: HttpRequest) -> HttpResponse:
+        return await _django_async_page(request)
+
+
+def _django_login(strategy: str) -> Any:
+    log_in = dj.authenticate(strategy, **LOGIN_OPTIONS)(_django_page)
+
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        return log_in(request) if request.method == "POST" else HttpResponse("login page")
+
+    return view
+
+
+def _django_flashes(request: HttpRequest) -> HttpResponse:
+    return JsonResponse([str(m.message) for m in messages.get_messages(request)], safe=False)
+
+
+urlpatterns = [
+    path("login", _django_login("local")),
+    path("login-otp", _django_login("local-otp")),
+    path("reauth", lambda request: HttpResponse("login page")),
+    path("", lambda request: HttpResponse("home")),
+    path("flashes", _django_flashes),
+    path("fresh", dj.fresh_login_required(_django_page)),
+    path("recent", dj.fresh_login_required(max_age=300)(_django_page)),
+    path("keys", dj.fresh_login_required(max_age=300, factors=["otp"])(_django_page)),
+    path("custom", dj.fresh_login_required(max_age=300, reauth_url="/reauth")(_django_page)),
+    path("async", dj.fresh_login_required(max_age=300)(_django_async_page)),
+    path("mixin", _MixinView.as_view()),
+    path("amixin", _AsyncMixinView.as_view()),
+]
+
+
+@contextmanager
+def django_urls() -> Iterator[None]:
+    """Serve this module's `urlpatterns` (and remember logins) while inside."""
+    with override_settings(ROOT_URLCONF=__name__, PASSPORT_RESTORE_WITH=list(RESTORE)):
+        yield
+
+
 # -- clients ------------------------------------------------------------------------------
 
 
@@ -207,5 +280,11 @@ def step_up_client(framework: str, passport: Authenticator[Any]) -> Iterator[htt
         transport = ServerTransport(_flask_app(passport))
         with httpx.Client(transport=transport, base_url="http://testserver") as client:
             yield client
+    elif framework == "django":
+        passports.current = passport
+        with django_urls():
+            transport = ServerTransport(WSGIHandler())
+            with httpx.Client(transport=transport, base_url="http://testserver") as client:
+                yield client
     else:
         raise ValueError(framework)

@@ -8,6 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from django.urls import get_resolver
+from django.views import View
+from django_project import passports
 from fastapi import Depends, FastAPI
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,12 +19,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from step_up_apps import FRAMEWORKS, Clock, make_passport, step_up_client
+from step_up_apps import FRAMEWORKS, Clock, django_urls, make_passport, step_up_client
 from users import PASSWORD, User, UserStore
 
 from passport_py import Authenticator
+from passport_py.adapters import django as dj
 from passport_py.adapters import fastapi as fa
 from passport_py.adapters import starlette as st
+from passport_py.adapters.django.checks import check_routes, view_requirements
 from passport_py.adapters.fastapi import SESSION_SCHEME
 from passport_py.errors import ConfigurationError
 from passport_py.redirects import is_safe_redirect
@@ -179,7 +184,12 @@ def test_the_next_of_a_reauthentication_is_always_a_safe_local_path(site: Site, 
     assert target in ("/", "/recent") or target.startswith("/recent?")
 
 
-VIEW_KINDS = [("flask", "/async")]
+VIEW_KINDS = [
+    ("flask", "/async"),
+    ("django", "/async"),
+    ("django", "/mixin"),
+    ("django", "/amixin"),
+]
 
 
 @pytest.mark.parametrize(("framework", "url"), VIEW_KINDS)
@@ -292,3 +302,24 @@ def test_the_fastapi_dependency_is_shared_by_equal_requirements() -> None:
     assert fa.fresh_login_required(max_age=60) is fa.fresh_login_required(max_age=60)
     assert fa.fresh_login_required(max_age=60) is not fa.fresh_login_required(max_age=61)
     assert "max_age=60" in repr(fa.fresh_login_required(max_age=60))
+
+
+def test_django_checks_know_the_step_up_views() -> None:
+    passport, _ = make_passport(UserStore.default())
+    passports.current = passport
+    with django_urls():
+        assert check_routes() == []
+        names = {need.decorator for need in view_requirements(get_resolver().url_patterns)}
+        assert {"fresh_login_required", "FreshLoginRequiredMixin"} <= names
+        bare: Authenticator[User] = Authenticator()
+        for name, strategy in passport.strategies.items():
+            bare.use(strategy, name)
+        passports.current = bare
+        assert [message.id for message in check_routes()] == ["passport_py.E009"]
+
+
+def test_django_mixin_attributes_are_checked_when_the_class_is_defined() -> None:
+    with pytest.raises(ConfigurationError, match="max_age=-5"):
+
+        class Wrong(dj.FreshLoginRequiredMixin, View):
+            max_age = -5

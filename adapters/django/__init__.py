@@ -1,6 +1,7 @@
-"""Django adapter: `PassportMiddleware`, the `authenticate` / `authorize` / `login_required`
-decorators and class-based view mixins, `login` / `logout` (`alogin` / `alogout` in async
-views), `update_session_auth` (`aupdate_session_auth`) and `is_authenticated`.
+"""Django adapter: `PassportMiddleware`, the `authenticate` / `authorize` / `login_required` /
+`fresh_login_required` decorators and class-based view mixins, `login` / `logout` (`alogin` /
+`alogout` in async views), `update_session_auth` (`aupdate_session_auth`) and
+`is_authenticated`.
 
 Settings: `PASSPORT_AUTHENTICATOR = "dotted.path.to.passport"`, and
 `"passport_py.adapters.django.PassportMiddleware"` in `MIDDLEWARE` after `SessionMiddleware`,
@@ -29,10 +30,16 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from passport_py.adapters.django._request import DjangoAuthRequest, DjangoSession
 from passport_py.adapters.django.checks import register as _register_checks
-from passport_py.adapters.django.decorators import authenticate, authorize, login_required
+from passport_py.adapters.django.decorators import (
+    authenticate,
+    authorize,
+    fresh_login_required,
+    login_required,
+)
 from passport_py.adapters.django.mixins import (
     AuthenticateMixin,
     AuthorizeMixin,
+    FreshLoginRequiredMixin,
     LoginRequiredMixin,
 )
 from passport_py.adapters.django.views import (
@@ -57,6 +64,7 @@ __all__ = [
     "AuthorizeMixin",
     "DjangoAuthRequest",
     "DjangoSession",
+    "FreshLoginRequiredMixin",
     "LoginRequiredMixin",
     "PassportMiddleware",
     "alogin",
@@ -64,6 +72,7 @@ __all__ = [
     "aupdate_session_auth",
     "authenticate",
     "authorize",
+    "fresh_login_required",
     "is_authenticated",
     "login",
     "login_required",
