@@ -366,12 +366,13 @@ def _stale(ext: FlaskPassport[Any], step_up: StepUp) -> StaleReason | None:
         return "not_fresh"
     sessions = ext.passport.sessions
     session = native_session(flask.current_app)
-    if fresh is True and step_up.stale(sessions, session) == "not_fresh":
+    reason = step_up.stale(sessions, session)
+    if fresh is True and reason == "not_fresh":
         # A strategy checked credentials on this very request (without writing the session):
         # they were proved just now.
         now = sessions.clock()
         return step_up.check({"auth_at": now}, now)
-    return step_up.stale(sessions, session)
+    return reason
 
 
 def _refuse_stale(ext: FlaskPassport[Any], step_up: StepUp, login_url: str | None) -> Response:
