@@ -3,16 +3,21 @@ and what `login` accepts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, MutableMapping
+from typing import Any
 from urllib.parse import urlencode
 
+from passport_py.decisions import Respond, redirect_response
 from passport_py.errors import ConfigurationError
 from passport_py.redirects import safe_redirect
 from passport_py.request import encode_path
+from passport_py.step_up import REAUTH_MESSAGE, StepUp
 
 __all__ = [
     "MAX_RETURN_TO",
     "check_remember",
     "login_redirect_url",
+    "reauth_refusal",
     "return_to_target",
     "wants_login_page",
 ]
@@ -57,3 +62,28 @@ def check_remember(session: bool, remember: bool) -> None:
         raise ConfigurationError(
             "login(..., remember=True) remembers a session login: drop session=False"
         )
+
+
+def reauth_refusal(
+    step_up: StepUp,
+    *,
+    browser: bool,
+    target: str,
+    page: str,
+    session: MutableMapping[str, Any] | None,
+    return_to_key: str,
+    flash: Callable[[str, str], None] | None,
+) -> Respond:
+    """What `fresh_login_required` answers a logged-in user whose login is stale.
+
+    Browsers are redirected to `page` (the re-authentication page, resolved by the adapter)
+    with `next=<target>`, also saved in `session` as the return-to URL, and `flash` tells them
+    why; API clients get `step_up.api_refusal()`.
+    """
+    if not browser:
+        return step_up.api_refusal()
+    if session is not None:
+        session[return_to_key] = target
+        if flash is not None:
+            flash("info", REAUTH_MESSAGE)
+    return redirect_response(login_redirect_url(page, target))

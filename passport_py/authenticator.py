@@ -58,6 +58,7 @@ class Authenticator(Generic[UserT]):
         absolute_timeout: float | None = DEFAULT_LIFETIME,
         second_factor_url: str | None = None,
         pending_max_age: int = 300,
+        reauth_url: str | None = None,
     ) -> None:
         if isinstance(pending_max_age, bool) or not isinstance(pending_max_age, int):
             raise ConfigurationError("pending_max_age= takes a whole number of seconds")
@@ -87,6 +88,9 @@ class Authenticator(Generic[UserT]):
         #: Seconds a pending login waits for its second factor.
         self.pending_max_age = pending_max_age
         self._second_factors: tuple[Callable[..., Any], bool, bool] | None = None
+        #: Where `fresh_login_required` sends browsers to prove who they are again (None:
+        #: the login page).
+        self.reauth_url = reauth_url
 
     # -- strategies -------------------------------------------------------------------------
 

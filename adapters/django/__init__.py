@@ -1,7 +1,8 @@
-"""Django adapter: `PassportMiddleware`, the `authenticate` / `authorize` / `login_required`
-decorators and class-based view mixins, `login` / `logout` (`alogin` / `alogout` in async
-views), `update_session_auth` (`aupdate_session_auth`), `is_authenticated`, and
-`pending_login` (`apending_login`) / `cancel_pending` for a second-factor page.
+"""Django adapter: `PassportMiddleware`, the `authenticate` / `authorize` / `login_required` /
+`fresh_login_required` decorators and class-based view mixins, `login` / `logout` (`alogin` /
+`alogout` in async views), `update_session_auth` (`aupdate_session_auth`),
+`is_authenticated`, and `pending_login` (`apending_login`) / `cancel_pending` for a
+second-factor page.
 
 Settings: `PASSPORT_AUTHENTICATOR = "dotted.path.to.passport"`, and
 `"passport_py.adapters.django.PassportMiddleware"` in `MIDDLEWARE` after `SessionMiddleware`,
@@ -30,10 +31,16 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from passport_py.adapters.django._request import DjangoAuthRequest, DjangoSession
 from passport_py.adapters.django.checks import register as _register_checks
-from passport_py.adapters.django.decorators import authenticate, authorize, login_required
+from passport_py.adapters.django.decorators import (
+    authenticate,
+    authorize,
+    fresh_login_required,
+    login_required,
+)
 from passport_py.adapters.django.mixins import (
     AuthenticateMixin,
     AuthorizeMixin,
+    FreshLoginRequiredMixin,
     LoginRequiredMixin,
 )
 from passport_py.adapters.django.pending import apending_login, cancel_pending, pending_login
@@ -59,6 +66,7 @@ __all__ = [
     "AuthorizeMixin",
     "DjangoAuthRequest",
     "DjangoSession",
+    "FreshLoginRequiredMixin",
     "LoginRequiredMixin",
     "PassportMiddleware",
     "alogin",
@@ -68,6 +76,7 @@ __all__ = [
     "authenticate",
     "authorize",
     "cancel_pending",
+    "fresh_login_required",
     "is_authenticated",
     "login",
     "login_required",

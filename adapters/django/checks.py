@@ -215,7 +215,8 @@ def _class_needs(cls: type) -> list[RouteRequirement]:
         if route is not None:
             needs.extend(_named(cls, [route.requirement(cls, cls._kind)], "dispatch"))
     if issubclass(cls, LoginRequiredMixin):
-        needs.append(RouteRequirement("LoginRequiredMixin", f"{cls.__module__}.{cls.__qualname__}"))
+        mixin = "FreshLoginRequiredMixin" if cls._step_up is not None else "LoginRequiredMixin"
+        needs.append(RouteRequirement(mixin, f"{cls.__module__}.{cls.__qualname__}"))
     methods = [*getattr(cls, "http_method_names", ()), "dispatch"]
     for name in methods:
         found = declared(getattr(cls, name, None))

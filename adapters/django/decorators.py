@@ -1,4 +1,5 @@
-"""The `authenticate`, `authorize` and `login_required` view decorators for Django.
+"""The `authenticate`, `authorize`, `login_required` and `fresh_login_required` view
+decorators for Django.
 
 Each works on function views, on class-based views through `method_decorator`, and on
 `async def` views. A sync view drives the core with `run_sync` (no event loop per request);
@@ -9,7 +10,7 @@ serializers) must not block there: write them as `async def` with Django's async
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeAlias, TypeVar, cast, overload
 
 from django.conf import settings
@@ -17,7 +18,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import resolve_url
 
 from passport_py._async import is_async_callable, maybe_await, run_sync
-from passport_py.adapters._web import login_redirect_url, return_to_target, wants_login_page
+from passport_py.adapters._web import (
+    login_redirect_url,
+    reauth_refusal,
+    return_to_target,
+    wants_login_page,
+)
 from passport_py.adapters.django._request import DjangoAuthRequest
 from passport_py.adapters.django._signals import alogged_in, logged_in
 from passport_py.adapters.django._state import RequestState, passport_state
@@ -43,8 +49,18 @@ from passport_py.engine import StrategySpec
 from passport_py.errors import AuthenticationError
 from passport_py.options import AuthenticateOptions
 from passport_py.route_checks import RouteRequirement, declare, requirement
+from passport_py.step_up import StepUp
 
-__all__ = ["Route", "authenticate", "authorize", "deny", "login_required", "respond"]
+__all__ = [
+    "Route",
+    "authenticate",
+    "authorize",
+    "deny",
+    "deny_stale",
+    "fresh_login_required",
+    "login_required",
+    "respond",
+]
 
 V = TypeVar("V", bound=Callable[..., Any])
 _NOBODY: Any = object()
@@ -231,6 +247,13 @@ def authorize(
     return Route(strategy, AuthenticateOptions.build(**options), callback, authorize=True).decorate
 
 
+def _here(request: HttpRequest) -> tuple[bool, str]:
+    """Whether `request` is a browser's (else an API client's), and its return-to path."""
+    headers = request.headers
+    browser = wants_login_page(headers.get("accept"), "authorization" in headers)
+    return browser, return_to_target(request.path, request.META.get("QUERY_STRING", ""))
+
+
 def deny(request: HttpRequest, login_url: str | None = None) -> HttpResponse:
     """What `login_required` answers someone not logged in.
 
@@ -238,14 +261,71 @@ def deny(request: HttpRequest, login_url: str | None = None) -> HttpResponse:
     session as the return-to URL); API clients (an `Authorization` header, or an `Accept`
     without text/html) get a 401.
     """
-    headers = request.headers
-    if not wants_login_page(headers.get("accept"), "authorization" in headers):
+    browser, target = _here(request)
+    if not browser:
         return respond(status_response(401))
     state = passport_state(request)
-    target = return_to_target(request.path, request.META.get("QUERY_STRING", ""))
     request.session[state.config.passport.return_to_key] = target
     url = str(resolve_url(login_url or settings.LOGIN_URL))
     return respond(redirect_response(login_redirect_url(url, target)))
+
+
+def deny_stale(
+    request: HttpRequest, step_up: StepUp, login_url: str | None = None
+) -> HttpResponse | None:
+    """None when the logged-in user's login passes `step_up`; else what
+    `fresh_login_required` answers: browsers go to the re-authentication page
+    (`step_up.reauth_url`, else the Authenticator's `reauth_url`, else `login_url`, else
+    `settings.LOGIN_URL`; a path or a URL name) with a safe `next` and a message, API clients
+    get a 401 JSON `reauthentication_required`."""
+    state = passport_state(request)
+    passport = state.config.passport
+    if step_up.stale(passport.sessions, request.session) is None:
+        return None
+    browser, target = _here(request)
+    page = step_up.reauth_page(passport.reauth_url) or login_url or settings.LOGIN_URL
+    decision = reauth_refusal(
+        step_up,
+        browser=browser,
+        target=target,
+        page=str(resolve_url(page)),
+        session=request.session,
+        return_to_key=passport.return_to_key,
+        flash=DjangoAuthRequest(request, state.config).flash,
+    )
+    return respond(decision)
+
+
+def _guard(fn: V, name: str, login_url: str | None, step_up: StepUp | None) -> V:
+    # It restores the user from the login session: the deserializer must exist.
+    needs = requirement(name, fn, session=True)
+    if is_async_callable(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            state = passport_state(request)
+            if not is_user(await state.aget_user()):
+                await preload_session(request)
+                return deny(request, login_url)
+            if step_up is not None:
+                await preload_session(request)
+                refusal = deny_stale(request, step_up, login_url)
+                if refusal is not None:
+                    return refusal
+            return await fn(request, *args, **kwargs)
+
+        declare(async_wrapper, needs)
+        return cast(V, async_wrapper)
+
+    @functools.wraps(fn)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if not is_user(passport_state(request).get_user()):
+            return deny(request, login_url)
+        refusal = None if step_up is None else deny_stale(request, step_up, login_url)
+        return fn(request, *args, **kwargs) if refusal is None else refusal
+
+    declare(wrapper, needs)
+    return cast(V, wrapper)
 
 
 @overload
@@ -259,28 +339,37 @@ def login_required(view: V | None = None, /, *, login_url: str | None = None) ->
     """
 
     def decorate(fn: V) -> V:
-        # It restores the user from the login session: the deserializer must exist.
-        needs = requirement("login_required", fn, session=True)
-        if is_async_callable(fn):
+        return _guard(fn, "login_required", login_url, None)
 
-            @functools.wraps(fn)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                state = passport_state(request)
-                if is_user(await state.aget_user()):
-                    return await fn(request, *args, **kwargs)
-                await preload_session(request)
-                return deny(request, login_url)
+    return decorate if view is None else decorate(view)
 
-            declare(async_wrapper, needs)
-            return cast(V, async_wrapper)
 
-        @functools.wraps(fn)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if is_user(passport_state(request).get_user()):
-                return fn(request, *args, **kwargs)
-            return deny(request, login_url)
+@overload
+def fresh_login_required(view: V, /) -> V: ...
+@overload
+def fresh_login_required(
+    *,
+    max_age: int | None = None,
+    factors: Sequence[str] | None = None,
+    reauth_url: str | None = None,
+    login_url: str | None = None,
+) -> Callable[[V], V]: ...
+def fresh_login_required(
+    view: V | None = None,
+    /,
+    *,
+    max_age: int | None = None,
+    factors: Sequence[str] | None = None,
+    reauth_url: str | None = None,
+    login_url: str | None = None,
+) -> Any:
+    """`login_required` for sensitive views: the login must also be fresh (not remembered),
+    proved at most `max_age` seconds ago (None: any time), with every method in `factors`
+    (e.g. `["otp"]`) among those proved; see `deny_stale` for a login that falls short.
+    """
+    step_up = StepUp.build(max_age, factors, reauth_url)
 
-        declare(wrapper, needs)
-        return cast(V, wrapper)
+    def decorate(fn: V) -> V:
+        return _guard(fn, "fresh_login_required", login_url, step_up)
 
     return decorate if view is None else decorate(view)

@@ -8,8 +8,9 @@ from passport_py.adapters.fastapi import PassportMiddleware, authenticate, login
 `PassportMiddleware`, `login`, `logout`, `logout_everywhere`, `update_session_auth`,
 `is_authenticated`, `pending_login`, `cancel_pending` and the sessions-per-device
 functions (`user_sessions`, `end_session`, `end_other_sessions`) are the Starlette
-adapter's. `authenticate(...)`, `authorize(...)`,
-`login_required` and `current_user` are dependencies: use them in `Depends(...)`,
+adapter's. `authenticate(...)`, `authorize(...)`, `login_required`,
+`fresh_login_required` (bare or with `max_age=`) and `current_user` are dependencies:
+use them in `Depends(...)`,
 `Security(..., scopes=[...])`, or a router's or app's `dependencies=[...]`.
 """
 
@@ -26,10 +27,12 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from passport_py.adapters.fastapi.dependencies import (
     AuthDependency,
+    FreshLoginRequired,
     PassportHTTPException,
     authenticate,
     authorize,
     current_user,
+    fresh_login_required,
     granted_scopes,
     login_required,
 )
@@ -58,6 +61,7 @@ if install_openapi_everywhere not in ON_CHECKED:
 __all__ = [
     "SESSION_SCHEME",
     "AuthDependency",
+    "FreshLoginRequired",
     "PassportHTTPException",
     "PassportMiddleware",
     "authenticate",
@@ -66,6 +70,7 @@ __all__ = [
     "current_user",
     "end_other_sessions",
     "end_session",
+    "fresh_login_required",
     "granted_scopes",
     "is_authenticated",
     "login",

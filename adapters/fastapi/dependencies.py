@@ -1,4 +1,5 @@
-"""The FastAPI dependencies: `authenticate`, `authorize`, `login_required`, `current_user`.
+"""The FastAPI dependencies: `authenticate`, `authorize`, `login_required`,
+`fresh_login_required`, `current_user`.
 
 Each runs what the Starlette decorator of the same name runs, but as a dependency: it returns
 the user, and a failure raises `PassportHTTPException`, which FastAPI's default handler turns
@@ -8,10 +9,11 @@ through `PassportMiddleware`'s response extras, so they reach whatever response 
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import Any, NoReturn
+from typing import Any, NoReturn, overload
 
 from fastapi import Request
 from fastapi.exceptions import HTTPException
@@ -25,6 +27,7 @@ from passport_py.adapters.starlette.views import (
     anonymous_refusal,
     is_authenticated,
     record_success,
+    stale_refusal,
 )
 from passport_py.authorization import format_challenge
 from passport_py.decisions import (
@@ -36,15 +39,19 @@ from passport_py.engine import StrategySpec
 from passport_py.errors import ConfigurationError, reason_phrase
 from passport_py.options import AuthenticateOptions
 from passport_py.route_checks import RouteRequirement, declare, strategy_chain
+from passport_py.step_up import StepUp
 from passport_py.strategy import Strategy
 
 __all__ = [
     "AuthDependency",
+    "FreshLoginRequired",
     "PassportHTTPException",
     "authenticate",
     "authorize",
     "current_user",
+    "fresh_login_required",
     "granted_scopes",
+    "is_session_dependency",
     "login_required",
 ]
 
@@ -234,10 +241,97 @@ async def login_required(request: Request) -> Any:
     return-to URL; API clients get a 401. The login page is `PassportMiddleware`'s
     `login_url`.
     """
+    return _logged_in_user(request)
+
+
+def _logged_in_user(request: Request) -> Any:
     if is_authenticated(request):
         passport_state(request)  # a missing middleware is a configuration error
         return request.scope["user"]
     _raise(anonymous_refusal(request), request)
+
+
+def _fresh_user(request: Request, step_up: StepUp) -> Any:
+    user = _logged_in_user(request)
+    refusal = stale_refusal(request, step_up)
+    if refusal is not None:
+        _raise(refusal, request)
+    return user
+
+
+class FreshLoginRequired:
+    """What `fresh_login_required(max_age=..., factors=...)` returns: a dependency returning
+    the logged-in user when their login passes `step_up` (see `fresh_login_required`)."""
+
+    def __init__(self, step_up: StepUp) -> None:
+        self.step_up = step_up
+        declare(self, RouteRequirement("fresh_login_required", "", (), True))
+
+    def __repr__(self) -> str:
+        up = self.step_up
+        return (
+            f"fresh_login_required(max_age={up.max_age!r}, factors={list(up.factors)!r}, "
+            f"reauth_url={up.reauth_url!r})"
+        )
+
+    async def __call__(self, request: Request) -> Any:
+        return _fresh_user(request, self.step_up)
+
+
+_fresh_interned: dict[StepUp, FreshLoginRequired] = {}
+_ANY_FRESH_LOGIN = StepUp()
+
+
+@overload
+def fresh_login_required(request: Request) -> Any: ...
+@overload
+def fresh_login_required(
+    *,
+    max_age: int | None = None,
+    factors: Sequence[str] | None = None,
+    reauth_url: str | None = None,
+) -> FreshLoginRequired: ...
+def fresh_login_required(
+    request: Request | None = None,
+    *,
+    max_age: int | None = None,
+    factors: Sequence[str] | None = None,
+    reauth_url: str | None = None,
+) -> Any:
+    """`login_required` for sensitive operations, as a dependency returning the user.
+
+    `Depends(fresh_login_required)` refuses a remembered (not fresh) login;
+    `Depends(fresh_login_required(max_age=300, factors=["otp"]))` also one proved more than
+    `max_age` seconds ago, or without every method in `factors`. Anonymous requests are
+    refused as by `login_required`; a stale login sends browsers to the re-authentication
+    page (`reauth_url`, else the Authenticator's, else the login page) with a safe `next`,
+    and raises a 401 whose detail is `{"error": "reauthentication_required", "max_age": N}`
+    (plus `"factors"`) for API clients.
+    """
+    if request is not None:  # FastAPI calling the bare form
+        return _fresh_user(request, _ANY_FRESH_LOGIN)
+    step_up = StepUp.build(max_age, factors, reauth_url)
+    found = _fresh_interned.get(step_up)
+    if found is None:
+        found = _fresh_interned[step_up] = FreshLoginRequired(step_up)
+    return found
+
+
+# FastAPI reads this signature: it passes the request in, and nothing else is a parameter.
+fresh_login_required.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)]
+)
+
+
+def is_session_dependency(call: Any) -> bool:
+    """True for our dependencies that read the login session (`login_required`,
+    `fresh_login_required` in either form, `current_user`)."""
+    return (
+        call is login_required
+        or call is current_user
+        or call is fresh_login_required
+        or isinstance(call, FreshLoginRequired)
+    )
 
 
 async def current_user(request: Request) -> Any:
@@ -248,3 +342,4 @@ async def current_user(request: Request) -> Any:
 
 
 declare(login_required, RouteRequirement("login_required", "", (), True))
+declare(fresh_login_required, RouteRequirement("fresh_login_required", "", (), True))

@@ -19,7 +19,11 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.applications import Starlette
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 
-from passport_py.adapters.fastapi.dependencies import AuthDependency, current_user, login_required
+from passport_py.adapters.fastapi.dependencies import (
+    AuthDependency,
+    current_user,
+    is_session_dependency,
+)
 from passport_py.adapters.starlette._checks import has_own_passport, inner_layers
 from passport_py.authenticator import Authenticator
 from passport_py.sessions import SessionMiddleware as ServerSessionMiddleware
@@ -203,6 +207,6 @@ def _our_dependencies(dependant: Any) -> Iterator[tuple[Any, tuple[str, ...]]]:
         own = getattr(node, "own_oauth_scopes", None) or ()
         scopes = scopes + tuple(s for s in own if s not in scopes)
         call = getattr(node, "call", None)
-        if isinstance(call, AuthDependency) or call is login_required or call is current_user:
+        if isinstance(call, AuthDependency) or is_session_dependency(call):
             yield call, scopes
         stack.extend((sub, scopes) for sub in reversed(getattr(node, "dependencies", ())))

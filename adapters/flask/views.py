@@ -8,7 +8,7 @@ without an event loop, and on `async def` views, where they are awaited on the r
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, TypeVar, cast, overload
 
 import flask
@@ -18,6 +18,7 @@ from passport_py._async import is_async_callable, maybe_await, run_sync
 from passport_py.adapters._web import (
     check_remember,
     login_redirect_url,
+    reauth_refusal,
     return_to_target,
     wants_login_page,
 )
@@ -51,6 +52,7 @@ from passport_py.errors import ConfigurationError
 from passport_py.options import AuthenticateOptions
 from passport_py.route_checks import declare, requirement
 from passport_py.sessions import destroy_user_sessions_sync
+from passport_py.step_up import StaleReason, StepUp
 
 __all__ = [
     "alogin",
@@ -336,55 +338,92 @@ def _decorator(
 # -- login_required and fresh_login_required ----------------------------------------------
 
 
+def _here() -> tuple[bool, str]:
+    """Whether this request is a browser's (else an API client's), and its return-to path."""
+    request = _request()
+    headers = request.headers
+    browser = wants_login_page(headers.get("Accept"), "Authorization" in headers)
+    path = request.script_root + request.path
+    return browser, return_to_target(path, request.query_string.decode("latin-1"))
+
+
 def _refuse(ext: FlaskPassport[Any], login_url: str | None) -> Response:
     """Browsers: 302 to the login page with a safe `next` (also saved as the return-to URL).
     API clients (an `Authorization` header, or no text/html in `Accept`): 401."""
-    request = _request()
-    headers = request.headers
-    if not wants_login_page(headers.get("Accept"), "Authorization" in headers):
+    browser, target = _here()
+    if not browser:
         return _respond(status_response(401))
-    path = request.script_root + request.path
-    target = return_to_target(path, request.query_string.decode("latin-1"))
     session = native_session(flask.current_app)
     if session is not None:
         session[ext.passport.return_to_key] = target
     return _respond(redirect_response(login_redirect_url(ext.login_page(login_url), target)))
 
 
-def _is_fresh(ext: FlaskPassport[Any]) -> bool:
+def _stale(ext: FlaskPassport[Any], step_up: StepUp) -> StaleReason | None:
+    """Why the logged-in user's login falls short of `step_up` (None: it passes)."""
     fresh = vars(_request()).get(FRESH_KEY)
-    if fresh is not None:  # logged in, or authenticated by a strategy, during this request
-        return bool(fresh)
-    return ext.passport.sessions.is_fresh(native_session(flask.current_app))
+    if fresh is False:  # logged in this request with fresh=False, or by a remember-me strategy
+        return "not_fresh"
+    sessions = ext.passport.sessions
+    session = native_session(flask.current_app)
+    reason = step_up.stale(sessions, session)
+    if fresh is True and reason == "not_fresh":
+        # A strategy checked credentials on this very request (without writing the session):
+        # they were proved just now.
+        now = sessions.clock()
+        return step_up.check({"auth_at": now}, now)
+    return reason
 
 
-def _guard(fn: F, login_url: str | None, *, fresh: bool) -> F:
-    name = "fresh_login_required" if fresh else "login_required"
+def _refuse_stale(ext: FlaskPassport[Any], step_up: StepUp, login_url: str | None) -> Response:
+    browser, target = _here()
+    passport = ext.passport
+    neutral = FlaskAuthRequest(_request(), ext.max_body_size)
+    session = native_session(flask.current_app)
+    decision = reauth_refusal(
+        step_up,
+        browser=browser,
+        target=target,
+        page=ext.login_page(step_up.reauth_page(passport.reauth_url) or login_url),
+        session=session,
+        return_to_key=passport.return_to_key,
+        flash=neutral.flash,
+    )
+    return _respond(decision)
+
+
+def _guard(fn: F, name: str, login_url: str | None, step_up: StepUp | None) -> F:
     remember_wrapped(fn, name)
     # It restores the user from the login session: the deserializer must exist.
     needs = requirement(name, fn, session=True)
 
-    def allowed(user: Any) -> bool:
+    def answer(user: Any) -> Response | None:
+        """The refusal for `user`, or None to run the view."""
+        ext = passport_extension()
         if isinstance(user, AnonymousUser):
-            return False
-        return not fresh or _is_fresh(passport_extension())
+            return _refuse(ext, login_url)
+        if step_up is not None and _stale(ext, step_up) is not None:
+            return _refuse_stale(ext, step_up, login_url)
+        return None
 
     if is_async_callable(fn):
 
         @functools.wraps(fn)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if flask.request.method in EXEMPT_METHODS or allowed(await aget_user()):
+            if flask.request.method in EXEMPT_METHODS:
                 return await fn(*args, **kwargs)
-            return _refuse(passport_extension(), login_url)
+            refusal = answer(await aget_user())
+            return await fn(*args, **kwargs) if refusal is None else refusal
 
         declare(async_wrapper, needs)
         return cast(F, async_wrapper)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if flask.request.method in EXEMPT_METHODS or allowed(get_user()):
+        if flask.request.method in EXEMPT_METHODS:
             return fn(*args, **kwargs)
-        return _refuse(passport_extension(), login_url)
+        refusal = answer(get_user())
+        return fn(*args, **kwargs) if refusal is None else refusal
 
     declare(wrapper, needs)
     return cast(F, wrapper)
@@ -403,7 +442,7 @@ def login_required(view: F | None = None, /, *, login_url: str | None = None) ->
     """
 
     def decorate(fn: F) -> F:
-        return _guard(fn, login_url, fresh=False)
+        return _guard(fn, "login_required", login_url, None)
 
     return decorate if view is None else decorate(view)
 
@@ -411,13 +450,34 @@ def login_required(view: F | None = None, /, *, login_url: str | None = None) ->
 @overload
 def fresh_login_required(view: F, /) -> F: ...
 @overload
-def fresh_login_required(*, login_url: str | None = None) -> Callable[[F], F]: ...
-def fresh_login_required(view: F | None = None, /, *, login_url: str | None = None) -> Any:
+def fresh_login_required(
+    *,
+    max_age: int | None = None,
+    factors: Sequence[str] | None = None,
+    reauth_url: str | None = None,
+    login_url: str | None = None,
+) -> Callable[[F], F]: ...
+def fresh_login_required(
+    view: F | None = None,
+    /,
+    *,
+    max_age: int | None = None,
+    factors: Sequence[str] | None = None,
+    reauth_url: str | None = None,
+    login_url: str | None = None,
+) -> Any:
     """`login_required` that also refuses a login that is not fresh: one restored without
-    credentials (`login(user, fresh=False)`, remember-me). Such users are sent to log in
-    again (browsers) or get a 401 (API clients)."""
+    credentials (`login(user, fresh=False)`, remember-me), and, with `max_age`, one proved
+    more than `max_age` seconds ago, or, with `factors` (e.g. `["otp"]`), one without each
+    of those methods among those proved.
+
+    Such users are sent to re-authenticate (browsers: `reauth_url`, else the Authenticator's
+    `reauth_url`, else the login page, with a safe `next` and a flash) or get a 401 JSON
+    `{"error": "reauthentication_required", "max_age": N}` (API clients).
+    """
+    step_up = StepUp.build(max_age, factors, reauth_url)
 
     def decorate(fn: F) -> F:
-        return _guard(fn, login_url, fresh=True)
+        return _guard(fn, "fresh_login_required", login_url, step_up)
 
     return decorate if view is None else decorate(view)

@@ -1,8 +1,8 @@
 """Starlette adapter: `PassportMiddleware`, the `authenticate` / `authorize` decorators,
 `login`, `logout`, `logout_everywhere`, `update_session_auth`, `login_required`,
-`is_authenticated`, and `pending_login` / `cancel_pending` for a second-factor page; and
-the logged-in user's sessions per device: `user_sessions`, `end_session`,
-`end_other_sessions`.
+`fresh_login_required` (step-up), `is_authenticated`, and `pending_login` /
+`cancel_pending` for a second-factor page; and the logged-in user's sessions per
+device: `user_sessions`, `end_session`, `end_other_sessions`.
 
 `request.user` is your user object when logged in and Starlette's `UnauthenticatedUser`
 otherwise; `request.auth` is a `PassportCredentials` whose scopes include `"authenticated"`
@@ -31,6 +31,7 @@ from passport_py.adapters.starlette.views import (
     authenticate,
     authorize,
     cancel_pending,
+    fresh_login_required,
     is_authenticated,
     login,
     login_required,
@@ -51,6 +52,7 @@ __all__ = [
     "cancel_pending",
     "end_other_sessions",
     "end_session",
+    "fresh_login_required",
     "is_authenticated",
     "login",
     "login_required",

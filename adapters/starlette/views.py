@@ -1,10 +1,11 @@
 """The words every adapter gives, for Starlette: `authenticate`, `authorize`, `login`,
-`logout`, `login_required`, `is_authenticated`, and `pop_flashes` for templates."""
+`logout`, `login_required`, `fresh_login_required`, `is_authenticated`, and `pop_flashes`
+for templates."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, ParamSpec, Protocol, TypeAlias, TypeVar, overload
 
 from starlette.authentication import UnauthenticatedUser
@@ -16,6 +17,7 @@ from passport_py._async import maybe_await
 from passport_py.adapters._web import (
     check_remember,
     login_redirect_url,
+    reauth_refusal,
     return_to_target,
     wants_login_page,
 )
@@ -44,11 +46,13 @@ from passport_py.options import AuthenticateOptions
 from passport_py.request import pop_session_flashes
 from passport_py.route_checks import declare, requirement
 from passport_py.sessions import ServerSession, destroy_user_sessions
+from passport_py.step_up import StepUp
 
 __all__ = [
     "authenticate",
     "authorize",
     "cancel_pending",
+    "fresh_login_required",
     "is_authenticated",
     "login",
     "login_required",
@@ -359,6 +363,52 @@ def anonymous_refusal(request: Request, login_url: str | None = None) -> Respond
     return status_response(401)
 
 
+def stale_refusal(
+    request: Request, step_up: StepUp, login_url: str | None = None
+) -> Respond | None:
+    """None when the logged-in user's login passes `step_up`; else what `fresh_login_required`
+    answers: browsers go to the re-authentication page (`step_up.reauth_url`, else the
+    Authenticator's `reauth_url`, else the login page) with a safe `next`, API clients get a
+    401 JSON `reauthentication_required`."""
+    state = passport_state(request)
+    passport = state.passport
+    found = request.scope.get("session")
+    session = found if isinstance(found, dict) else None
+    if step_up.stale(passport.sessions, session) is None:
+        return None
+    headers = request.headers
+    neutral = StarletteAuthRequest(request, state.max_body_size)
+    return reauth_refusal(
+        step_up,
+        browser=wants_login_page(headers.get("accept"), "authorization" in headers),
+        target=return_to_target(request.url.path, request.url.query),
+        page=step_up.reauth_page(passport.reauth_url) or login_url or state.login_url,
+        session=session,
+        return_to_key=passport.return_to_key,
+        flash=neutral.flash,
+    )
+
+
+def _guard(
+    fn: Callable[..., Any], name: str, login_url: str | None, step_up: StepUp | None
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    shape = endpoint_shape(fn, name)
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        request = shape.request(args, kwargs)
+        if not is_authenticated(request):
+            return _respond(anonymous_refusal(request, login_url))
+        refusal = None if step_up is None else stale_refusal(request, step_up, login_url)
+        if refusal is not None:
+            return _respond(refusal)
+        return await shape.call(args, kwargs)
+
+    wrapped = _wraps(shape, wrapper)
+    # It restores the user from the login session: the deserializer must exist.
+    declare(wrapped, requirement(name, fn, session=True))
+    return wrapped
+
+
 @overload
 def login_required(
     endpoint: Callable[P, Coroutine[Any, Any, R]], /
@@ -380,16 +430,48 @@ def login_required(
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
-        shape = endpoint_shape(fn, "login_required")
+        return _guard(fn, "login_required", login_url, None)
 
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            request = shape.request(args, kwargs)
-            if is_authenticated(request):
-                return await shape.call(args, kwargs)
-            return _respond(anonymous_refusal(request, login_url))
+    return decorate if endpoint is None else decorate(endpoint)
 
-        wrapped = _wraps(shape, wrapper)
-        declare(wrapped, requirement("login_required", fn, session=True))
-        return wrapped
+
+@overload
+def fresh_login_required(
+    endpoint: Callable[P, Coroutine[Any, Any, R]], /
+) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
+@overload
+def fresh_login_required(
+    endpoint: Callable[P, R], /
+) -> Callable[P, Coroutine[Any, Any, R | Response]]: ...
+@overload
+def fresh_login_required(
+    *,
+    max_age: int | None = None,
+    factors: Sequence[str] | None = None,
+    reauth_url: str | None = None,
+    login_url: str | None = None,
+) -> EndpointDecorator: ...
+def fresh_login_required(
+    endpoint: Callable[..., Any] | None = None,
+    /,
+    *,
+    max_age: int | None = None,
+    factors: Sequence[str] | None = None,
+    reauth_url: str | None = None,
+    login_url: str | None = None,
+) -> Any:
+    """`login_required` for sensitive pages: the login must also be fresh (not remembered),
+    proved at most `max_age` seconds ago (None: any time), with every method in `factors`
+    (e.g. `["otp"]`) among those proved.
+
+    Anonymous users are refused as by `login_required`. A stale login sends browsers to
+    `reauth_url` (else the Authenticator's `reauth_url`, else the login page) with a safe
+    `next` and a flash, and gives API clients a 401 JSON `{"error":
+    "reauthentication_required", "max_age": N}` (plus `"factors"` when some are required).
+    """
+    step_up = StepUp.build(max_age, factors, reauth_url)
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
+        return _guard(fn, "fresh_login_required", login_url, step_up)
 
     return decorate if endpoint is None else decorate(endpoint)
