@@ -1,6 +1,7 @@
 """The demo end to end in headless Chromium: login form, wrong and right password, logout,
-remember me, the throttled login page, the "Log out everywhere" button and the "Your sessions"
-page (each with a second browser that is not Chromium), and
+remember me, the throttled login page, the "Log out everywhere" button, the "Your sessions"
+page (each with a second browser that is not Chromium), two-factor login (an authenticator
+app enrolled, then password + code and password + recovery code), and
 "Log in with the development provider" through the provider's own page.
 
 Drives Debian's Chromium (/usr/bin/chromium) through its matching ChromeDriver
@@ -221,3 +222,67 @@ def test_the_login_page_says_when_to_try_again_after_five_failures_in_chromium(
     assert path_of(driver, demo) == "/login"
     alert = driver.find_element(By.CSS_SELECTOR, "[role=alert]").text
     assert alert == "Too many failed login attempts. Try again in 30 seconds."
+
+
+def test_two_factor_login_with_an_app_and_a_recovery_code_in_chromium(
+    demo: DemoProcess, driver: Any
+) -> None:
+    import time
+
+    import pyotp
+    from selenium.webdriver.common.by import By
+
+    def body() -> str:
+        text: str = driver.find_element(By.TAG_NAME, "body").text
+        return text
+
+    def submit(selector: str, value: str) -> None:
+        field = driver.find_element(By.CSS_SELECTOR, selector)
+        field.send_keys(value)
+        form = field.find_element(By.XPATH, "./ancestor::form")
+        form.find_element(By.CSS_SELECTOR, "button").click()
+        wait_until_replaced(driver, form)
+
+    def log_out() -> None:
+        button = driver.find_element(By.CSS_SELECTOR, "nav form[action='/logout'] button")
+        button.click()
+        wait_until_replaced(driver, button)
+
+    bob = DEMO_USERS["bob"]
+    driver.delete_all_cookies()
+    driver.get(f"{demo.url}/login")
+    submit_login(driver, "bob", bob)
+    driver.find_element(By.LINK_TEXT, "Security").click()
+    link = driver.find_element(By.LINK_TEXT, "Set up an authenticator app")
+    link.click()
+    wait_until_replaced(driver, link)
+    assert driver.find_element(By.CSS_SELECTOR, ".qr svg").is_displayed()
+    key = driver.find_element(By.XPATH, "//p[starts-with(., 'Or type the key')]/code").text
+    secret = key.replace(" ", "")
+    used = pyotp.TOTP(secret).now()
+    submit("#code", used)
+    codes = [c.text for c in driver.find_elements(By.CSS_SELECTOR, "ul.codes code")]
+    assert len(codes) == 10 and "Two-factor login is on." in body()
+    log_out()
+
+    # Password, then the app's code (the next step's: the enrollment spent this one).
+    driver.get(f"{demo.url}/login")
+    submit_login(driver, "bob", bob)
+    assert path_of(driver, demo) == "/login/second-factor"
+    submit("#code", pyotp.TOTP(secret).at(time.time() + 30))
+    assert path_of(driver, demo) == "/" and "Logged in as bob." in body()
+    log_out()
+
+    # Password, then a recovery code; it works once.
+    driver.get(f"{demo.url}/login")
+    submit_login(driver, "bob", bob)
+    submit("#recovery", codes[0])
+    assert path_of(driver, demo) == "/" and "Logged in as bob." in body()
+
+    # Turn it off again (a fresh login: no confirmation asked), so bob logs in as before.
+    driver.get(f"{demo.url}/account/security")
+    assert "9 unused recovery codes" in body()
+    off = driver.find_element(By.CSS_SELECTOR, "form[action='/account/two-factor/off'] button")
+    off.click()
+    wait_until_replaced(driver, off)
+    assert "Two-factor login is off." in body()

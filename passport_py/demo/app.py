@@ -33,8 +33,11 @@ from passport_py.adapters.starlette import (
 )
 from passport_py.demo.api import READ, WRITE, build_api
 from passport_py.demo.errors import FriendlyErrors, server_error
+from passport_py.demo.factors import FactorStore, use_factors
+from passport_py.demo.mailbox import Mailbox, mailbox_body
 from passport_py.demo.pages import account_body, anonymous_body, login_body, page
 from passport_py.demo.sessions_page import sessions_routes
+from passport_py.demo.two_factor_pages import two_factor_routes
 from passport_py.passwords import hash_password, password_verify
 from passport_py.redirects import safe_redirect
 from passport_py.request import queue_session_flash
@@ -67,17 +70,18 @@ MISSING = "Enter both your username and your password."
 
 @dataclass(frozen=True)
 class User:
-    """A demo user: an id, a name and an Argon2id hash of the password."""
+    """A demo user: an id, a name, an Argon2id hash of the password and an email address."""
 
     id: int
     username: str
     password_hash: str
+    email: str
 
 
 def make_users() -> dict[str, User]:
     """The demo users, their passwords hashed with `passport_py.passwords` (Argon2id)."""
     return {
-        name: User(number, name, hash_password(password))
+        name: User(number, name, hash_password(password), f"{name}@example.com")
         for number, (name, password) in enumerate(DEMO_USERS.items(), start=1)
     }
 
@@ -128,11 +132,14 @@ def build_app(
     "Log in with the development provider"; `throttle` limits failed logins
     (`login_throttle()` by default)."""
     store = store if store is not None else session_store()
+    signing_key = secret_key or os.environ.get("DEMO_SECRET") or secrets.token_hex(32)
     where = escape(describe_store(store))
     users = make_users()
     by_id = {user.id: user for user in users.values()}
     passport: Authenticator[User] = Authenticator(
-        throttle=throttle if throttle is not None else login_throttle()
+        throttle=throttle if throttle is not None else login_throttle(),
+        second_factor_url="/login/second-factor",
+        reauth_url="/account/confirm",
     )
 
     def find_user(username: str) -> tuple[User, str] | None:
@@ -163,6 +170,11 @@ def build_app(
             delete_token(series)
 
     passport.use(RememberMeStrategy(load_token, save_token, revoke=delete_token))
+
+    # Second factors (authenticator app, recovery codes) and login by a mailed code.
+    factors, mailbox = FactorStore(), Mailbox()
+    by_email = {user.email: user for user in users.values()}
+    use_factors(passport, factors, mailbox, by_email, signing_key)
 
     # One API token per user for the JSON API; only their SHA-256 digests are kept. It is
     # taken as a bearer token or as an API key (X-API-Key), with the user's scopes either way.
@@ -242,6 +254,9 @@ def build_app(
         queue_session_flash(request.session, "success", f"Logged out of {ended} session{plural}.")
         return RedirectResponse("/", 303)
 
+    async def show_mailbox(request: Request) -> Response:
+        return page(request, "Mailbox", mailbox_body(mailbox.messages()))
+
     api = build_api()
 
     return Starlette(
@@ -253,13 +268,15 @@ def build_app(
             Route("/logout", logout_post, methods=["POST"]),
             Route("/logout-everywhere", logout_everywhere_post, methods=["POST"]),
             *sessions_routes(lambda request, title, body: page(request, title, body)),
+            *two_factor_routes(page, factors),
+            Route("/mailbox", show_mailbox),
             Mount("/api", app=api),
             *(dev_login.routes() if dev_login is not None else ()),
         ],
         middleware=[
             Middleware(
                 SessionMiddleware,
-                secret_key=secret_key or os.environ.get("DEMO_SECRET") or secrets.token_hex(32),
+                secret_key=signing_key,
                 store=store,
                 same_site="lax",
                 https_only=False,

@@ -197,6 +197,9 @@ def account_body(username: str, token: str, scopes: str, api_url: str, links: st
         f"<p>Its scopes: {scope_list}. Try every operation in "
         '<a href="/api/docs">the API docs</a>: press Authorize and paste the token.</p></div>'
         f"{links}"
+        '<div class="card"><h2>Security</h2>'
+        "<p>Turn on two-factor login with an authenticator app, and keep recovery codes for "
+        'the day you lose it: <a href="/account/security">security settings</a>.</p></div>'
         '<div class="card"><h2>Your sessions</h2>'
         '<p>See <a href="/sessions">where you are logged in</a> and end the sessions you '
         "do not recognise; log out here only; or end every session you have, on every browser "
@@ -223,6 +226,7 @@ def login_body(action: str, dev_fragment: str, users: Mapping[str, str]) -> str:
         '<div class="check"><input id="remember_me" name="remember_me" type="checkbox">'
         '<label for="remember_me">Remember me on this browser</label></div>'
         '<button type="submit" class="wide">Log in</button></form>'
+        '<p class="muted"><a href="/login/email">Log in with a code sent by email</a></p>'
         f"{dev_fragment}</div>"
         f'<p class="muted">{_demo_users(users)}</p>'
     )
@@ -256,7 +260,8 @@ def _nav(user: str | None, path: str) -> str:
 
     items = link("/", "Home") + link("/secret", "Secret page") + link("/api/docs", "API docs")
     if user is not None:
-        items += link("/sessions", "Sessions")
+        items += link("/sessions", "Sessions") + link("/account/security", "Security")
+    items += link("/mailbox", "Mailbox")
     if user is None:
         items += link("/login", "Log in")
     else:

@@ -92,6 +92,11 @@ font-weight:500}
 .status{font-weight:700;letter-spacing:.08em;text-transform:uppercase;font-size:.8rem;
 color:var(--muted);margin:0 0 .4rem}
 ul.plain{list-style:none;margin:0;padding:0}
+.qr svg{display:block;width:12rem;height:12rem;margin:0 0 1rem;background:#fff;padding:.5rem;
+border-radius:10px}
+ul.codes{columns:2;margin:0 0 1rem;padding-left:1.2rem}
+input[type=email]{display:block;width:100%;font:inherit;color:inherit;background:var(--card);
+padding:.65rem .8rem;border:1px solid var(--line);border-radius:10px}
 .badge{display:inline-block;font-weight:600;font-size:.85rem;padding:.2rem .6rem;
 border-radius:999px;color:var(--ok);background:var(--ok-bg);border:1px solid var(--ok-line)}
 footer{padding-bottom:2.5rem;font-size:.9rem;color:var(--muted)}
