@@ -1,7 +1,8 @@
 """The demo end to end in headless Chromium: login form, wrong and right password, logout,
 remember me, the throttled login page, the "Log out everywhere" button, the "Your sessions"
 page (each with a second browser that is not Chromium), two-factor login (an authenticator
-app enrolled, then password + code and password + recovery code), and
+app enrolled, then password + code and password + recovery code), "confirm it's you" before
+the security settings after a remembered login, and
 "Log in with the development provider" through the provider's own page.
 
 Drives Debian's Chromium (/usr/bin/chromium) through its matching ChromeDriver
@@ -286,3 +287,28 @@ def test_two_factor_login_with_an_app_and_a_recovery_code_in_chromium(
     off.click()
     wait_until_replaced(driver, off)
     assert "Two-factor login is off." in body()
+
+
+def test_a_remembered_login_confirms_the_password_before_security_settings_in_chromium(
+    demo: DemoProcess, driver: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{demo.url}/login")
+    driver.find_element(By.ID, "remember_me").click()
+    submit_login(driver, NAME, PASSWORD)
+    driver.delete_cookie("session")  # the browser was closed; remember-me brings alice back
+    driver.get(f"{demo.url}/account/totp")
+    assert path_of(driver, demo) == "/account/confirm?next=%2Faccount%2Ftotp"
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "Please confirm it's you to continue." in body
+    username = driver.find_element(By.ID, "username")
+    assert username.get_attribute("value") == NAME and username.get_attribute("readonly")
+    password = driver.find_element(By.ID, "password")
+    password.send_keys(PASSWORD)
+    form = password.find_element(By.XPATH, "./ancestor::form")
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_until_replaced(driver, form)
+    assert path_of(driver, demo) == "/account/totp"
+    assert driver.find_element(By.CSS_SELECTOR, ".qr svg").is_displayed()
