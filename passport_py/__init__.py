@@ -18,7 +18,7 @@ from passport_py.errors import (
     SyncContextError,
     UnknownStrategyError,
 )
-from passport_py.options import AuthenticateOptions
+from passport_py.options import AuthenticateOptions, Subject
 from passport_py.outcomes import (
     Fail,
     Outcome,
@@ -60,6 +60,7 @@ __all__ = [
     "SessionRequiredError",
     "Strategy",
     "StrategyError",
+    "Subject",
     "Success",
     "SyncContextError",
     "UnknownStrategyError",
