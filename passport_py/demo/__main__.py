@@ -28,6 +28,8 @@ if _missing := [
         "fastapi",
         "fastapi_offline",
         "pwdlib",
+        "pyotp",
+        "segno",
     )
     if importlib.util.find_spec(name) is None
 ]:

@@ -20,19 +20,24 @@ if TYPE_CHECKING:
 
 __all__ = ["CODE_HASHER", "FactorStore", "Person", "use_factors"]
 
-#: Recovery codes carry about 59 random bits, so unlike passwords they need no costly hash to
-#: resist guessing offline: a light Argon2id keeps checking ten of them quick.
+# Recovery codes carry about 59 random bits, so unlike passwords they need no costly hash to
+# resist guessing offline: a light Argon2id keeps checking ten of them quick.
 CODE_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+"""The hasher of the demo's recovery codes (Argon2id, 1 pass, 8 MiB)."""
 
 
 class Person(Protocol):
     """What the factors need of a demo user."""
 
     @property
-    def id(self) -> int: ...
+    def id(self) -> int:
+        """The user's id."""
+        ...
 
     @property
-    def email(self) -> str: ...
+    def email(self) -> str:
+        """The user's email address."""
+        ...
 
 
 @dataclass

@@ -29,8 +29,8 @@ __all__ = ["STEP_UP_SECONDS", "two_factor_routes"]
 
 PageMaker = Callable[..., Response]
 
-#: Changing security settings needs a login proved at most this long ago (a step-up).
 STEP_UP_SECONDS = 300
+"""Changing security settings needs a login proved at most this long ago (a step-up)."""
 
 _SETUP_KEY = "totp_setup"  # the secret being enrolled, until a code confirms it
 _EMAIL_KEY = "email_login"  # the address a login code was asked for
