@@ -26,6 +26,7 @@ __all__ = [
     "LoggedOut",
     "LoginFailed",
     "LoginPending",
+    "PasskeyCounterRegressed",
     "PasswordRehashed",
     "RecoveryCodeUsed",
     "SessionEndReason",
@@ -248,3 +249,19 @@ class RecoveryCodeUsed(Event):
     client_ip: str | None = None
     request: AuthRequest | None = field(default=None, repr=False, compare=False)
     kind = "recovery_code_used"
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeyCounterRegressed(Event):
+    """A passkey answered with a signature counter (`received`) not above the one stored
+    (`stored`) though non-zero: the authenticator may have been cloned. `user` is the account
+    the passkey belongs to and `credential_id` its base64url id. The login was refused unless
+    the strategy allows regressions."""
+
+    credential_id: str
+    stored: int
+    received: int
+    user: Any = field(default=None, repr=False, compare=False)
+    client_ip: str | None = None
+    request: AuthRequest | None = field(default=None, repr=False, compare=False)
+    kind = "passkey_counter_regressed"

@@ -73,6 +73,7 @@ def test_wheel_ships_py_typed_strategies_and_adapters(wheel: zipfile.ZipFile) ->
     assert "passport_py/strategies/local.py" in names
     assert "passport_py/adapters/starlette/__init__.py" in names
     assert "passport_py/demo/app.py" in names
+    assert "passport_py/static/passkeys.js" in names  # package data: the passkeys script
 
 
 def test_wheel_ships_every_subpackage(wheel: zipfile.ZipFile) -> None:
@@ -101,7 +102,7 @@ def test_wheel_declares_the_extras(wheel: zipfile.ZipFile) -> None:
         if line.startswith("Provides-Extra:")
     }
     assert extras >= {"starlette", "flask", "django", "jwt", "oauth", "redis", "all", "dev"}
-    assert extras >= {"demo", "test", "fastapi", "passwords"}
+    assert extras >= {"demo", "test", "fastapi", "passwords", "passkeys"}
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
