@@ -30,6 +30,7 @@ if _missing := [
         "pwdlib",
         "pyotp",
         "segno",
+        "webauthn",
     )
     if importlib.util.find_spec(name) is None
 ]:
@@ -67,7 +68,10 @@ def main() -> None:
     provider, dev = start_dev_provider(callback_bases(host, port))
     names = ", ".join(account.username for account in PROVIDER_USERS)
     print(f"Development OpenID provider on {dev.issuer}/  (its users: {names})", flush=True)
-    app = build_app(store=store, dev=dev)
+    bases = callback_bases(host, port)
+    app = build_app(store=store, dev=dev, origins=bases)
+    passkeys_at = next((b for b in bases if "localhost" in b), bases[0])
+    print(f"Passkeys work at {passkeys_at}/ (browsers refuse them on an IP address)", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
     try:
         server.run(sockets=[listener])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from html import escape
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ from passport_py.demo.errors import FriendlyErrors, server_error
 from passport_py.demo.factors import FactorStore, use_factors
 from passport_py.demo.mailbox import Mailbox, mailbox_body
 from passport_py.demo.pages import account_body, anonymous_body, login_body, page
+from passport_py.demo.passkeys import PasskeyStore, login_fragment, passkey_party, passkey_routes
 from passport_py.demo.sessions_page import sessions_routes
 from passport_py.demo.two_factor_pages import two_factor_routes
 from passport_py.passwords import hash_password, password_verify
@@ -125,12 +127,14 @@ def build_app(
     store: SessionStore | None = None,
     dev: DevProvider | None = None,
     throttle: LoginThrottle | None = None,
+    origins: Sequence[str] = (),
 ) -> Starlette:
     """The demo app. `secret_key` signs the session cookie (`DEMO_SECRET`, else random per
     process); `store` keeps the sessions (`session_store()` by default); `dev` is the running
     development provider (`dev_login.start_dev_provider`), without which the demo has no
     "Log in with the development provider"; `throttle` limits failed logins
-    (`login_throttle()` by default)."""
+    (`login_throttle()` by default); `origins` are where browsers reach the demo (passkeys are
+    registered for the first one named by a domain, else http://localhost:8000)."""
     store = store if store is not None else session_store()
     signing_key = secret_key or os.environ.get("DEMO_SECRET") or secrets.token_hex(32)
     where = escape(describe_store(store))
@@ -175,6 +179,8 @@ def build_app(
     factors, mailbox = FactorStore(), Mailbox()
     by_email = {user.email: user for user in users.values()}
     use_factors(passport, factors, mailbox, by_email, signing_key)
+    rp = passkey_party(origins)
+    passkeys = PasskeyStore(by_id)
 
     # One API token per user for the JSON API; only their SHA-256 digests are kept. It is
     # taken as a bearer token or as an API key (X-API-Key), with the user's scopes either way.
@@ -215,6 +221,7 @@ def build_app(
         target = safe_redirect(request.query_params.get("next"), "")
         action = "/login" + (f"?next={escape(target)}" if target else "")
         fragment = dev_login.login_form_fragment(target) if dev_login is not None else ""
+        fragment = login_fragment() + fragment
         return page(request, "Log in", login_body(action, fragment, DEMO_USERS), slim=True)
 
     @authenticate(
@@ -269,6 +276,7 @@ def build_app(
             Route("/logout-everywhere", logout_everywhere_post, methods=["POST"]),
             *sessions_routes(lambda request, title, body: page(request, title, body)),
             *two_factor_routes(page, factors),
+            *passkey_routes(page, passport, passkeys, rp),
             Route("/mailbox", show_mailbox),
             Mount("/api", app=api),
             *(dev_login.routes() if dev_login is not None else ()),

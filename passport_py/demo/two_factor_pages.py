@@ -98,8 +98,19 @@ def email_body(sent_to: str | None) -> str:
     )
 
 
+_PASSKEYS_CARD = (
+    '<div class="card"><h2>Passkeys</h2><p>Log in with your fingerprint, face or screen lock '
+    'instead of a password: <a href="/account/passkeys">your passkeys</a>.</p></div>'
+)
+
+
 def security_body(enrolled: bool, recovery_left: int) -> str:
-    """The account's security settings: two-factor login on or off, recovery codes."""
+    """The account's security settings: two-factor login on or off, recovery codes, and the
+    way to the passkeys."""
+    return _two_factor_card(enrolled, recovery_left) + _PASSKEYS_CARD
+
+
+def _two_factor_card(enrolled: bool, recovery_left: int) -> str:
     if not enrolled:
         return (
             '<div class="card"><p class="lead">Two-factor login is off.</p>'
