@@ -1,13 +1,18 @@
 """The Django passkey app of tests/passkey_web_apps.py (the same routes as the Flask one), and
 its URLconf: serve `django_site().app` with `ROOT_URLCONF = "passkey_django_app"`.
 
-Django's CSRF middleware stays on: the login and logout forms carry the token field, and the
-shipped script sends the `X-CSRFToken` header on its JSON POSTs, read from the `csrftoken`
-cookie every page sets. No view is `csrf_exempt`. No pytest in here.
+Django's CSRF middleware stays on and no view is `csrf_exempt`: the login and logout forms
+carry the token field, and the shipped script sends the `X-CSRFToken` header on its JSON POSTs,
+read from the `csrftoken` cookie every page sets. With `CSRF_USE_SESSIONS` (or
+`CSRF_COOKIE_HTTPONLY`) no script can read that cookie: the pages then carry the token in a
+`<meta name="csrf-token">` that their glue passes to the script's `headers` option. No pytest
+in here.
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from typing import Any
 
 import django_project  # noqa: F401 - configures Django before a test overrides its settings
@@ -33,6 +38,7 @@ django_current: list[Site] = []
 
 
 def _django_views() -> list[Any]:
+    from django.conf import settings
     from django.http import HttpRequest, HttpResponse, JsonResponse
     from django.middleware.csrf import get_token
     from django.shortcuts import redirect
@@ -48,12 +54,23 @@ def _django_views() -> list[Any]:
         user: User = request.user
         return user
 
+    def html_page(request: HttpRequest, render: Callable[[str], str]) -> HttpResponse:
+        """`render(token)`: the token is the forms' field, and sets the `csrftoken` cookie
+        the shipped script reads for its header."""
+        token = get_token(request)
+        text = render(token)
+        if settings.CSRF_USE_SESSIONS or settings.CSRF_COOKIE_HTTPONLY:
+            # No cookie a script can read: the page hands the token to its `headers` option.
+            meta = f'<meta name="csrf-token" content="{html.escape(token)}">'
+            text = text.replace("</head>", meta + "</head>", 1)
+        return HttpResponse(text)
+
     def options_json(options: str) -> HttpResponse:
         return HttpResponse(options, content_type="application/json")
 
     def home(request: HttpRequest) -> HttpResponse:
         user = current(request) if pd.is_authenticated(request) else None
-        return HttpResponse(home_page(user, request.session, get_token(request)))
+        return html_page(request, lambda token: home_page(user, request.session, token))
 
     @pd.authenticate("local", **FORM_LOGIN)
     def log_in(request: HttpRequest) -> HttpResponse:  # pragma: no cover - redirects
@@ -62,7 +79,7 @@ def _django_views() -> list[Any]:
     def login(request: HttpRequest) -> HttpResponse:
         if request.method == "POST":
             return log_in(request)
-        return HttpResponse(login_page(get_token(request)))
+        return html_page(request, login_page)
 
     @pd.fresh_login_required
     def passkeys_page(request: HttpRequest) -> HttpResponse:
@@ -70,8 +87,8 @@ def _django_views() -> list[Any]:
         if request.method == "POST":
             body, status = register(request.session, site(), user, request.body)
             return JsonResponse(body, status=status)
-        get_token(request)  # sets the csrftoken cookie the script sends back as a header
-        return HttpResponse(register_page(user, len(site().passkeys.of(user))))
+        count = len(site().passkeys.of(user))
+        return html_page(request, lambda _: register_page(user, count))
 
     @pd.fresh_login_required
     def register_options(request: HttpRequest) -> HttpResponse:
@@ -88,8 +105,8 @@ def _django_views() -> list[Any]:
         found = pd.pending_login(request)
         if found is None:
             return redirect("/login")
-        get_token(request)  # sets the csrftoken cookie the script sends back as a header
-        return HttpResponse(second_factor_page(found[0]))
+        user = found[0]
+        return html_page(request, lambda _: second_factor_page(user))
 
     def second_factor_options(request: HttpRequest) -> HttpResponse:
         found = pd.pending_login(request)

@@ -115,6 +115,7 @@ class Site:
 
 def site_parts() -> tuple[Authenticator[User], UserStore, Passkeys]:
     users = UserStore.default()
+    users.add(User(3, "carol", "looking glass"))
     passport = local_passport(users)
     passport.second_factor_url = "/login/second-factor"
     passkeys = Passkeys(users)
@@ -177,17 +178,22 @@ def second_factor_page(user: User) -> str:
 
 
 # The glue every page runs: the shipped script does the ceremonies (and sends Django's CSRF
-# token from its `csrftoken` cookie); the page says where the endpoints are and shows errors.
+# token from its `csrftoken` cookie); the page says where the endpoints are, shows errors, and
+# passes the token as a header when the page holds it (Django without a readable cookie).
 PAGE_SCRIPT = """
+function csrfHeaders() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? {"X-CSRFToken": meta.content} : {};
+}
 function report(error) {
   document.getElementById("status").textContent = "Error: " + (error && error.message || error);
 }
 function passkeyRegister() {
   passportPasskeys.register("/passkeys/register/options", "/passkeys/register", null,
-    {onError: report});
+    {headers: csrfHeaders(), onError: report});
 }
 function passkeyLogin(url) {
-  passportPasskeys.login(url + "/options", url, {onError: report});
+  passportPasskeys.login(url + "/options", url, {headers: csrfHeaders(), onError: report});
 }
 """
 

@@ -23,7 +23,7 @@ from passkey_django_app import django_site
 from passkey_web_apps import Site, flask_site
 
 FRAMEWORKS = ["flask", "django"]
-PASSWORDS = {"alice": "wonderland", "bob": "builder"}
+PASSWORDS = {"alice": "wonderland", "bob": "builder", "carol": "looking glass"}
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
@@ -172,6 +172,25 @@ def test_django_refuses_the_passkey_posts_without_the_csrf_token(
         token = {"X-CSRFToken": client.cookies["csrftoken"]}
         answered = client.post("/passkeys/login", json={"id": "x"}, headers=token)
         assert answered.status_code == 400, answered.text
+
+
+@pytest.mark.parametrize("served", ["django"], indirect=True)
+def test_django_without_a_readable_csrf_cookie_the_page_passes_the_token_header(
+    browser: Any, served: tuple[Site, str]
+) -> None:
+    from django.test import override_settings
+
+    _, base = served
+    with override_settings(CSRF_USE_SESSIONS=True):  # the token lives in the session
+        password_login(browser, base, "carol")
+        wait_for_page(browser, base + "/", "Logged in as carol")
+        assert browser.get_cookie("csrftoken") is None
+        register_passkey(browser, base, "carol")
+        log_out(browser, base)
+        browser.get(base + "/login")
+        click(browser, "#passkey")
+        wait_for_page(browser, base + "/", "Logged in as carol")
+        assert proved(browser) == "Proved: hwk"
 
 
 def test_the_script_is_served_the_adapters_way(served: tuple[Site, str]) -> None:
