@@ -224,7 +224,7 @@ def create_app(
         await logout(request)
         return RedirectResponse("/login", 303)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", home),
             Route("/login", login_page),
@@ -246,3 +246,5 @@ def create_app(
             Middleware(PassportMiddleware, passport=passport, login_url="/login"),
         ],
     )
+    app.state.passport = passport
+    return app
