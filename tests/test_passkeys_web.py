@@ -11,6 +11,7 @@ pass it with the token header, and fail without it.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -191,6 +192,32 @@ def test_django_without_a_readable_csrf_cookie_the_page_passes_the_token_header(
         click(browser, "#passkey")
         wait_for_page(browser, base + "/", "Logged in as carol")
         assert proved(browser) == "Proved: hwk"
+
+
+def api_login(client: httpx.Client, user: str) -> None:
+    """A password login through the form, with Django's CSRF field when the page has one."""
+    form = client.get("/login").text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+    fields = {"username": user, "password": PASSWORDS[user]}
+    if token is not None:
+        fields["csrfmiddlewaretoken"] = token[1]
+    assert client.post("/login", data=fields).headers["location"] == "/"
+
+
+def test_a_bad_registration_answer_is_a_clear_4xx(served: tuple[Site, str]) -> None:
+    site, base = served
+    before = dict(site.passkeys.rows)
+    with httpx.Client(base_url=base) as client:
+        api_login(client, "alice")
+        headers = {"X-CSRFToken": client.cookies.get("csrftoken", "")}
+        stale = client.post("/passkeys/register", json={"id": "x"}, headers=headers)
+        assert stale.status_code in (400, 401), stale.text  # no challenge in the session
+        assert stale.json()["error"]
+        assert client.get("/passkeys/register/options").status_code == 200
+        broken = client.post("/passkeys/register", content=b"{not json", headers=headers)
+        assert broken.status_code == 400, broken.text
+        assert broken.json()["error"]
+    assert site.passkeys.rows == before
 
 
 def test_the_script_is_served_the_adapters_way(served: tuple[Site, str]) -> None:
