@@ -312,3 +312,45 @@ def test_a_remembered_login_confirms_the_password_before_security_settings_in_ch
     wait_until_replaced(driver, form)
     assert path_of(driver, demo) == "/account/totp"
     assert driver.find_element(By.CSS_SELECTOR, ".qr svg").is_displayed()
+
+
+def test_passkeys_add_rename_log_in_and_delete_in_chromium(demo: DemoProcess, driver: Any) -> None:
+    from passkey_browser import on_localhost, virtual_authenticator, wait_for_page
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    url = on_localhost(demo.url)  # passkeys need a domain: the demo's relying party is localhost
+    with virtual_authenticator(driver):
+        driver.delete_all_cookies()
+        driver.get(f"{url}/login")
+        submit_login(driver, NAME, PASSWORD)
+        driver.get(f"{url}/account/passkeys")
+        assert "No passkeys yet." in driver.find_element(By.TAG_NAME, "body").text
+        driver.find_element(By.ID, "passkey-add").click()
+        wait_for_page(driver, f"{url}/account/passkeys", "Passkey added: Chrome on Linux.")
+
+        field = driver.find_element(By.CSS_SELECTOR, "input[name=name]")
+        field.clear()
+        field.send_keys("My laptop")
+        form = field.find_element(By.XPATH, "./ancestor::form")
+        form.find_element(By.TAG_NAME, "button").click()
+        wait_until_replaced(driver, form)
+        assert driver.find_element(By.TAG_NAME, "h2").text == "My laptop"
+
+        logout = driver.find_element(By.CSS_SELECTOR, "nav form[action='/logout'] button")
+        logout.click()
+        wait_until_replaced(driver, logout)
+        driver.get(f"{url}/login")
+        try:  # no username, no password
+            driver.find_element(By.ID, "passkey-login").click()
+        except StaleElementReferenceException:
+            pass  # the autofill's request (conditional UI) was answered first: logged in
+        wait_for_page(driver, f"{url}/", f"Logged in as {NAME}.")
+
+        driver.get(f"{url}/account/passkeys")
+        delete = driver.find_element(
+            By.CSS_SELECTOR, "form[action='/account/passkeys/delete'] button"
+        )
+        delete.click()
+        wait_until_replaced(driver, delete)
+        assert "No passkeys yet." in driver.find_element(By.TAG_NAME, "body").text

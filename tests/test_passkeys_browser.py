@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from browser import browser_paths, submit_login
+from passkey_browser import virtual_authenticator
 from redis_helpers import unused_port
 from uvicorn_servers import Server, start_uvicorn
 
@@ -35,24 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def authenticator(driver: Any) -> Iterator[None]:
-    from selenium.webdriver.common.virtual_authenticator import (
-        Protocol,
-        Transport,
-        VirtualAuthenticatorOptions,
-    )
-
-    options = VirtualAuthenticatorOptions(
-        protocol=Protocol.CTAP2,
-        transport=Transport.INTERNAL,
-        has_resident_key=True,
-        has_user_verification=True,
-        is_user_verified=True,
-    )
-    driver.add_virtual_authenticator(options)
-    try:
+    with virtual_authenticator(driver):
         yield
-    finally:
-        driver.remove_virtual_authenticator()
 
 
 def wait_for_path(driver: Any, url: str, path: str) -> None:

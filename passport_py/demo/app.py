@@ -221,7 +221,7 @@ def build_app(
         target = safe_redirect(request.query_params.get("next"), "")
         action = "/login" + (f"?next={escape(target)}" if target else "")
         fragment = dev_login.login_form_fragment(target) if dev_login is not None else ""
-        fragment = login_fragment() + fragment
+        fragment = login_fragment(rp) + fragment
         return page(request, "Log in", login_body(action, fragment, DEMO_USERS), slim=True)
 
     @authenticate(

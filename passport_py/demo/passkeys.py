@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -139,24 +140,31 @@ class PasskeyStore:
             return True
 
 
-def login_fragment() -> str:
+def login_fragment(rp: RelyingParty) -> str:
     """The login page's "Log in with a passkey" button, and the script that also offers
-    passkeys in the username field's autofill."""
+    passkeys in the username field's autofill (only where the page is served under the
+    relying party's name: elsewhere the button says where passkeys work)."""
+    where = escape(rp.origins[0], quote=True)
     return (
         '<div class="or">or</div>'
         '<button type="button" id="passkey-login" class="secondary wide">Log in with a passkey'
         "</button>"
-        '<p id="passkey-error" class="flash error" role="alert" hidden></p>'
+        '<p id="passkey-error" role="alert" hidden></p>'
         '<script src="/static/passkeys.js"></script>'
         "<script>(function () {"
+        f"var rp = {json.dumps(rp.id)}, home = {json.dumps(where)};"
         "var shown = document.getElementById('passkey-error');"
+        "function say(text) { shown.textContent = text; shown.className = 'flash error';"
+        " shown.hidden = false; }"
         "function failed(error) { if (error && error.name === 'AbortError') return;"
-        " shown.textContent = 'That passkey did not log you in. Try again, or use your "
-        "password.'; shown.hidden = false; }"
+        " say('That passkey did not log you in. Try again, or use your password.'); }"
         "var urls = ['/login/passkey/options', '/login/passkey'];"
-        "if (window.PublicKeyCredential) {"
-        " passportPasskeys.login(urls[0], urls[1], {conditional: true, onError: failed}); }"
+        "var here = location.hostname === rp && window.PublicKeyCredential;"
+        "if (here) { passportPasskeys.login(urls[0], urls[1], {conditional: true,"
+        " onError: function () {}}); }"
         "document.getElementById('passkey-login').addEventListener('click', function () {"
+        " if (!here) { say('Passkeys work at ' + home + ' (browsers refuse them on an IP "
+        "address).'); return; }"
         " passportPasskeys.login(urls[0], urls[1], {onError: failed}); });"
         "})();</script>"
     )
@@ -185,14 +193,14 @@ def _passkeys_body(passkeys: Sequence[Passkey]) -> str:
         '<div class="card"><p class="lead">Log in with your fingerprint, face or screen lock '
         "instead of a password.</p>"
         '<button type="button" id="passkey-add">Add a passkey</button>'
-        '<p id="passkey-error" class="flash error" role="alert" hidden></p></div>'
+        '<p id="passkey-error" role="alert" hidden></p></div>'
         f"{listed}"
         '<script src="/static/passkeys.js"></script>'
         "<script>document.getElementById('passkey-add').addEventListener('click', function () {"
         " passportPasskeys.register('/account/passkeys/options', '/account/passkeys/add', null,"
         " {onError: function (error) { var shown = document.getElementById('passkey-error');"
         " shown.textContent = 'No passkey was added: ' + (error.message || error.name);"
-        " shown.hidden = false; }}); });</script>"
+        " shown.className = 'flash error'; shown.hidden = false; }}); });</script>"
     )
 
 
