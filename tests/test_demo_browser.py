@@ -13,6 +13,7 @@ the error is saved to build/screenshots/demo-login-error.png.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -343,10 +344,8 @@ def test_passkeys_add_rename_log_in_and_delete_in_chromium(demo: DemoProcess, dr
         driver.get(f"{url}/login")
         # No username, no password: the button, or the autofill's request (conditional UI),
         # which the virtual authenticator may answer first and so replace the page under us.
-        try:
+        with contextlib.suppress(WebDriverException):
             driver.find_element(By.ID, "passkey-login").click()
-        except WebDriverException:
-            pass
         wait_for_page(driver, f"{url}/", f"Logged in as {NAME}.")
 
         driver.get(f"{url}/account/passkeys")
