@@ -148,16 +148,7 @@ async def left_pending(
     result = AuthResult(user=outcome.user, info=info, pending=factors)
     # Built first: a redirecting route without a second-factor page raises, nothing written.
     response = pending_response(passport, request, options, result, wants_json=wants_json(request))
-    await start_pending(
-        passport,
-        request,
-        outcome.user,
-        options,
-        strategy=name,
-        amr=strategy.amr,
-        factors=factors,
-        remember=remember,
-    )
+    await start_pending(passport, request, outcome.user, options, name, strategy, factors, remember)
     return response
 
 
@@ -177,16 +168,7 @@ async def callback_result(
     if not factors:
         return result
     remember = bool(options.remember) and await wants_remember(request, options.remember)
-    await start_pending(
-        passport,
-        request,
-        outcome.user,
-        options,
-        strategy=name,
-        amr=strategy.amr,
-        factors=factors,
-        remember=remember,
-    )
+    await start_pending(passport, request, outcome.user, options, name, strategy, factors, remember)
     return dataclasses.replace(result, pending=factors)
 
 
@@ -195,13 +177,13 @@ async def start_pending(
     request: AuthRequest,
     user: Any,
     options: AuthenticateOptions,
-    *,
-    strategy: str | None,
-    amr: Sequence[str],
+    name: str | None,
+    strategy: Strategy,
     factors: tuple[str, ...],
     remember: bool,
 ) -> None:
-    """Regenerate the session and record `user`'s login as pending; emit `LoginPending`."""
+    """Regenerate the session and record `user`'s login by the first factor `strategy`
+    (registered as `name`) as pending on `factors`; emit `LoginPending`."""
     session = request.session
     if session is None:
         raise SessionRequiredError(request.session_required_hint())
@@ -213,8 +195,8 @@ async def start_pending(
     now = int(passport.sessions.clock())
     entry = {
         "user": serialized,
-        "first": strategy,
-        "amr": list(amr),
+        "first": name,
+        "amr": list(strategy.amr),
         "at": now,
         "expires": now + passport.pending_max_age,
         "remember": remember,
@@ -224,7 +206,7 @@ async def start_pending(
         session, entry, keep_session_info=options.keep_session_info, flash_keys=request.flash_keys
     )
     if passport.events.wants(LoginPending):
-        event = LoginPending(serialized, strategy, factors, request.client_ip, request)
+        event = LoginPending(serialized, name, factors, request.client_ip, request)
         await passport.events.emit(event)
 
 
