@@ -34,14 +34,17 @@ class Variant:
         return statistics.median(self.samples)
 
 
-def measure(variants: Sequence[Variant], rounds: int, per_round: int) -> None:
-    """Time each variant `rounds` times, interleaved (the order rotates every round).
+def measure(
+    variants: Sequence[Variant], rounds: int, per_round: int, warmup: int | None = None
+) -> None:
+    """Time each variant `rounds` times, interleaved (the order rotates every round), after
+    `warmup` calls each (default: a tenth of a round, at least 10).
 
     GC runs between batches, not inside them (as `timeit` does), so one variant does not
     pay for another's garbage.
     """
     for variant in variants:  # warm-up: build middleware stacks, fill caches
-        variant.run_batch(max(per_round // 10, 10))
+        variant.run_batch(max(per_round // 10, 10) if warmup is None else warmup)
     order = list(variants)
     for round_no in range(rounds):
         shift = round_no % len(order)
