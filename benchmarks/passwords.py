@@ -21,6 +21,7 @@ from passport_py.passwords import default_hasher, password_verify
 from passport_py.strategies.local import LocalStrategy
 
 from .apps import SECRET
+from .asgi import get_scope
 from .timing import Answer, Variant
 
 PASSWORD = "correct horse battery staple"
@@ -79,26 +80,13 @@ def _login_app() -> ASGIApp:
 
 
 def _login_scope() -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/login",
-        "raw_path": b"/login",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"user-agent", b"benchmark"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(_BODY)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-        "state": {},
-    }
+    """`get_scope`'s request as a JSON `POST /login` (its body comes from `_receive`)."""
+    scope = get_scope("/login")
+    body_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(_BODY)).encode()),
+    ]
+    return {**scope, "method": "POST", "headers": [*scope["headers"], *body_headers]}
 
 
 async def _receive() -> Message:

@@ -274,7 +274,7 @@ def build_app(
             Route("/secret", secret),
             Route("/logout", logout_post, methods=["POST"]),
             Route("/logout-everywhere", logout_everywhere_post, methods=["POST"]),
-            *sessions_routes(lambda request, title, body: page(request, title, body)),
+            *sessions_routes(page),
             *two_factor_routes(page, factors),
             *passkey_routes(page, passport, passkeys, rp),
             Route("/mailbox", show_mailbox),

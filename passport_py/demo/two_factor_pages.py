@@ -42,10 +42,12 @@ _CODE_INPUT = (
 )
 
 
-def _form(action: str, label: str, field: str, button: str, extra: str = "") -> str:
+def _form(
+    action: str, label: str, field: str, button: str, extra: str = "", field_id: str = "code"
+) -> str:
     return (
         f'<form method="post" action="{action}">{extra}<div class="field">'
-        f'<label for="code">{label}</label>{field}</div>'
+        f'<label for="{field_id}">{label}</label>{field}</div>'
         f'<button type="submit" class="wide">{button}</button></form>'
     )
 
@@ -70,8 +72,12 @@ def second_factor_body(name: str, factors: Sequence[str]) -> str:
         )
         body += (
             '<div class="card"><h2>Lost your phone?</h2>'
-            + _form("/login/recovery", "A recovery code", field, "Use a recovery code").replace(
-                'for="code"', 'for="recovery"'
+            + _form(
+                "/login/recovery",
+                "A recovery code",
+                field,
+                "Use a recovery code",
+                field_id="recovery",
             )
             + "</div>"
         )
